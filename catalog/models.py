@@ -1,0 +1,484 @@
+"""The catalog's tables, mirroring Prefect's: flows, deployments and their schedules,
+global concurrency limits, work pools and work queues.
+
+Rules the database can hold are constraints here; schedule rules live in
+`catalog.schedules` and are applied by `DeploymentSchedule.clean()` and every write path.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog import schedules
+
+BANNED_NAME_CHARACTERS = "/%&><"
+DEFAULT_AGENT_POOL = "default-agent-pool"
+DEFAULT_QUEUE = "default"
+FLOW_ID_LABEL = "prefect.flow.id"
+
+
+def has_no_banned_characters(field: str) -> Q:
+    condition = Q()
+    for character in BANNED_NAME_CHARACTERS:
+        condition &= ~Q(**{f"{field}__contains": character})
+    return condition
+
+
+def name_allowed_constraint(*, may_be_empty: bool = False) -> models.CheckConstraint:
+    condition = has_no_banned_characters("name")
+    return models.CheckConstraint(
+        condition=condition if may_be_empty else condition & ~Q(name=""),
+        name="%(app_label)s_%(class)s_name_allowed",
+    )
+
+
+def optional_limit_constraint() -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(concurrency_limit__isnull=True) | Q(concurrency_limit__gte=0),
+        name="%(app_label)s_%(class)s_limit_not_negative",
+    )
+
+
+def validate_name(value: str) -> None:
+    banned = sorted({character for character in value if character in BANNED_NAME_CHARACTERS})
+    if banned:
+        raise ValidationError(
+            "Name may not contain %(characters)s.",
+            code="banned_characters",
+            params={"characters": " ".join(banned)},
+        )
+
+
+def validate_string_list(value) -> None:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError("Enter a list of strings.", code="not_a_string_list")
+
+
+def validate_object(value) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError("Enter a JSON object.", code="not_an_object")
+
+
+def validate_optional_object(value) -> None:
+    if value is not None:
+        validate_object(value)
+
+
+def validate_labels(value) -> None:
+    validate_object(value)
+    for key, label in value.items():
+        if not isinstance(label, str | int | float | bool):
+            raise ValidationError(
+                "Label %(key)s must be a string, number or boolean.",
+                code="bad_label",
+                params={"key": key},
+            )
+
+
+def validate_pull_steps(value) -> None:
+    if value is None:
+        return
+    if not isinstance(value, list) or not all(isinstance(step, dict) for step in value):
+        raise ValidationError("Enter a list of JSON objects.", code="not_an_object_list")
+
+
+def validate_actor(value) -> None:
+    """`created_by` / `updated_by`: `{"id", "type", "display_value"}`, each nullable."""
+    if value is None:
+        return
+    if not isinstance(value, dict) or set(value) - {"id", "type", "display_value"}:
+        raise ValidationError(
+            'Enter an object with "id", "type" and "display_value".', code="bad_actor"
+        )
+
+
+class TimestampedModel(models.Model):
+    """A UUID primary key and Prefect's `created`/`updated` timestamps.
+
+    `save()` moves `updated` to now unless `touch=False`, which imports use to keep the
+    timestamps they were given.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    updated = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, touch: bool = True, **kwargs) -> None:
+        if touch and not self._state.adding:
+            self.updated = timezone.now()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "updated"}
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        self.check_json_shapes()
+
+    def check_json_shapes(self) -> None:
+        """Run JSON fields' validators on "empty" values too (`[]` where an object belongs),
+        which `clean_fields()` skips for fields that may be blank."""
+        errors = {}
+        for field in self._meta.concrete_fields:
+            value = getattr(self, field.attname)
+            if isinstance(field, models.JSONField) and value in field.empty_values:
+                try:
+                    for validator in field.validators:
+                        validator(value)
+                except ValidationError as exc:
+                    errors[field.name] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+
+
+class Flow(TimestampedModel):
+    name = models.CharField(max_length=255, unique=True, validators=[validate_name])
+    tags = models.JSONField(default=list, blank=True, validators=[validate_string_list])
+    labels = models.JSONField(
+        default=dict, null=True, blank=True, validators=[validate_optional_object]
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            name_allowed_constraint(),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConcurrencyLimit(TimestampedModel):
+    """A global concurrency limit (Prefect's `concurrency_limit_v2`)."""
+
+    active = models.BooleanField(default=True)
+    name = models.CharField(max_length=255, unique=True, validators=[validate_name])
+    limit = models.PositiveIntegerField()
+    active_slots = models.PositiveIntegerField(default=0)
+    denied_slots = models.PositiveIntegerField(default=0)
+    slot_decay_per_second = models.FloatField(default=0.0, validators=[MinValueValidator(0.0)])
+    avg_slot_occupancy_seconds = models.FloatField(default=2.0, validators=[MinValueValidator(0.0)])
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(limit__gte=0), name="%(app_label)s_%(class)s_limit_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(active_slots__gte=0) & Q(denied_slots__gte=0),
+                name="%(app_label)s_%(class)s_slots_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(slot_decay_per_second__gte=0) & Q(avg_slot_occupancy_seconds__gte=0),
+                name="%(app_label)s_%(class)s_rates_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def name_for_deployment(deployment_id: uuid.UUID) -> str:
+        return f"deployment:{deployment_id}"
+
+
+class WorkStatus(models.TextChoices):
+    READY = "READY"
+    NOT_READY = "NOT_READY"
+    PAUSED = "PAUSED"
+
+
+class WorkPool(TimestampedModel):
+    name = models.CharField(max_length=255, unique=True, validators=[validate_name])
+    description = models.TextField(null=True, blank=True)
+    type = models.CharField(max_length=255, default="prefect-agent")
+    base_job_template = models.JSONField(default=dict, blank=True, validators=[validate_object])
+    is_paused = models.BooleanField(default=False)
+    concurrency_limit = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=WorkStatus.choices, null=True, blank=True, default=None
+    )
+    default_queue = models.ForeignKey(
+        "WorkQueue", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    storage_configuration = models.JSONField(default=dict, blank=True, validators=[validate_object])
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            name_allowed_constraint(),
+            optional_limit_constraint(),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkQueue(TimestampedModel):
+    name = models.CharField(max_length=255, validators=[validate_name])
+    description = models.TextField(null=True, blank=True, default="")
+    is_paused = models.BooleanField(default=False)
+    concurrency_limit = models.PositiveIntegerField(null=True, blank=True)
+    priority = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    work_pool = models.ForeignKey(WorkPool, on_delete=models.CASCADE, related_name="queues")
+    last_polled = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=WorkStatus.choices, default=WorkStatus.NOT_READY
+    )
+
+    class Meta:
+        ordering = ["work_pool__name", "priority", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["work_pool", "name"], name="%(app_label)s_%(class)s_unique_pool_name"
+            ),
+            name_allowed_constraint(),
+            models.CheckConstraint(
+                condition=Q(priority__gte=1), name="%(app_label)s_%(class)s_priority_positive"
+            ),
+            optional_limit_constraint(),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.work_pool.name} / {self.name}"
+
+
+class DeploymentStatus(models.TextChoices):
+    READY = "READY"
+    NOT_READY = "NOT_READY"
+
+
+class CollisionStrategy(models.TextChoices):
+    ENQUEUE = "ENQUEUE"
+    CANCEL_NEW = "CANCEL_NEW"
+
+
+class DeploymentQuerySet(models.QuerySet):
+    def with_related(self) -> "DeploymentQuerySet":
+        """Everything the API renders, in two queries whatever the number of schedules."""
+        return self.select_related(
+            "work_queue__work_pool", "global_concurrency_limit"
+        ).prefetch_related(
+            models.Prefetch("schedules", queryset=DeploymentSchedule.objects.order_by("-updated"))
+        )
+
+
+class Deployment(TimestampedModel):
+    name = models.CharField(max_length=255, blank=True, validators=[validate_name])
+    version = models.CharField(max_length=255, null=True, blank=True)
+    description = models.TextField(null=True, blank=True)
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="deployments")
+    paused = models.BooleanField(default=False, db_index=True)
+    global_concurrency_limit = models.ForeignKey(
+        ConcurrencyLimit,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deployments",
+    )
+    concurrency_collision_strategy = models.CharField(
+        max_length=16, choices=CollisionStrategy.choices, null=True, blank=True
+    )
+    concurrency_grace_period_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(60), MaxValueValidator(86400)],
+    )
+    job_variables = models.JSONField(default=dict, blank=True, validators=[validate_object])
+    parameters = models.JSONField(default=dict, blank=True, validators=[validate_object])
+    tags = models.JSONField(default=list, blank=True, validators=[validate_string_list])
+    labels = models.JSONField(default=dict, blank=True, validators=[validate_labels])
+    work_queue = models.ForeignKey(
+        WorkQueue, on_delete=models.SET_NULL, null=True, blank=True, related_name="deployments"
+    )
+    last_polled = models.DateTimeField(null=True, blank=True)
+    parameter_openapi_schema = models.JSONField(
+        default=dict, null=True, blank=True, validators=[validate_optional_object]
+    )
+    path = models.TextField(null=True, blank=True)
+    pull_steps = models.JSONField(
+        default=list, null=True, blank=True, validators=[validate_pull_steps]
+    )
+    entrypoint = models.TextField(null=True, blank=True)
+    storage_document_id = models.UUIDField(null=True, blank=True)
+    infrastructure_document_id = models.UUIDField(null=True, blank=True)
+    created_by = models.JSONField(null=True, blank=True, validators=[validate_actor])
+    updated_by = models.JSONField(null=True, blank=True, validators=[validate_actor])
+    status = models.CharField(
+        max_length=16, choices=DeploymentStatus.choices, default=DeploymentStatus.NOT_READY
+    )
+    enforce_parameter_schema = models.BooleanField(default=True)
+
+    objects = DeploymentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["flow", "name"], name="%(app_label)s_%(class)s_unique_flow_name"
+            ),
+            name_allowed_constraint(may_be_empty=True),
+            models.CheckConstraint(
+                condition=Q(concurrency_grace_period_seconds__isnull=True)
+                | Q(
+                    concurrency_grace_period_seconds__gte=60,
+                    concurrency_grace_period_seconds__lte=86400,
+                    concurrency_collision_strategy__isnull=False,
+                ),
+                name="%(app_label)s_%(class)s_grace_period_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or "(unnamed)"
+
+    @property
+    def work_queue_name(self) -> str | None:
+        return self.work_queue.name if self.work_queue_id else None
+
+    @property
+    def work_pool_name(self) -> str | None:
+        return self.work_queue.work_pool.name if self.work_queue_id else None
+
+    def labels_with_flow_id(self) -> dict:
+        """Prefect's labels: the flow's, then `prefect.flow.id`, then the deployment's own."""
+        merged = dict(self.flow.labels or {})
+        merged[FLOW_ID_LABEL] = str(self.flow_id)
+        merged.update(self.labels or {})
+        return merged
+
+
+class ScheduleKind(models.TextChoices):
+    INTERVAL = "interval"
+    CRON = "cron"
+    RRULE = "rrule"
+
+
+class DeploymentSchedule(TimestampedModel):
+    """One schedule of a deployment; `kind` says which of interval, cron or rrule is set."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="schedules")
+    kind = models.CharField(max_length=8, choices=ScheduleKind.choices)
+    interval = models.FloatField(null=True, blank=True, help_text="Seconds between runs.")
+    anchor_date = models.DateTimeField(null=True, blank=True)
+    # Prefect echoes the anchor with the UTC offset it was given, so the offset is kept.
+    anchor_utc_offset = models.IntegerField(
+        null=True, blank=True, help_text="Seconds east of UTC the anchor was given in."
+    )
+    cron = models.CharField(max_length=255, null=True, blank=True)
+    day_or = models.BooleanField(default=True)
+    rrule = models.TextField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, null=True, blank=True)
+    active = models.BooleanField(default=True)
+    max_scheduled_runs = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    parameters = models.JSONField(default=dict, blank=True, validators=[validate_object])
+    slug = models.CharField(max_length=255, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "slug"], name="%(app_label)s_%(class)s_unique_slug"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        kind=ScheduleKind.INTERVAL,
+                        interval__gt=0,
+                        anchor_date__isnull=False,
+                        cron__isnull=True,
+                        rrule__isnull=True,
+                    )
+                    | Q(
+                        kind=ScheduleKind.CRON,
+                        cron__isnull=False,
+                        interval__isnull=True,
+                        rrule__isnull=True,
+                    )
+                    | Q(
+                        kind=ScheduleKind.RRULE,
+                        rrule__isnull=False,
+                        interval__isnull=True,
+                        cron__isnull=True,
+                    )
+                ),
+                name="%(app_label)s_%(class)s_one_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_scheduled_runs__isnull=True) | Q(max_scheduled_runs__gt=0),
+                name="%(app_label)s_%(class)s_max_runs_positive",
+            ),
+        ]
+        indexes = [models.Index(fields=["slug"], name="catalog_schedule_slug_idx")]
+
+    def __str__(self) -> str:
+        return self.slug or str(self.id)
+
+    @property
+    def schedule(self) -> schedules.Schedule:
+        if self.kind == ScheduleKind.INTERVAL:
+            return schedules.IntervalSchedule(
+                self.interval, self.local_anchor_date(), self.timezone
+            )
+        if self.kind == ScheduleKind.CRON:
+            return schedules.CronSchedule(self.cron, self.timezone, self.day_or)
+        return schedules.RRuleSchedule(self.rrule, self.timezone)
+
+    @schedule.setter
+    def schedule(self, value: schedules.Schedule) -> None:
+        self.kind = value.kind
+        self.interval = self.anchor_date = self.anchor_utc_offset = None
+        self.cron = self.rrule = None
+        self.day_or = True
+        self.timezone = value.timezone
+        if isinstance(value, schedules.IntervalSchedule):
+            self.interval = value.interval
+            self.anchor_date = value.anchor_date
+            self.anchor_utc_offset = int(value.anchor_date.utcoffset().total_seconds())
+        elif isinstance(value, schedules.CronSchedule):
+            self.cron, self.day_or = value.cron, value.day_or
+        else:
+            self.rrule = value.rrule
+
+    def local_anchor_date(self) -> datetime | None:
+        if self.anchor_date is None:
+            return None
+        offset = timedelta(seconds=self.anchor_utc_offset or 0)
+        return self.anchor_date.astimezone(dt_timezone(offset))
+
+    def clean(self) -> None:
+        """Check the schedule's fields with the shared schedule rules."""
+        super().clean()
+        try:
+            self.schedule = self.validated_schedule()
+        except schedules.ScheduleError as exc:
+            field = exc.field if exc.field in {f.name for f in self._meta.fields} else None
+            raise ValidationError({field: exc.message} if field else exc.message) from None
+
+    def validated_schedule(self) -> schedules.Schedule:
+        if self.kind == ScheduleKind.INTERVAL:
+            if self.anchor_date is None:
+                raise schedules.ScheduleError("This field is required.", "anchor_date")
+            return schedules.make_interval_schedule(
+                interval=self.interval, anchor_date=self.local_anchor_date(), timezone=self.timezone
+            )
+        if self.kind == ScheduleKind.CRON:
+            return schedules.make_cron_schedule(
+                cron=self.cron, timezone=self.timezone, day_or=self.day_or
+            )
+        if self.kind == ScheduleKind.RRULE:
+            return schedules.make_rrule_schedule(rrule=self.rrule, timezone=self.timezone)
+        raise schedules.ScheduleError("Choose interval, cron or rrule.", "kind")
+
+    def next_runs(self, after: datetime, n: int) -> list[datetime]:
+        return schedules.next_runs(self.schedule, after, n)

@@ -1,0 +1,22 @@
+"""JSON exactly as Prefect's server writes it: compact, raw UTF-8, no NaN, `null` bodies."""
+
+import json
+
+from rest_framework.renderers import JSONRenderer
+
+
+def dumps(data) -> bytes:
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+class PrefectJSONRenderer(JSONRenderer):
+    """Starlette's `JSONResponse` bytes: unlike DRF's renderer it escapes nothing extra,
+    and a `None` body on a non-204 answer is the literal `null` (pause, resume)."""
+
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        response = (renderer_context or {}).get("response")
+        if data is None and (response is None or response.status_code == 204):
+            return b""
+        return dumps(data)

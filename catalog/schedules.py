@@ -1,0 +1,388 @@
+"""Every schedule rule of the catalog, shared by models, API, admin and importer.
+
+A deployment schedule is one of three kinds, exactly as Prefect defines them:
+
+- interval: fire every `interval` seconds counted from `anchor_date`;
+- cron: fire when a cron expression matches, in `timezone`;
+- rrule: fire on the occurrences of an RFC 5545 recurrence rule, in `timezone`.
+
+This module parses and validates each field with Prefect's own messages, renders a
+schedule as Prefect's JSON, and computes run times. It knows nothing of the ORM.
+"""
+
+import re
+import zoneinfo
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+
+import dateutil.rrule
+from croniter import croniter
+from croniter.croniter import CroniterBadDateError
+from pydantic import TypeAdapter, ValidationError
+
+from catalog.datetimes import DatetimeError, format_datetime, parse_datetime
+
+MAX_RRULE_LENGTH = 6500
+# Prefect checks at most this many candidate dates when it computes run times.
+MAX_ITERATIONS = 1000
+DEFAULT_RRULE_ANCHOR = datetime(2020, 1, 1)
+# A cron expression must match at least once in this many years after the reference.
+CRON_SEARCH_YEARS = 50
+CRON_REFERENCE = datetime(2000, 1, 1)
+
+INTERVAL_KEYS = ("interval", "anchor_date", "timezone")
+CRON_KEYS = ("cron", "timezone", "day_or")
+RRULE_KEYS = ("rrule", "timezone")
+
+_RANDOM_OR_HASHED = re.compile(r"^[HR](\(|/|$)", re.IGNORECASE)
+_timedelta_adapter = TypeAdapter(timedelta)
+
+
+class ScheduleError(ValueError):
+    """A schedule rule was broken; `field` names the offending field."""
+
+    def __init__(self, message: str, field: str = "schedule") -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class IntervalSchedule:
+    interval: float
+    anchor_date: datetime
+    timezone: str | None = "UTC"
+
+    kind = "interval"
+
+
+@dataclass(frozen=True)
+class CronSchedule:
+    cron: str
+    timezone: str | None = None
+    day_or: bool = True
+
+    kind = "cron"
+
+
+@dataclass(frozen=True)
+class RRuleSchedule:
+    rrule: str
+    timezone: str | None = "UTC"
+
+    kind = "rrule"
+
+
+Schedule = IntervalSchedule | CronSchedule | RRuleSchedule
+
+
+# Field rules ---------------------------------------------------------------------------
+
+
+@cache
+def available_timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones() - {"localtime"})
+
+
+def timezone_choices() -> list[str]:
+    return sorted(available_timezones())
+
+
+def validate_timezone(value: Any) -> str | None:
+    """An IANA zone name; `None` and `""` pass through, as Prefect stores them."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ScheduleError("Input should be a valid string", "timezone")
+    if value and value not in available_timezones():
+        raise ScheduleError(
+            f'Invalid timezone: "{value}" (specify in IANA tzdata format, for example,'
+            " America/New_York)",
+            "timezone",
+        )
+    return value
+
+
+def parse_interval(value: Any) -> float:
+    """Seconds as a float, from a number, an ISO 8601 duration or "HH:MM:SS"."""
+    if isinstance(value, bool) or value is None:
+        raise ScheduleError("Input should be a valid timedelta", "interval")
+    if isinstance(value, timedelta):
+        duration = value
+    else:
+        try:
+            duration = _timedelta_adapter.validate_python(value)
+        except ValidationError as exc:
+            raise ScheduleError(exc.errors()[0]["msg"], "interval") from None
+    if duration <= timedelta(0):
+        raise ScheduleError("interval must be positive", "interval")
+    return duration.total_seconds()
+
+
+def parse_anchor_date(value: Any) -> datetime:
+    try:
+        return parse_datetime(value)
+    except DatetimeError as exc:
+        raise ScheduleError(str(exc), "anchor_date") from None
+
+
+def validate_cron(value: Any, day_or: bool = True) -> str:
+    if not isinstance(value, str):
+        raise ScheduleError("Input should be a valid string", "cron")
+    fields = value.split()
+    if any(_RANDOM_OR_HASHED.match(part) for field in fields for part in field.split(",")):
+        raise ScheduleError(
+            f'Random and Hashed expressions are unsupported, received: "{value}"', "cron"
+        )
+    if not croniter.is_valid(value):
+        raise ScheduleError(f'Invalid cron string: "{value}"', "cron")
+    if not _cron_ever_fires(value, day_or):
+        raise ScheduleError(f'Cron expression never fires: "{value}"', "cron")
+    return value
+
+
+def _cron_ever_fires(expression: str, day_or: bool) -> bool:
+    try:
+        iterator = croniter(
+            expression,
+            CRON_REFERENCE,
+            day_or=day_or,
+            max_years_between_matches=CRON_SEARCH_YEARS,
+        )
+        iterator.get_next(datetime)
+    except (CroniterBadDateError, ValueError, KeyError, OverflowError):
+        return False
+    return True
+
+
+def validate_rrule(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ScheduleError("Input should be a valid string", "rrule")
+    try:
+        dateutil.rrule.rrulestr(value, cache=True, dtstart=DEFAULT_RRULE_ANCHOR)
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
+        raise ScheduleError(f'Invalid RRule string "{value}": {exc}', "rrule") from None
+    if len(value) > MAX_RRULE_LENGTH:
+        raise ScheduleError(
+            f'Invalid RRule string "{value[:40]}..."\n'
+            f"Max length is {MAX_RRULE_LENGTH}, got {len(value)}",
+            "rrule",
+        )
+    return value
+
+
+def normalize_rrule(rrule: str, timezone: str | None, now: datetime | None = None) -> str:
+    """Give an rrule an explicit DTSTART, as Prefect does on every create and update.
+
+    Minutely and secondly rules without COUNT get a recent anchor in the same phase, so
+    that computing their next runs never walks millions of occurrences since 2020.
+    """
+    if "DTSTART" in rrule.upper():
+        return rrule
+    try:
+        parsed = dateutil.rrule.rrulestr(rrule, dtstart=DEFAULT_RRULE_ANCHOR, cache=False)
+    except (ValueError, TypeError):
+        return rrule
+    anchor = DEFAULT_RRULE_ANCHOR
+    if isinstance(parsed, dateutil.rrule.rrule) and _is_high_frequency(parsed):
+        anchor = _recent_anchor_in_phase(parsed, timezone, now or datetime.now(UTC))
+    return f"DTSTART:{anchor.strftime('%Y%m%dT%H%M%S')}\n{rrule}"
+
+
+def _is_high_frequency(rule: dateutil.rrule.rrule) -> bool:
+    frequency = getattr(rule, "_freq", None)
+    count = getattr(rule, "_count", None)
+    return count is None and frequency in (dateutil.rrule.SECONDLY, dateutil.rrule.MINUTELY)
+
+
+def _recent_anchor_in_phase(rule: dateutil.rrule.rrule, timezone: str | None, now: datetime):
+    unit = 1 if rule._freq == dateutil.rrule.SECONDLY else 60
+    period = unit * rule._interval
+    local_now = now.astimezone(zone(timezone)).replace(tzinfo=None)
+    elapsed = (local_now - DEFAULT_RRULE_ANCHOR).total_seconds()
+    if elapsed <= 0:
+        return DEFAULT_RRULE_ANCHOR
+    return DEFAULT_RRULE_ANCHOR + timedelta(seconds=int(elapsed // period) * period)
+
+
+# Whole schedules ------------------------------------------------------------------------
+
+
+def schedule_from_json(data: Any, *, now: datetime | None = None) -> Schedule:
+    """Read Prefect's schedule JSON; its keys decide the kind, as Prefect's union does."""
+    if not isinstance(data, Mapping):
+        raise ScheduleError("Input should be an object with interval, cron or rrule")
+    if "interval" in data:
+        return _interval_from_json(data, now)
+    if "cron" in data:
+        return _cron_from_json(data)
+    if "rrule" in data:
+        return _rrule_from_json(data)
+    raise ScheduleError("Field required: one of interval, cron or rrule")
+
+
+def _reject_extra_keys(data: Mapping, allowed: tuple[str, ...]) -> None:
+    extra = [key for key in data if key not in allowed]
+    if extra:
+        raise ScheduleError(f"Extra inputs are not permitted: {', '.join(map(str, extra))}")
+
+
+def _interval_from_json(data: Mapping, now: datetime | None) -> IntervalSchedule:
+    _reject_extra_keys(data, INTERVAL_KEYS)
+    anchor = data.get("anchor_date")
+    return make_interval_schedule(
+        interval=data["interval"],
+        anchor_date=(now or datetime.now(UTC)) if anchor is None else anchor,
+        timezone=data.get("timezone"),
+    )
+
+
+def _cron_from_json(data: Mapping) -> CronSchedule:
+    _reject_extra_keys(data, CRON_KEYS)
+    day_or = data.get("day_or", True)
+    if not isinstance(day_or, bool):
+        raise ScheduleError("Input should be a valid boolean", "day_or")
+    return make_cron_schedule(cron=data["cron"], timezone=data.get("timezone"), day_or=day_or)
+
+
+def _rrule_from_json(data: Mapping) -> RRuleSchedule:
+    _reject_extra_keys(data, RRULE_KEYS)
+    return make_rrule_schedule(rrule=data["rrule"], timezone=data.get("timezone", "UTC"))
+
+
+def make_interval_schedule(*, interval: Any, anchor_date: Any, timezone: Any) -> IntervalSchedule:
+    seconds = parse_interval(interval)
+    anchor = parse_anchor_date(anchor_date)
+    # Prefect infers a missing zone from the anchor, whose bare UTC offset infers "UTC".
+    zone_name = "UTC" if timezone is None else validate_timezone(timezone)
+    return IntervalSchedule(seconds, anchor, zone_name)
+
+
+def make_cron_schedule(*, cron: Any, timezone: Any, day_or: bool = True) -> CronSchedule:
+    return CronSchedule(validate_cron(cron, day_or), validate_timezone(timezone), day_or)
+
+
+def make_rrule_schedule(*, rrule: Any, timezone: Any) -> RRuleSchedule:
+    return RRuleSchedule(validate_rrule(rrule), validate_timezone(timezone))
+
+
+def schedule_to_json(schedule: Schedule) -> dict[str, Any]:
+    """Prefect's JSON for a schedule, keys in Prefect's order."""
+    if isinstance(schedule, IntervalSchedule):
+        return {
+            "interval": schedule.interval,
+            "anchor_date": format_datetime(schedule.anchor_date),
+            "timezone": schedule.timezone,
+        }
+    if isinstance(schedule, CronSchedule):
+        return {"cron": schedule.cron, "timezone": schedule.timezone, "day_or": schedule.day_or}
+    return {"rrule": schedule.rrule, "timezone": schedule.timezone}
+
+
+# Run times -----------------------------------------------------------------------------
+
+
+def zone(name: str | None) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(name or "UTC")
+
+
+def resolve_wall_time(naive: datetime, tz: zoneinfo.ZoneInfo) -> datetime:
+    """Attach a zone to a wall-clock time: a time skipped by DST moves forward by the gap,
+    and a repeated time takes its first occurrence."""
+    return naive.replace(tzinfo=tz, fold=0).astimezone(UTC).astimezone(tz)
+
+
+def next_runs(schedule: Schedule, after: datetime, n: int) -> list[datetime]:
+    """The first `n` run times at or after `after`, in the schedule's timezone."""
+    if after.tzinfo is None:
+        after = after.replace(tzinfo=UTC)
+    runs: list[datetime] = []
+    for run in _candidates(schedule, after):
+        if run >= after and run not in runs:
+            runs.append(run)
+        if len(runs) >= n:
+            break
+    return runs
+
+
+def _candidates(schedule: Schedule, after: datetime) -> Iterator[datetime]:
+    if isinstance(schedule, IntervalSchedule):
+        candidates = _interval_runs(schedule, after)
+    elif isinstance(schedule, CronSchedule):
+        candidates = _cron_runs(schedule, after)
+    else:
+        candidates = _rrule_runs(schedule, after)
+    for _, run in zip(range(MAX_ITERATIONS + 1), candidates, strict=False):
+        yield run
+
+
+def _interval_runs(schedule: IntervalSchedule, after: datetime) -> Iterator[datetime]:
+    """Whole days are added on the local calendar, so a daily run keeps its wall-clock
+    time across DST; the rest of the interval is added as elapsed time."""
+    tz = zone(schedule.timezone)
+    days, seconds = divmod(schedule.interval, 86400)
+    step = _interval_step(tz, int(days), seconds)
+    anchor = schedule.anchor_date.astimezone(tz)
+    periods = int((after - anchor).total_seconds() // schedule.interval)
+    current = (anchor.astimezone(UTC) + timedelta(seconds=schedule.interval * periods)).astimezone(
+        tz
+    )
+    while current < after:
+        current = step(current)
+    while True:
+        yield current
+        current = step(current)
+
+
+def _interval_step(tz: zoneinfo.ZoneInfo, days: int, seconds: float):
+    def step(moment: datetime) -> datetime:
+        if days:
+            moment = resolve_wall_time(moment.replace(tzinfo=None) + timedelta(days=days), tz)
+        return (moment.astimezone(UTC) + timedelta(seconds=seconds)).astimezone(tz)
+
+    return step
+
+
+def _cron_runs(schedule: CronSchedule, after: datetime) -> Iterator[datetime]:
+    """Cron matches wall-clock times in the schedule's zone (a 09:00 job stays at 09:00)."""
+    tz = zone(schedule.timezone)
+    start = after.astimezone(tz).replace(tzinfo=None)
+    start = start - timedelta(seconds=1)
+    if start.microsecond:
+        start = start.replace(microsecond=0) + timedelta(seconds=1)
+    iterator = croniter(schedule.cron, start, day_or=schedule.day_or)
+    while True:
+        try:
+            naive = iterator.get_next(datetime)
+        except CroniterBadDateError:
+            return
+        yield resolve_wall_time(naive, tz)
+
+
+def _rrule_runs(schedule: RRuleSchedule, after: datetime) -> Iterator[datetime]:
+    tz = zone(schedule.timezone)
+    rule = localized_rrule(schedule.rrule, tz)
+    for occurrence in rule.xafter(after, count=None, inc=True):
+        yield occurrence.astimezone(tz)
+
+
+def localized_rrule(text: str, tz: zoneinfo.ZoneInfo):
+    """Parse an rrule and read its DTSTART, UNTIL and dates as wall-clock times in `tz`."""
+    rule = dateutil.rrule.rrulestr(text, dtstart=DEFAULT_RRULE_ANCHOR, cache=True)
+    if isinstance(rule, dateutil.rrule.rrule):
+        return _localize_rule(rule, tz)
+    rule._rrule = [_localize_rule(part, tz) for part in rule._rrule]
+    rule._exrule = [_localize_rule(part, tz) for part in rule._exrule]
+    rule._rdate = [moment.replace(tzinfo=tz) for moment in rule._rdate]
+    rule._exdate = [moment.replace(tzinfo=tz) for moment in rule._exdate]
+    return rule
+
+
+def _localize_rule(rule: dateutil.rrule.rrule, tz: zoneinfo.ZoneInfo) -> dateutil.rrule.rrule:
+    changes: dict[str, datetime] = {"dtstart": rule._dtstart.replace(tzinfo=tz)}
+    if rule._until:
+        changes["until"] = rule._until.replace(tzinfo=tz)
+    return rule.replace(**changes)

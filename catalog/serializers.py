@@ -1,0 +1,158 @@
+"""One serializer per resource; fields are listed in the order Prefect's API emits them."""
+
+from django.db import models
+from rest_framework import serializers
+
+from catalog.datetimes import format_utc
+from catalog.models import ConcurrencyLimit, Deployment, DeploymentSchedule, Flow
+from catalog.schedules import schedule_to_json
+
+
+class PrefectDateTimeField(serializers.DateTimeField):
+    """A stored timestamp as Prefect writes it: UTC, `Z`, six-digit microseconds or none."""
+
+    def to_representation(self, value):
+        return format_utc(value)
+
+
+class PrefectModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: PrefectDateTimeField,
+    }
+
+
+def actor_to_json(actor: dict | None) -> dict | None:
+    """`created_by` / `updated_by` with Prefect's key order, whatever order jsonb kept."""
+    if actor is None:
+        return None
+    return {
+        "id": actor.get("id"),
+        "type": actor.get("type"),
+        "display_value": actor.get("display_value"),
+    }
+
+
+class FlowSerializer(PrefectModelSerializer):
+    class Meta:
+        model = Flow
+        fields = ["id", "created", "updated", "name", "tags", "labels"]
+
+
+class ConcurrencyLimitSerializer(PrefectModelSerializer):
+    class Meta:
+        model = ConcurrencyLimit
+        fields = [
+            "id",
+            "created",
+            "updated",
+            "active",
+            "name",
+            "limit",
+            "active_slots",
+            "denied_slots",
+            "slot_decay_per_second",
+            "avg_slot_occupancy_seconds",
+        ]
+
+
+class DeploymentConcurrencyLimitSerializer(PrefectModelSerializer):
+    """The global concurrency limit as embedded in a deployment: no slot statistics."""
+
+    class Meta:
+        model = ConcurrencyLimit
+        fields = [
+            name
+            for name in ConcurrencyLimitSerializer.Meta.fields
+            if name not in {"denied_slots", "avg_slot_occupancy_seconds"}
+        ]
+
+
+class DeploymentScheduleSerializer(PrefectModelSerializer):
+    deployment_id = serializers.UUIDField(read_only=True)
+    schedule = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DeploymentSchedule
+        fields = [
+            "id",
+            "created",
+            "updated",
+            "deployment_id",
+            "schedule",
+            "active",
+            "max_scheduled_runs",
+            "parameters",
+            "slug",
+        ]
+
+    def get_schedule(self, schedule: DeploymentSchedule) -> dict:
+        return schedule_to_json(schedule.schedule)
+
+
+class DeploymentSerializer(PrefectModelSerializer):
+    """Prefect's `DeploymentResponse`: every key, always present, in the server's order."""
+
+    flow_id = serializers.UUIDField(read_only=True)
+    schedules = DeploymentScheduleSerializer(many=True, read_only=True)
+    concurrency_limit = serializers.SerializerMethodField()
+    global_concurrency_limit = DeploymentConcurrencyLimitSerializer(read_only=True)
+    concurrency_options = serializers.SerializerMethodField()
+    work_queue_name = serializers.CharField(read_only=True)
+    work_queue_id = serializers.UUIDField(read_only=True)
+    created_by = serializers.SerializerMethodField()
+    updated_by = serializers.SerializerMethodField()
+    work_pool_name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Deployment
+        fields = [
+            "id",
+            "created",
+            "updated",
+            "name",
+            "version",
+            "description",
+            "flow_id",
+            "paused",
+            "schedules",
+            "concurrency_limit",
+            "global_concurrency_limit",
+            "concurrency_options",
+            "job_variables",
+            "parameters",
+            "tags",
+            "labels",
+            "work_queue_name",
+            "work_queue_id",
+            "last_polled",
+            "parameter_openapi_schema",
+            "path",
+            "pull_steps",
+            "entrypoint",
+            "storage_document_id",
+            "infrastructure_document_id",
+            "created_by",
+            "updated_by",
+            "work_pool_name",
+            "status",
+            "enforce_parameter_schema",
+        ]
+
+    def get_concurrency_limit(self, deployment: Deployment) -> None:
+        """Deprecated by Prefect and always null; the limit is `global_concurrency_limit`."""
+        return None
+
+    def get_concurrency_options(self, deployment: Deployment) -> dict | None:
+        if deployment.concurrency_collision_strategy is None:
+            return None
+        return {
+            "collision_strategy": deployment.concurrency_collision_strategy,
+            "grace_period_seconds": deployment.concurrency_grace_period_seconds,
+        }
+
+    def get_created_by(self, deployment: Deployment) -> dict | None:
+        return actor_to_json(deployment.created_by)
+
+    def get_updated_by(self, deployment: Deployment) -> dict | None:
+        return actor_to_json(deployment.updated_by)

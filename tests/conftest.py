@@ -1,0 +1,36 @@
+import json
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+from catalog.importer import import_paths
+
+DATA = Path(__file__).parent / "data"
+PREFECT = DATA / "prefect"
+
+
+def prefect_file(name: str) -> Path:
+    """A file captured from a real Prefect 3.9.1 server (see tests/data/prefect/README.md)."""
+    return PREFECT / name
+
+
+def prefect_json(name: str):
+    return json.loads(prefect_file(name).read_bytes())
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def reference_deployments(db) -> dict[str, dict]:
+    """The three deployments of the reference capture, imported from their GET bodies."""
+    names = [
+        "20_get_deployment_full.json",
+        "21_get_deployment_minimal.json",
+        "22_get_deployment_gcl_linked.json",
+    ]
+    import_paths([prefect_file(name) for name in names], flow_name="anchor-etl")
+    return {name: prefect_json(name) for name in names}

@@ -1,0 +1,67 @@
+"""Factories that always build valid catalog rows."""
+
+from datetime import UTC, datetime
+
+import factory
+from factory.django import DjangoModelFactory
+
+from catalog import schedules
+from catalog.models import (
+    ConcurrencyLimit,
+    Deployment,
+    DeploymentSchedule,
+    Flow,
+    WorkPool,
+    WorkQueue,
+)
+
+
+class FlowFactory(DjangoModelFactory[Flow]):
+    class Meta:
+        model = Flow
+
+    name = factory.Sequence(lambda n: f"flow-{n}")
+
+
+class ConcurrencyLimitFactory(DjangoModelFactory[ConcurrencyLimit]):
+    class Meta:
+        model = ConcurrencyLimit
+
+    name = factory.Sequence(lambda n: f"limit-{n}")
+    limit = 5
+
+
+class WorkPoolFactory(DjangoModelFactory[WorkPool]):
+    class Meta:
+        model = WorkPool
+
+    name = factory.Sequence(lambda n: f"pool-{n}")
+    type = "process"
+
+
+class WorkQueueFactory(DjangoModelFactory[WorkQueue]):
+    class Meta:
+        model = WorkQueue
+
+    name = factory.Sequence(lambda n: f"queue-{n}")
+    work_pool = factory.SubFactory(WorkPoolFactory)
+
+
+class DeploymentFactory(DjangoModelFactory[Deployment]):
+    class Meta:
+        model = Deployment
+
+    name = factory.Sequence(lambda n: f"deployment-{n}")
+    flow = factory.SubFactory(FlowFactory)
+    labels = factory.LazyAttribute(lambda d: {"prefect.flow.id": str(d.flow.id)})
+
+
+class DeploymentScheduleFactory(DjangoModelFactory[DeploymentSchedule]):
+    """An hourly interval schedule; pass `schedule=` for another kind."""
+
+    class Meta:
+        model = DeploymentSchedule
+
+    deployment = factory.SubFactory(DeploymentFactory)
+    schedule = schedules.IntervalSchedule(3600.0, datetime(2026, 1, 1, tzinfo=UTC), "UTC")
+    slug = factory.Sequence(lambda n: f"schedule-{n}")
