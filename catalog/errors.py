@@ -48,6 +48,14 @@ class RequestValidationError(exceptions.APIException):
         self.request_body = request_body
 
 
+class ApiError(exceptions.APIException):
+    """An error a route answers with Prefect's `{"detail": …}` body and its own status."""
+
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+
+
 def validation_body(exc: RequestValidationError) -> dict:
     return {
         "exception_message": "Invalid request received.",
@@ -65,7 +73,7 @@ def prefect_exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(validation_body(exc), status=exc.status_code)
     if isinstance(exc, exceptions.MethodNotAllowed):
         view = context["view"]
-        allowed = ", ".join(method for method in view.allowed_methods if method != "OPTIONS")
+        allowed = ", ".join(m for m in view.allowed_methods if m not in {"OPTIONS", "HEAD"})
         return Response({"detail": METHOD_NOT_ALLOWED}, status=405, headers={"Allow": allowed})
     if isinstance(exc, exceptions.APIException):
         set_rollback()

@@ -165,6 +165,15 @@ class ConcurrencyLimit(TimestampedModel):
     denied_slots = models.PositiveIntegerField(default=0)
     slot_decay_per_second = models.FloatField(default=0.0, validators=[MinValueValidator(0.0)])
     avg_slot_occupancy_seconds = models.FloatField(default=2.0, validators=[MinValueValidator(0.0)])
+    # The deployment a `concurrency_limit: N` made this limit for (`deployment:<id>`);
+    # deleting that deployment deletes its own limit, never a shared one.
+    owner = models.OneToOneField(
+        "Deployment",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="own_concurrency_limit",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -204,7 +213,11 @@ class WorkPool(TimestampedModel):
     is_paused = models.BooleanField(default=False)
     concurrency_limit = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(
-        max_length=16, choices=WorkStatus.choices, null=True, blank=True, default=None
+        max_length=16,
+        choices=WorkStatus.choices,
+        null=True,
+        blank=True,
+        default=WorkStatus.NOT_READY,
     )
     default_queue = models.ForeignKey(
         "WorkQueue", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -130,6 +130,13 @@ def parse_anchor_date(value: Any) -> datetime:
 
 
 def validate_cron(value: Any, day_or: bool = True) -> str:
+    """A cron expression croniter reads, neither random nor hashed, that fires."""
+    validate_cron_syntax(value)
+    check_cron_fires(value, day_or)
+    return value
+
+
+def validate_cron_syntax(value: Any) -> str:
     if not isinstance(value, str):
         raise ScheduleError("Input should be a valid string", "cron")
     fields = value.split()
@@ -139,9 +146,13 @@ def validate_cron(value: Any, day_or: bool = True) -> str:
         )
     if not croniter.is_valid(value):
         raise ScheduleError(f'Invalid cron string: "{value}"', "cron")
-    if not _cron_ever_fires(value, day_or):
-        raise ScheduleError(f'Cron expression never fires: "{value}"', "cron")
     return value
+
+
+def check_cron_fires(expression: str, day_or: bool) -> None:
+    """Healthchecks' rule: an expression is only valid once it has produced a run time."""
+    if not _cron_ever_fires(expression, day_or):
+        raise ScheduleError(f'Cron expression never fires: "{expression}"', "cron")
 
 
 def _cron_ever_fires(expression: str, day_or: bool) -> bool:

@@ -1,26 +1,53 @@
-"""The API's views. Each docstring lists its routes, parameters and status codes."""
+"""The API's views, one class per Prefect route. Each docstring lists its route, what it
+answers and its errors; the rules themselves live in `catalog.services`."""
 
 import uuid
+from datetime import datetime
+from typing import Annotated
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions
+from django_filters.rest_framework import DjangoFilterBackend
+from pydantic import Field, RootModel
+from rest_framework import exceptions, generics
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.errors import NOT_FOUND, RequestValidationError, detail_response
-from catalog.models import Deployment
-from catalog.serializers import DeploymentSerializer
+from catalog import actions, filters, services
+from catalog.bodies import check_limit, optional_object_body, raw_json, required_body, validated
+from catalog.errors import NOT_FOUND, ApiError, RequestValidationError, detail_response
+from catalog.models import ConcurrencyLimit, Deployment, DeploymentStatus, Flow, WorkPool
+from catalog.serializers import (
+    ConcurrencyLimitSerializer,
+    DeploymentConcurrencyLimitSerializer,
+    DeploymentScheduleSerializer,
+    DeploymentSerializer,
+    FlowSerializer,
+    WorkPoolSerializer,
+    WorkQueueSerializer,
+    page_of,
+)
 
 
 class PrefectAPIView(APIView):
     """An API view without DRF's OPTIONS handler, which Prefect's routes do not have."""
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head"]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code == 405 and getattr(self, "prefect_allow", None):
+            # Starlette names only the methods of the first route declared for the path.
+            response["Allow"] = self.prefect_allow
+        elif response.status_code != 405 and response.has_header("Allow"):
+            del response["Allow"]
+        return response
 
 
 def get_or_404(queryset, message: str, **lookup):
@@ -30,15 +57,444 @@ def get_or_404(queryset, message: str, **lookup):
         raise exceptions.NotFound(message) from None
 
 
+def no_content() -> Response:
+    return Response(status=204)
+
+
+def deployments_json(queryset) -> list:
+    return DeploymentSerializer(queryset.with_related(), many=True).data
+
+
+# Flows ---------------------------------------------------------------------------------
+
+
+class FlowCreateView(PrefectAPIView):
+    """`POST /api/flows/`: 201 with the new flow, or 200 with the existing flow of that
+    name, unchanged; 422 for a bad body."""
+
+    prefect_allow = "POST"
+
+    def post(self, request: Request) -> Response:
+        flow, created = services.flow_create(required_body(request, actions.FlowCreate))
+        return Response(FlowSerializer(flow).data, status=201 if created else 200)
+
+
+class FlowDetailView(PrefectAPIView):
+    """`GET`, `PATCH` (tags; 204) and `DELETE` (204, with its deployments)
+    `/api/flows/{id}`; 404 `Flow not found`."""
+
+    prefect_allow = "PATCH"
+
+    def get(self, request: Request, id: uuid.UUID) -> Response:
+        return Response(FlowSerializer(get_or_404(Flow.objects, "Flow not found", id=id)).data)
+
+    @transaction.atomic
+    def patch(self, request: Request, id: uuid.UUID) -> Response:
+        update = required_body(request, actions.FlowUpdate)
+        services.flow_update(get_or_404(Flow.objects, "Flow not found", id=id), update)
+        return no_content()
+
+    @transaction.atomic
+    def delete(self, request: Request, id: uuid.UUID) -> Response:
+        get_or_404(Flow.objects, "Flow not found", id=id).delete()
+        return no_content()
+
+
+class FlowByNameView(PrefectAPIView):
+    """`GET /api/flows/name/{name}`: the flow; 404 `Flow not found`."""
+
+    def get(self, request: Request, name: str) -> Response:
+        return Response(FlowSerializer(get_or_404(Flow.objects, "Flow not found", name=name)).data)
+
+
+class FlowFilterView(PrefectAPIView):
+    """`POST /api/flows/filter`: flows matching Prefect's filter body, sorted and paged."""
+
+    def post(self, request: Request) -> Response:
+        body = optional_object_body(request)
+        limit = check_limit(body)
+        query = validated(filters.FlowsFilterBody, body, echo=raw_json_or_none(request))
+        flows = query.apply(Flow.objects.all()).order_by(*query.sort.order_by())
+        page = flows[query.offset : query.offset + limit]
+        return Response(FlowSerializer(page, many=True).data)
+
+
+class FlowCountView(PrefectAPIView):
+    """`POST /api/flows/count`: the number of matching flows, as a bare integer."""
+
+    def post(self, request: Request) -> Response:
+        body = optional_object_body(request)
+        query = validated(filters.FlowsQuery, body, echo=raw_json_or_none(request))
+        return Response(query.apply(Flow.objects.all()).count())
+
+
+class FlowPaginateView(PrefectAPIView):
+    """`POST /api/flows/paginate`: `{"results", "count", "limit", "pages", "page"}`."""
+
+    def post(self, request: Request) -> Response:
+        body = optional_object_body(request)
+        limit = check_limit(body)
+        query = validated(filters.FlowsPageBody, body, echo=raw_json_or_none(request))
+        flows = query.apply(Flow.objects.all()).order_by(*query.sort.order_by())
+        start = (query.page - 1) * limit
+        results = FlowSerializer(flows[start : start + limit], many=True).data
+        return Response(page_of(results, flows.count(), limit, query.page))
+
+
+def raw_json_or_none(request: Request):
+    data = raw_json(request)
+    return data if isinstance(data, dict | list | str | int | float) else None
+
+
+# Deployments ---------------------------------------------------------------------------
+
+
+class DeploymentListPagination(LimitOffsetPagination):
+    default_limit = 200
+    max_limit = 200
+
+
+class DeploymentCollectionView(PrefectAPIView, generics.ListAPIView):
+    """`POST /api/deployments/`: create, or update the deployment of the same flow and
+    name (201 created, 200 updated); 404 for an unknown work pool or concurrency limit;
+    409 for an unknown flow; 422 for a bad body.
+
+    `GET /api/deployments/`: a plain REST listing for clients that do not speak Prefect's
+    filter bodies, filtered by query parameters (see `DeploymentFilterSet`), with
+    `ordering` and `limit`/`offset`; 400 names a parameter with a bad value.
+    """
+
+    prefect_allow = "POST"
+
+    serializer_class = DeploymentSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = filters.DeploymentFilterSet
+    pagination_class = DeploymentListPagination
+
+    def get_queryset(self):
+        return Deployment.objects.with_related().order_by("name", "id")
+
+    @transaction.atomic
+    def post(self, request: Request) -> Response:
+        data = required_body(request, actions.DeploymentCreate)
+        deployment, created = services.deployment_upsert(data)
+        deployment = Deployment.objects.with_related().get(id=deployment.id)
+        return Response(DeploymentSerializer(deployment).data, status=201 if created else 200)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, exceptions.ValidationError) and self.request.method == "GET":
+            exc = ApiError(400, describe_query_errors(exc.detail))
+        return super().handle_exception(exc)
+
+
+def describe_query_errors(detail) -> str:
+    problems = []
+    for parameter, messages in detail.items() if isinstance(detail, dict) else []:
+        problems.append(f"{parameter}: {' '.join(str(message) for message in messages)}")
+    return "; ".join(problems) or "Invalid query parameters."
+
+
 class DeploymentDetailView(PrefectAPIView):
     """`GET /api/deployments/{id}`: 200 with the deployment; 404 `Deployment not found`.
+    `PATCH`: 204 after a partial update with Prefect's rules; 404 `Deployment not found.`.
+    `DELETE`: 204; 404 `Deployment not found`.
 
     The id may be upper-case or written without hyphens, as Prefect accepts it.
     """
 
+    prefect_allow = "PATCH"
+
     def get(self, request: Request, id: uuid.UUID) -> Response:
-        deployment = get_or_404(Deployment.objects.with_related(), "Deployment not found", id=id)
+        deployment = get_or_404(
+            Deployment.objects.with_related(), services.DEPLOYMENT_NOT_FOUND, id=id
+        )
         return Response(DeploymentSerializer(deployment).data)
+
+    @transaction.atomic
+    def patch(self, request: Request, id: uuid.UUID) -> Response:
+        services.deployment_update(id, required_body(request, actions.DeploymentUpdate))
+        return no_content()
+
+    @transaction.atomic
+    def delete(self, request: Request, id: uuid.UUID) -> Response:
+        services.deployment_delete(id)
+        return no_content()
+
+
+class DeploymentByNameView(PrefectAPIView):
+    """`GET /api/deployments/name/{flow_name}/{deployment_name}`; 404 `Deployment not found`."""
+
+    def get(self, request: Request, flow_name: str, deployment_name: str) -> Response:
+        deployment = get_or_404(
+            Deployment.objects.with_related(),
+            services.DEPLOYMENT_NOT_FOUND,
+            flow__name=flow_name,
+            name=deployment_name,
+        )
+        return Response(DeploymentSerializer(deployment).data)
+
+
+class DeploymentFilterView(PrefectAPIView):
+    """`POST /api/deployments/filter`: deployments matching Prefect's filter body, in two
+    queries whatever the number of deployments and schedules."""
+
+    def post(self, request: Request) -> Response:
+        body = optional_object_body(request)
+        limit = check_limit(body)
+        query = validated(filters.DeploymentsFilterBody, body, echo=raw_json_or_none(request))
+        matching = query.apply(Deployment.objects.all()).order_by(*query.sort.order_by())
+        return Response(deployments_json(matching[query.offset : query.offset + limit]))
+
+
+class DeploymentCountView(PrefectAPIView):
+    """`POST /api/deployments/count`: the number of matching deployments."""
+
+    def post(self, request: Request) -> Response:
+        body = optional_object_body(request)
+        query = validated(filters.DeploymentsQuery, body, echo=raw_json_or_none(request))
+        return Response(query.apply(Deployment.objects.all()).count())
+
+
+class DeploymentPaginateView(PrefectAPIView):
+    """`POST /api/deployments/paginate`: a page with `count`, `limit`, `pages`, `page`."""
+
+    def post(self, request: Request) -> Response:
+        body = optional_object_body(request)
+        limit = check_limit(body)
+        query = validated(filters.DeploymentsPageBody, body, echo=raw_json_or_none(request))
+        matching = query.apply(Deployment.objects.all())
+        start = (query.page - 1) * limit
+        ordered = matching.order_by(*query.sort.order_by())[start : start + limit]
+        return Response(page_of(deployments_json(ordered), matching.count(), limit, query.page))
+
+
+class DeploymentBulkDeleteView(PrefectAPIView):
+    """`POST /api/deployments/bulk_delete`: deletes up to `limit` (1 to 50) matching
+    deployments; 200 `{"deleted": [ids]}`."""
+
+    @transaction.atomic
+    def post(self, request: Request) -> Response:
+        body = optional_object_body(request)
+        query = validated(filters.DeploymentsBulkDeleteBody, body, echo=raw_json_or_none(request))
+        matching = Deployment.objects.all()
+        if query.deployments is not None:
+            matching = matching.filter(query.deployments.as_q())
+        chosen = matching.order_by(*filters.Sort.NAME_ASC.order_by())[: query.limit]
+        deleted = services.deployments_delete(chosen)
+        return Response({"deleted": [str(deployment_id) for deployment_id in deleted]})
+
+
+class DeploymentPauseView(PrefectAPIView):
+    """`POST /api/deployments/{id}/pause_deployment`: 200 `null`; schedules keep their
+    `active` flags. 404 `Deployment not found`."""
+
+    paused = True
+
+    def post(self, request: Request, id: uuid.UUID) -> Response:
+        services.deployment_set_paused(id, self.paused)
+        return Response(None)
+
+
+class DeploymentResumeView(DeploymentPauseView):
+    """`POST /api/deployments/{id}/resume_deployment`: 200 `null`."""
+
+    paused = False
+
+
+class ScheduledFlowRunsView(PrefectAPIView):
+    """`POST /api/deployments/get_scheduled_flow_runs`: a worker's poll. The catalog
+    runs nothing, so the answer is `[]`; the polled deployments become `READY` with
+    `last_polled` set and `updated` untouched, as in Prefect."""
+
+    class Body(actions.ActionModel):
+        deployment_ids: list[uuid.UUID]
+        scheduled_before: datetime | None = None
+        limit: int | None = None
+
+    def post(self, request: Request) -> Response:
+        body = required_body(request, self.Body)
+        Deployment.objects.filter(id__in=body.deployment_ids).update(
+            status=DeploymentStatus.READY, last_polled=timezone.now()
+        )
+        return Response([])
+
+
+# Schedules -----------------------------------------------------------------------------
+
+
+class DeploymentSchedulesView(PrefectAPIView):
+    """`GET /api/deployments/{id}/schedules`: newest first. `POST` a list of schedules:
+    201 with them in request order; 409 for a slug already used. 404 `Deployment not
+    found.`"""
+
+    prefect_allow = "GET"
+
+    def get(self, request: Request, id: uuid.UUID) -> Response:
+        deployment = get_or_404(Deployment.objects, services.DEPLOYMENT_NOT_FOUND_PERIOD, id=id)
+        schedules = deployment.schedules.order_by("-updated")
+        return Response(DeploymentScheduleSerializer(schedules, many=True).data)
+
+    @transaction.atomic
+    def post(self, request: Request, id: uuid.UUID) -> Response:
+        entries = required_body(request, ScheduleList)
+        deployment = services.deployment_for_update(id, services.DEPLOYMENT_NOT_FOUND_PERIOD)
+        created = services.schedules_create(deployment, entries.root)
+        return Response(DeploymentScheduleSerializer(created, many=True).data, status=201)
+
+
+class ScheduleList(RootModel[list[actions.DeploymentScheduleCreate]]):
+    pass
+
+
+class DeploymentScheduleDetailView(PrefectAPIView):
+    """`PATCH` (204) and `DELETE` (204) `/api/deployments/{id}/schedules/{schedule_id}`;
+    404 `Deployment not found.` or `Schedule not found.`; 409 for a slug already used."""
+
+    prefect_allow = "PATCH"
+
+    @transaction.atomic
+    def patch(self, request: Request, id: uuid.UUID, schedule_id: uuid.UUID) -> Response:
+        update = required_body(request, actions.DeploymentScheduleUpdate)
+        deployment = services.deployment_for_update(id, services.DEPLOYMENT_NOT_FOUND_PERIOD)
+        services.schedule_update(deployment, schedule_id, update)
+        return no_content()
+
+    @transaction.atomic
+    def delete(self, request: Request, id: uuid.UUID, schedule_id: uuid.UUID) -> Response:
+        deployment = services.deployment_for_update(id, services.DEPLOYMENT_NOT_FOUND_PERIOD)
+        services.schedule_delete(deployment, schedule_id)
+        return no_content()
+
+
+# Global concurrency limits -------------------------------------------------------------
+
+
+def limit_by_id_or_name(id_or_name: str) -> ConcurrencyLimit:
+    try:
+        lookup = {"id": uuid.UUID(id_or_name)}
+    except ValueError:
+        lookup = {"name": id_or_name}
+    return get_or_404(ConcurrencyLimit.objects, "Concurrency Limit not found", **lookup)
+
+
+class ConcurrencyLimitCreateView(PrefectAPIView):
+    """`POST /api/v2/concurrency_limits/`: 201 with the limit; 409 for a taken name."""
+
+    prefect_allow = "POST"
+
+    @transaction.atomic
+    def post(self, request: Request) -> Response:
+        limit = services.concurrency_limit_create(
+            required_body(request, actions.ConcurrencyLimitCreate)
+        )
+        return Response(ConcurrencyLimitSerializer(limit).data, status=201)
+
+
+class ConcurrencyLimitDetailView(PrefectAPIView):
+    """`GET`, `PATCH` (204) and `DELETE` (204) `/api/v2/concurrency_limits/{id or name}`;
+    404 `Concurrency Limit not found`."""
+
+    prefect_allow = "GET"
+
+    def get(self, request: Request, id_or_name: str) -> Response:
+        limit = limit_by_id_or_name(id_or_name)
+        return Response(DeploymentConcurrencyLimitSerializer(limit).data)
+
+    @transaction.atomic
+    def patch(self, request: Request, id_or_name: str) -> Response:
+        update = required_body(request, actions.ConcurrencyLimitUpdate)
+        services.concurrency_limit_update(limit_by_id_or_name(id_or_name), update)
+        return no_content()
+
+    @transaction.atomic
+    def delete(self, request: Request, id_or_name: str) -> Response:
+        limit_by_id_or_name(id_or_name).delete()
+        return no_content()
+
+
+class ConcurrencyLimitFilterView(PrefectAPIView):
+    """`POST /api/v2/concurrency_limits/filter`: limits by name, paged."""
+
+    def post(self, request: Request) -> Response:
+        body = optional_object_body(request)
+        limit = check_limit(body)
+        paging = validated(filters.OffsetBody, body, echo=raw_json_or_none(request))
+        limits = ConcurrencyLimit.objects.order_by("name")[paging.offset : paging.offset + limit]
+        return Response(DeploymentConcurrencyLimitSerializer(limits, many=True).data)
+
+
+# Work pools and queues -----------------------------------------------------------------
+
+
+def work_pool_or_404(name: str) -> WorkPool:
+    pool = WorkPool.objects.select_related("default_queue").filter(name=name).first()
+    if pool is None:
+        raise ApiError(404, f'Work pool "{name}" not found.')
+    return pool
+
+
+class WorkPoolCreateView(PrefectAPIView):
+    """`POST /api/work_pools/`: 201 with the pool and its default queue; 403 for a
+    name starting with "prefect"; 409 for a taken name."""
+
+    class Body(actions.ActionModel):
+        name: Annotated[str, Field(pattern=actions.NAME_PATTERN)]
+        description: str | None = None
+        type: str = "prefect-agent"
+        base_job_template: dict = Field(default_factory=dict)
+        is_paused: bool = False
+        concurrency_limit: Annotated[int, Field(ge=0)] | None = None
+        storage_configuration: dict = Field(default_factory=dict)
+
+    @transaction.atomic
+    def post(self, request: Request) -> Response:
+        body = required_body(request, self.Body)
+        if body.name.lower().startswith("prefect"):
+            raise ApiError(403, "Work pools starting with 'Prefect' are reserved for internal use.")
+        if WorkPool.objects.filter(name=body.name).exists():
+            raise ApiError(409, "A work pool with this name already exists.")
+        WorkPool.objects.create(**body.model_dump())
+        pool = services.work_pool_ensure(body.name)
+        return Response(WorkPoolSerializer(pool).data, status=201)
+
+
+class WorkPoolDetailView(PrefectAPIView):
+    """`GET /api/work_pools/{name}`; 404 `Work pool "{name}" not found.`"""
+
+    def get(self, request: Request, name: str) -> Response:
+        return Response(WorkPoolSerializer(work_pool_or_404(name)).data)
+
+
+class WorkPoolFilterView(PrefectAPIView):
+    """`POST /api/work_pools/filter`: pools matching a `work_pools` filter, by name."""
+
+    def post(self, request: Request) -> Response:
+        body = optional_object_body(request)
+        limit = check_limit(body)
+        query = validated(filters.WorkPoolsFilterBody, body, echo=raw_json_or_none(request))
+        pools = WorkPool.objects.order_by("name")
+        if query.work_pools is not None:
+            pools = pools.filter(query.work_pools.as_q())
+        page = pools[query.offset : query.offset + limit]
+        return Response(WorkPoolSerializer(page, many=True).data)
+
+
+class WorkQueueFilterView(PrefectAPIView):
+    """`POST /api/work_pools/{name}/queues/filter`: the pool's queues, by priority;
+    404 `Work pool "{name}" not found.`"""
+
+    def post(self, request: Request, name: str) -> Response:
+        body = optional_object_body(request)
+        limit = check_limit(body)
+        query = validated(filters.WorkQueuesFilterBody, body, echo=raw_json_or_none(request))
+        queues = work_pool_or_404(name).queues.select_related("work_pool")
+        if query.work_queues is not None:
+            queues = queues.filter(query.work_queues.as_q())
+        page = queues.order_by("priority", "name")[query.offset : query.offset + limit]
+        return Response(WorkQueueSerializer(page, many=True).data)
+
+
+# Service routes ------------------------------------------------------------------------
 
 
 class HealthView(PrefectAPIView):

@@ -1,0 +1,339 @@
+"""The request bodies the API accepts, validated as Prefect validates them.
+
+These pydantic models mirror Prefect's action schemas field for field, so that a bad
+body gets the very 422 Prefect gives: the same error `type`, `loc`, `msg` and `ctx`.
+Class and validator names matter here: pydantic writes them into the `loc` of errors
+inside the schedule union (`function-after[validate_timezone(), CronSchedule]`).
+Every schedule rule itself comes from `catalog.schedules`.
+"""
+
+import json
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
+
+from catalog import parameter_schemas, schedules
+
+MAX_PARAMETERS_BYTES = 524_288
+MAX_SCHEDULED_RUNS = 50
+BANNED_CHARACTERS = "/%&><"
+NAME_PATTERN = f"^[^{BANNED_CHARACTERS}]+$"
+# Prefect's `TimeZone` type: an unanchored alternation of every zone name.
+TIMEZONE_PATTERN = "|".join(sorted(schedules.available_timezones()))
+
+
+class ActionModel(BaseModel):
+    """A request body: unknown keys are refused, as in Prefect's `ActionBaseModel`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+# Schedules -----------------------------------------------------------------------------
+
+
+def positive_interval(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("interval must be positive")
+    return value
+
+
+def naive_as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def strict_timezone(value: str | None) -> str | None:
+    """An IANA name, where Prefect's unanchored pattern would let `xxUTCxx` through."""
+    return schedules.validate_timezone(value)
+
+
+class IntervalSchedule(ActionModel):
+    interval: Annotated[timedelta, AfterValidator(positive_interval)]
+    anchor_date: Annotated[datetime, AfterValidator(naive_as_utc)] = Field(default_factory=now_utc)
+    timezone: str | None = None
+
+    @model_validator(mode="after")
+    def validate_timezone(self) -> "IntervalSchedule":
+        self.timezone = "UTC" if self.timezone is None else strict_timezone(self.timezone)
+        return self
+
+    def to_schedule(self) -> schedules.IntervalSchedule:
+        return schedules.make_interval_schedule(
+            interval=self.interval, anchor_date=self.anchor_date, timezone=self.timezone
+        )
+
+
+class CronSchedule(ActionModel):
+    cron: str
+    timezone: str | None = None
+    day_or: bool = True
+
+    @field_validator("cron")
+    @classmethod
+    def valid_cron_string(cls, value: str) -> str:
+        return schedules.validate_cron_syntax(value)
+
+    @model_validator(mode="after")
+    def validate_timezone(self) -> "CronSchedule":
+        self.timezone = strict_timezone(self.timezone)
+        # Whether the expression ever fires depends on day_or, known only here.
+        schedules.check_cron_fires(self.cron, self.day_or)
+        return self
+
+    def to_schedule(self) -> schedules.CronSchedule:
+        return schedules.CronSchedule(self.cron, self.timezone, self.day_or)
+
+
+class RRuleSchedule(ActionModel):
+    rrule: str
+    timezone: (
+        Annotated[str, Field(pattern=TIMEZONE_PATTERN), AfterValidator(strict_timezone)] | None
+    ) = "UTC"
+
+    @field_validator("rrule")
+    @classmethod
+    def validate_rrule_str(cls, value: str) -> str:
+        return schedules.validate_rrule(value)
+
+    def to_schedule(self, now: datetime | None = None) -> schedules.RRuleSchedule:
+        return schedules.RRuleSchedule(
+            schedules.normalize_rrule(self.rrule, self.timezone, now), self.timezone
+        )
+
+
+ScheduleBody = IntervalSchedule | CronSchedule | RRuleSchedule
+
+
+def at_most_max_scheduled_runs(value: int) -> int:
+    if value > MAX_SCHEDULED_RUNS:
+        raise ValueError(
+            f"`max_scheduled_runs` must be less than or equal to {MAX_SCHEDULED_RUNS}."
+        )
+    return value
+
+
+MaxScheduledRuns = Annotated[int, Field(gt=0), AfterValidator(at_most_max_scheduled_runs)]
+
+
+class DeploymentScheduleCreate(ActionModel):
+    active: bool = True
+    schedule: ScheduleBody
+    max_scheduled_runs: MaxScheduledRuns | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    slug: str | None = None
+    replaces: str | None = None
+
+
+class DeploymentScheduleUpdate(ActionModel):
+    active: bool | None = None
+    schedule: ScheduleBody | None = None
+    max_scheduled_runs: MaxScheduledRuns | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    slug: str | None = None
+    replaces: str | None = None
+
+
+# Deployments ---------------------------------------------------------------------------
+
+
+LabelValue = StrictBool | StrictInt | StrictFloat | str
+Labels = dict[str, LabelValue]
+
+
+def parameters_within_size(parameters: dict[str, Any]) -> dict[str, Any]:
+    if not parameters:
+        return parameters
+    size = len(json.dumps(parameters, separators=(",", ":")).encode())
+    if size > MAX_PARAMETERS_BYTES:
+        raise ValueError(
+            f"Flow run parameters must be less than {MAX_PARAMETERS_BYTES:,} bytes when "
+            f"serialized (got {size:,} bytes)."
+        )
+    return parameters
+
+
+SizedParameters = Annotated[dict[str, Any], AfterValidator(parameters_within_size)]
+
+
+class CollisionStrategy(StrEnum):
+    ENQUEUE = "ENQUEUE"
+    CANCEL_NEW = "CANCEL_NEW"
+
+
+class ConcurrencyOptions(BaseModel):
+    collision_strategy: CollisionStrategy
+    grace_period_seconds: Annotated[int, Field(ge=60, le=86400)] | None = None
+
+
+class VersionInfo(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    version: str
+
+
+# Keys older Prefect clients send; Prefect drops them silently.
+OLD_DEPLOYMENT_KEYS = (
+    "worker_pool_queue_id",
+    "worker_pool_name",
+    "worker_pool_queue_name",
+    "work_pool_queue_name",
+)
+
+
+def without_old_keys(values: Any) -> Any:
+    if not isinstance(values, dict):
+        return values
+    return {key: value for key, value in values.items() if key not in OLD_DEPLOYMENT_KEYS}
+
+
+def refuse_two_concurrency_limits(values: Any) -> Any:
+    if (
+        isinstance(values, dict)
+        and values.get("concurrency_limit")
+        and values.get("global_concurrency_limit_id")
+    ):
+        raise ValueError(
+            "A deployment cannot have both a concurrency limit and a global concurrency limit."
+        )
+    return values
+
+
+def empty_schema_as_object_schema(value: Any) -> Any:
+    """Prefect 3.9 stores an empty parameter schema as an empty object schema."""
+    return {"type": "object", "properties": {}} if value == {} else value
+
+
+ParameterSchema = Annotated[dict[str, Any], BeforeValidator(empty_schema_as_object_schema)]
+
+
+class DeploymentCreate(ActionModel):
+    name: str
+    flow_id: UUID
+    paused: bool = False
+    schedules: list[DeploymentScheduleCreate] = Field(default_factory=list)
+    concurrency_limit: Annotated[int, Field(gt=0)] | None = None
+    concurrency_options: ConcurrencyOptions | None = None
+    global_concurrency_limit_id: UUID | None = None
+    enforce_parameter_schema: bool = True
+    parameter_openapi_schema: ParameterSchema | None = None
+    parameters: SizedParameters = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    labels: Labels | None = Field(default_factory=dict)
+    pull_steps: list[dict[str, Any]] | None = None
+    work_queue_name: str | None = None
+    work_pool_name: str | None = None
+    storage_document_id: UUID | None = None
+    infrastructure_document_id: UUID | None = None
+    description: str | None = None
+    path: str | None = None
+    version: str | None = None
+    entrypoint: str | None = None
+    job_variables: dict[str, Any] = Field(default_factory=dict)
+    version_info: VersionInfo | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def remove_old_fields(cls, values: Any) -> Any:
+        return without_old_keys(values)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _validate_parameters_conform_to_schema(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        # Prefect writes the default into the very dict it was given, so the echoed
+        # request body of a failed create shows `"parameters": {}` too.
+        values["parameters"] = values.get("parameters", {})
+        if values.get("enforce_parameter_schema"):
+            parameter_schemas.check_parameters(
+                values["parameters"], values.get("parameter_openapi_schema")
+            )
+            parameter_schemas.check_schema(values.get("parameter_openapi_schema"))
+        return values
+
+    @model_validator(mode="before")
+    @classmethod
+    def _validate_concurrency_limits(cls, values: Any) -> Any:
+        return refuse_two_concurrency_limits(values)
+
+
+class DeploymentUpdate(ActionModel):
+    @model_validator(mode="before")
+    @classmethod
+    def remove_old_fields(cls, values: Any) -> Any:
+        return without_old_keys(values)
+
+    version: str | None = None
+    description: str | None = None
+    paused: bool = False
+    schedules: list[DeploymentScheduleUpdate] = Field(default_factory=list)
+    concurrency_limit: Annotated[int, Field(gt=0)] | None = None
+    concurrency_options: ConcurrencyOptions | None = None
+    global_concurrency_limit_id: UUID | None = None
+    parameters: SizedParameters | None = None
+    parameter_openapi_schema: ParameterSchema | None = None
+    tags: list[str] = Field(default_factory=list)
+    work_queue_name: str | None = None
+    work_pool_name: str | None = None
+    path: str | None = None
+    job_variables: dict[str, Any] | None = None
+    pull_steps: list[dict[str, Any]] | None = None
+    entrypoint: str | None = None
+    storage_document_id: UUID | None = None
+    infrastructure_document_id: UUID | None = None
+    enforce_parameter_schema: bool | None = None
+    version_info: VersionInfo | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _validate_concurrency_limits(cls, values: Any) -> Any:
+        return refuse_two_concurrency_limits(values)
+
+
+# Flows and concurrency limits ----------------------------------------------------------
+
+
+class FlowCreate(ActionModel):
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    tags: list[str] = Field(default_factory=list)
+    labels: Labels | None = Field(default_factory=dict)
+
+
+class FlowUpdate(ActionModel):
+    tags: list[str] = Field(default_factory=list)
+
+
+class ConcurrencyLimitCreate(ActionModel):
+    active: bool = True
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    limit: Annotated[int, Field(ge=0)]
+    active_slots: Annotated[int, Field(ge=0)] = 0
+    denied_slots: Annotated[int, Field(ge=0)] = 0
+    slot_decay_per_second: Annotated[float, Field(ge=0.0)] = 0
+
+
+class ConcurrencyLimitUpdate(ActionModel):
+    active: bool | None = None
+    name: Annotated[str, Field(pattern=NAME_PATTERN)] | None = None
+    limit: Annotated[int, Field(ge=0)] | None = None
+    active_slots: Annotated[int, Field(ge=0)] | None = None
+    denied_slots: Annotated[int, Field(ge=0)] | None = None
+    slot_decay_per_second: Annotated[float, Field(ge=0.0)] | None = None

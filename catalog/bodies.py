@@ -1,0 +1,117 @@
+"""Reading request bodies the way Prefect's FastAPI routes read them.
+
+The body is JSON whatever the content type says. A body that is not JSON, or that a
+request model refuses, is a 422 listing pydantic's errors with `"body"` at the head of
+each `loc`, and the body echoed back.
+"""
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from rest_framework.request import Request
+
+from catalog.errors import ApiError, RequestValidationError
+
+NO_BODY = object()
+
+
+def raw_json(request: Request) -> Any:
+    """The parsed body, or `NO_BODY` when the request has none."""
+    raw = request._request.body
+    if not raw:
+        return NO_BODY
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise invalid_json(raw.decode("utf-8", "replace"), 0, "invalid UTF-8") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise invalid_json(text, exc.pos, exc.msg) from None
+    except RecursionError:
+        raise invalid_json(text, 0, "nesting too deep") from None
+
+
+def invalid_json(text: str, position: int, reason: str) -> RequestValidationError:
+    error = {
+        "type": "json_invalid",
+        "loc": ["body", position],
+        "msg": "JSON decode error",
+        "input": {},
+        "ctx": {"error": reason},
+    }
+    return RequestValidationError([error], request_body=text)
+
+
+def jsonable(value: Any) -> Any:
+    """Error context as FastAPI renders it: exceptions become `{}`."""
+    if isinstance(value, BaseException):
+        return {}
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def errors_of(exc: ValidationError, prefix: tuple = ("body",)) -> list[dict]:
+    errors = []
+    for error in exc.errors(include_url=False):
+        entry = {"type": error["type"], "loc": [*prefix, *error["loc"]], "msg": error["msg"]}
+        entry["input"] = jsonable(error.get("input"))
+        if "ctx" in error:
+            entry["ctx"] = jsonable(error["ctx"])
+        errors.append(entry)
+    return errors
+
+
+def validated(model: type[BaseModel], data: Any, echo: Any = None) -> Any:
+    """`data` checked by `model`, or a 422 echoing `echo` (by default `data` itself)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            errors_of(exc), request_body=data if echo is None else echo
+        ) from None
+
+
+def required_body(request: Request, model: type[BaseModel]) -> Any:
+    data = raw_json(request)
+    if data is NO_BODY:
+        missing = {"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}
+        raise RequestValidationError([missing], request_body=None)
+    return validated(model, data)
+
+
+def optional_object_body(request: Request) -> dict:
+    """A body of separate keys (filters, paging): absent or null keys take defaults,
+    unknown keys are ignored, and a body that is not an object counts as empty."""
+    data = raw_json(request)
+    if not isinstance(data, dict):
+        return {}
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def check_limit(body: dict, default: int = 200) -> int:
+    """Prefect's `limit`: checked before anything else in the body, with `detail` errors."""
+    limit = body.get("limit", default)
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        error = {
+            "type": "int_parsing" if isinstance(limit, str) else "int_type",
+            "loc": ["body", "limit"],
+            "input": limit,
+            "msg": "Input should be a valid integer"
+            + (", unable to parse string as an integer" if isinstance(limit, str) else ""),
+        }
+        if isinstance(limit, str) and limit.strip().lstrip("-").isdigit():
+            limit = int(limit)
+        else:
+            raise RequestValidationError([error], request_body=body)
+    if limit < 0:
+        raise ApiError(422, "Invalid limit: must be greater than or equal to 0.")
+    if limit > default:
+        raise ApiError(422, f"Invalid limit: must be less than or equal to {default}.")
+    return limit

@@ -1,0 +1,427 @@
+"""Filters: Prefect's filter-body grammar, and query-string filters for plain REST clients.
+
+Prefect's grammar arrives as JSON bodies (`POST /deployments/filter` and friends). Each
+filter object is a pydantic model that refuses unknown keys (422, as Prefect does) and
+turns itself into a Django `Q`. Inside an object, criteria join with its `operator`
+(`and_` by default, or `or_`); an object with no criteria matches everything.
+"""
+
+import operator
+from enum import StrEnum
+from functools import reduce
+from typing import Annotated, Any
+from uuid import UUID
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+from pydantic import BaseModel, ConfigDict, Field
+
+from catalog.models import Deployment, DeploymentStatus, Flow, ScheduleKind, WorkPool, WorkQueue
+
+MATCH_ALL = Q(pk__isnull=False)
+MATCH_NONE = Q(pk__in=[])
+
+
+class Operator(StrEnum):
+    and_ = "and_"
+    or_ = "or_"
+
+
+def combine(conditions: list[Q], how: Operator = Operator.and_) -> Q:
+    """Join conditions as Prefect does; no condition at all means "match everything"."""
+    if not conditions:
+        return MATCH_ALL
+    return reduce(operator.and_ if how == Operator.and_ else operator.or_, conditions)
+
+
+class FilterModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def conditions(self) -> list[Q]:
+        raise NotImplementedError
+
+    def as_q(self) -> Q:
+        return combine(self.conditions())
+
+
+class OperatorFilterModel(FilterModel):
+    operator: Operator = Operator.and_
+
+    def as_q(self) -> Q:
+        return combine(self.conditions(), self.operator)
+
+
+def nested(*filters: FilterModel | None) -> list[Q]:
+    return [item.as_q() for item in filters if item is not None]
+
+
+# Deployments ---------------------------------------------------------------------------
+
+
+class DeploymentFilterId(FilterModel):
+    any_: list[UUID] | None = None
+    not_any_: list[UUID] | None = None
+
+    def conditions(self) -> list[Q]:
+        found = [] if self.any_ is None else [Q(id__in=self.any_)]
+        return found + ([~Q(id__in=self.not_any_)] if self.not_any_ else [])
+
+
+class DeploymentFilterName(FilterModel):
+    any_: list[str] | None = None
+    like_: str | None = None
+
+    def conditions(self) -> list[Q]:
+        found = [] if self.any_ is None else [Q(name__in=self.any_)]
+        return found + ([Q(name__prefect_like=self.like_)] if self.like_ else [])
+
+
+class DeploymentOrFlowNameFilter(FilterModel):
+    like_: str | None = None
+
+    def conditions(self) -> list[Q]:
+        if not self.like_:
+            return []
+        return [Q(name__prefect_like=self.like_) | Q(flow__name__prefect_like=self.like_)]
+
+
+class DeploymentFilterPaused(FilterModel):
+    eq_: bool | None = None
+
+    def conditions(self) -> list[Q]:
+        return [] if self.eq_ is None else [Q(paused=self.eq_)]
+
+
+class TagsFilter(OperatorFilterModel):
+    all_: list[str] | None = None
+    is_null_: bool | None = None
+
+    def conditions(self) -> list[Q]:
+        found = [Q(tags__has_all_tags=self.all_)] if self.all_ else []
+        if self.is_null_ is not None:
+            found.append(Q(tags=[]) if self.is_null_ else ~Q(tags=[]))
+        return found
+
+
+class DeploymentFilterTags(TagsFilter):
+    any_: list[str] | None = None
+
+    def conditions(self) -> list[Q]:
+        found = super().conditions()
+        return found + ([] if self.any_ is None else [Q(tags__has_any_tags=self.any_)])
+
+
+class DeploymentFilterWorkQueueName(FilterModel):
+    any_: list[str] | None = None
+
+    def conditions(self) -> list[Q]:
+        return [] if self.any_ is None else [Q(work_queue__name__in=self.any_)]
+
+
+class DeploymentFilterConcurrencyLimit(FilterModel):
+    """Deprecated by Prefect: accepted, and ignored as Prefect ignores it."""
+
+    ge_: int | None = None
+    le_: int | None = None
+    is_null_: bool | None = None
+
+    def conditions(self) -> list[Q]:
+        return []
+
+
+class DeploymentFilter(OperatorFilterModel):
+    id: DeploymentFilterId | None = None
+    name: DeploymentFilterName | None = None
+    flow_or_deployment_name: DeploymentOrFlowNameFilter | None = None
+    paused: DeploymentFilterPaused | None = None
+    tags: DeploymentFilterTags | None = None
+    work_queue_name: DeploymentFilterWorkQueueName | None = None
+    concurrency_limit: DeploymentFilterConcurrencyLimit | None = None
+
+    def conditions(self) -> list[Q]:
+        return nested(
+            self.id,
+            self.name,
+            self.flow_or_deployment_name,
+            self.paused,
+            self.tags,
+            self.work_queue_name,
+        )
+
+
+# Flows ---------------------------------------------------------------------------------
+
+
+class FlowFilterId(DeploymentFilterId):
+    pass
+
+
+class FlowFilterDeployment(OperatorFilterModel):
+    is_null_: bool | None = None
+
+    def conditions(self) -> list[Q]:
+        if self.is_null_ is None:
+            return []
+        with_deployments = Q(id__in=Deployment.objects.values("flow_id"))
+        return [~with_deployments if self.is_null_ else with_deployments]
+
+
+class FlowFilterName(DeploymentFilterName):
+    pass
+
+
+class FlowFilterTags(TagsFilter):
+    pass
+
+
+class FlowFilter(OperatorFilterModel):
+    id: FlowFilterId | None = None
+    deployment: FlowFilterDeployment | None = None
+    name: FlowFilterName | None = None
+    tags: FlowFilterTags | None = None
+
+    def conditions(self) -> list[Q]:
+        return nested(self.id, self.deployment, self.name, self.tags)
+
+
+# Work pools and queues -----------------------------------------------------------------
+
+
+class AnyIdFilter(FilterModel):
+    any_: list[UUID] | None = None
+
+    def conditions(self) -> list[Q]:
+        return [] if self.any_ is None else [Q(id__in=self.any_)]
+
+
+class WorkPoolFilterName(FilterModel):
+    any_: list[str] | None = None
+
+    def conditions(self) -> list[Q]:
+        return [] if self.any_ is None else [Q(name__in=self.any_)]
+
+
+class WorkPoolFilterType(FilterModel):
+    any_: list[str] | None = None
+
+    def conditions(self) -> list[Q]:
+        return [] if self.any_ is None else [Q(type__in=self.any_)]
+
+
+class WorkPoolFilter(OperatorFilterModel):
+    id: AnyIdFilter | None = None
+    name: WorkPoolFilterName | None = None
+    type: WorkPoolFilterType | None = None
+
+    def conditions(self) -> list[Q]:
+        return nested(self.id, self.name, self.type)
+
+
+class WorkQueueFilterName(FilterModel):
+    any_: list[str] | None = None
+    startswith_: list[str] | None = None
+
+    def conditions(self) -> list[Q]:
+        found = [] if self.any_ is None else [Q(name__in=self.any_)]
+        if self.startswith_ is not None:
+            prefixes = [Q(name__prefect_startswith=prefix) for prefix in self.startswith_]
+            found.append(reduce(operator.or_, prefixes, MATCH_NONE))
+        return found
+
+
+class WorkQueueFilter(OperatorFilterModel):
+    id: AnyIdFilter | None = None
+    name: WorkQueueFilterName | None = None
+
+    def conditions(self) -> list[Q]:
+        return nested(self.id, self.name)
+
+
+# Runs: the catalog keeps no flow or task runs ------------------------------------------
+
+
+class RunFilter(BaseModel):
+    """A flow-run or task-run filter. The catalog holds no runs, so "deployments (or
+    flows) with a run matching this" matches nothing, whatever the criteria."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def as_q(self) -> Q:
+        return MATCH_NONE
+
+
+# Whole filter bodies -------------------------------------------------------------------
+
+
+class Sort(StrEnum):
+    CREATED_DESC = "CREATED_DESC"
+    UPDATED_DESC = "UPDATED_DESC"
+    NAME_ASC = "NAME_ASC"
+    NAME_DESC = "NAME_DESC"
+
+    def order_by(self) -> list[str]:
+        """The sort, with the id to break ties so that pages never overlap."""
+        column = {
+            "CREATED_DESC": "-created",
+            "UPDATED_DESC": "-updated",
+            "NAME_ASC": "name",
+            "NAME_DESC": "-name",
+        }[self.value]
+        return [column, "id"]
+
+
+class DeploymentsQuery(BaseModel):
+    """The filters of `/deployments/filter`, `/count`, `/paginate` and `/bulk_delete`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    flows: FlowFilter | None = None
+    flow_runs: RunFilter | None = None
+    task_runs: RunFilter | None = None
+    deployments: DeploymentFilter | None = None
+    work_pools: WorkPoolFilter | None = None
+    work_pool_queues: WorkQueueFilter | None = None
+
+    def apply(self, queryset: QuerySet) -> QuerySet:
+        conditions = nested(self.deployments, self.flow_runs, self.task_runs)
+        if self.flows is not None:
+            conditions.append(Q(flow__in=Flow.objects.filter(self.flows.as_q())))
+        queues = queues_matching(self.work_pools, self.work_pool_queues)
+        if queues is not None:
+            conditions.append(Q(work_queue__in=queues))
+        return queryset.filter(*conditions)
+
+
+def queues_matching(pools: WorkPoolFilter | None, queues: WorkQueueFilter | None):
+    if pools is None and queues is None:
+        return None
+    matching = WorkQueue.objects.all()
+    if queues is not None:
+        matching = matching.filter(queues.as_q())
+    if pools is not None:
+        matching = matching.filter(work_pool__in=WorkPool.objects.filter(pools.as_q()))
+    return matching
+
+
+class FlowsQuery(BaseModel):
+    """The filters of `/flows/filter`, `/count` and `/paginate`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    flows: FlowFilter | None = None
+    flow_runs: RunFilter | None = None
+    task_runs: RunFilter | None = None
+    deployments: DeploymentFilter | None = None
+    work_pools: WorkPoolFilter | None = None
+
+    def apply(self, queryset: QuerySet) -> QuerySet:
+        conditions = nested(self.flows, self.flow_runs, self.task_runs)
+        if self.deployments is not None or self.work_pools is not None:
+            deployments = DeploymentsQuery(deployments=self.deployments, work_pools=self.work_pools)
+            matching = deployments.apply(Deployment.objects.all()).values("flow_id")
+            conditions.append(Q(id__in=matching))
+        return queryset.filter(*conditions)
+
+
+NonNegative = Annotated[int, Field(ge=0)]
+PageNumber = Annotated[int, Field(ge=1)]
+
+
+class DeploymentsFilterBody(DeploymentsQuery):
+    offset: NonNegative = 0
+    sort: Sort = Sort.NAME_ASC
+
+
+class DeploymentsPageBody(DeploymentsQuery):
+    page: PageNumber = 1
+    sort: Sort = Sort.NAME_ASC
+
+
+class DeploymentsBulkDeleteBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    deployments: DeploymentFilter | None = None
+    limit: Annotated[int, Field(ge=1, le=50)] = 50
+
+
+class FlowsFilterBody(FlowsQuery):
+    offset: NonNegative = 0
+    sort: Sort = Sort.NAME_ASC
+
+
+class FlowsPageBody(FlowsQuery):
+    page: PageNumber = 1
+    sort: Sort = Sort.NAME_ASC
+
+
+class WorkPoolsFilterBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    work_pools: WorkPoolFilter | None = None
+    offset: NonNegative = 0
+
+
+class WorkQueuesFilterBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    work_queues: WorkQueueFilter | None = None
+    offset: NonNegative = 0
+
+
+class OffsetBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    offset: NonNegative = 0
+
+
+# Query-string filters for `GET /api/deployments/` --------------------------------------
+
+
+class MultipleValueField(forms.Field):
+    """A query parameter that may repeat: `?tag=a&tag=b`."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        return [str(item) for item in value or [] if str(item)]
+
+
+class MultipleValueFilter(django_filters.Filter):
+    field_class = MultipleValueField
+
+
+class DeploymentFilterSet(django_filters.FilterSet):
+    flow = django_filters.UUIDFilter(field_name="flow_id")
+    flow_name = django_filters.CharFilter(field_name="flow__name")
+    name = django_filters.CharFilter(field_name="name")
+    name_contains = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
+    tag = MultipleValueFilter(method="filter_tags")
+    tag_match = django_filters.ChoiceFilter(
+        choices=[("all", "all"), ("any", "any")], method="ignore", empty_label=None
+    )
+    paused = django_filters.BooleanFilter()
+    status = django_filters.ChoiceFilter(choices=DeploymentStatus.choices)
+    work_pool = django_filters.CharFilter(field_name="work_queue__work_pool__name")
+    work_queue = django_filters.CharFilter(field_name="work_queue__name")
+    schedule_kind = django_filters.ChoiceFilter(
+        choices=ScheduleKind.choices, method="filter_schedule_kind"
+    )
+    updated_after = django_filters.IsoDateTimeFilter(field_name="updated", lookup_expr="gte")
+    updated_before = django_filters.IsoDateTimeFilter(field_name="updated", lookup_expr="lt")
+    ordering = django_filters.OrderingFilter(fields=["name", "created", "updated"], field_labels={})
+
+    class Meta:
+        model = Deployment
+        fields: list[str] = []
+
+    def ignore(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        return queryset
+
+    def filter_tags(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        if self.form.cleaned_data.get("tag_match") == "any":
+            return queryset.filter(tags__has_any_tags=value)
+        return queryset.filter(tags__has_all_tags=value)
+
+    def filter_schedule_kind(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(schedules__kind=value).distinct()

@@ -1,0 +1,91 @@
+"""Lookups that behave the same on PostgreSQL and SQLite.
+
+- `tags__has_all_tags=[…]` / `tags__has_any_tags=[…]`: a JSON array of strings holds all /
+  any of the given strings. PostgreSQL uses jsonb's `?&` / `?|`, which the GIN index on
+  `tags` serves; SQLite walks the array with `json_each`.
+- `name__prefect_like="x"`: Prefect's `like_`, a case-insensitive substring match in which
+  `%` and `_` stay wildcards, as they do in Prefect's own SQL.
+"""
+
+from django.db.models import CharField, JSONField, Lookup, TextField
+
+
+class TagLookup(Lookup):
+    """Base for array-membership lookups; `rhs` is a list of strings."""
+
+    prepare_rhs = False
+    can_use_none_as_rhs = False
+
+    def get_db_prep_lookup(self, value, connection):
+        return ("%s", [list(value)])
+
+    def tags(self) -> list[str]:
+        return list(dict.fromkeys(self.rhs))
+
+
+@JSONField.register_lookup
+class HasAllTags(TagLookup):
+    lookup_name = "has_all_tags"
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} ?& %s::text[]", [*lhs_params, self.tags()]
+
+    def as_sqlite(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        wanted = self.tags()
+        if not wanted:
+            return "1 = 1", []
+        marks = ", ".join(["%s"] * len(wanted))
+        sql = (
+            f"(SELECT COUNT(DISTINCT value) FROM json_each({lhs}) "
+            f"WHERE type = 'text' AND value IN ({marks})) = %s"
+        )
+        return sql, [*lhs_params, *wanted, len(wanted)]
+
+
+@JSONField.register_lookup
+class HasAnyTags(TagLookup):
+    lookup_name = "has_any_tags"
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} ?| %s::text[]", [*lhs_params, self.tags()]
+
+    def as_sqlite(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        wanted = self.tags()
+        if not wanted:
+            return "1 = 0", []
+        marks = ", ".join(["%s"] * len(wanted))
+        sql = f"EXISTS (SELECT 1 FROM json_each({lhs}) WHERE type = 'text' AND value IN ({marks}))"
+        return sql, [*lhs_params, *wanted]
+
+
+class PrefectLike(Lookup):
+    lookup_name = "prefect_like"
+
+    def pattern(self) -> str:
+        return f"%{self.rhs}%"
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} ILIKE %s", [*lhs_params, self.pattern()]
+
+    def as_sqlite(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"lower({lhs}) LIKE lower(%s)", [*lhs_params, self.pattern()]
+
+
+class PrefectStartsWith(PrefectLike):
+    """Prefect's `startswith_`: a case-insensitive prefix match, wildcards kept."""
+
+    lookup_name = "prefect_startswith"
+
+    def pattern(self) -> str:
+        return f"{self.rhs}%"
+
+
+for field in (CharField, TextField):
+    field.register_lookup(PrefectLike)
+    field.register_lookup(PrefectStartsWith)

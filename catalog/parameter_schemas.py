@@ -1,0 +1,127 @@
+"""Checking parameters (and job variables) against a JSON schema, as Prefect checks them.
+
+Two flavours exist in Prefect and both are kept, because their answers differ:
+
+- on create, the plain check: jsonschema with the schema's own draft;
+- on update and for job variables, the "preprocessed" check: Draft 2020-12, after fixing
+  the shapes pydantic v1 wrote for optional fields (`{"type": X}` becomes X-or-null) and
+  for tuples.
+
+Both ignore `required` (partial parameters are fine) and never fetch remote `$ref`s.
+"""
+
+from copy import deepcopy
+from typing import Any
+
+import jsonschema
+import referencing
+import referencing.exceptions
+
+
+class ParameterSchemaError(ValueError):
+    pass
+
+
+class CircularSchemaError(ValueError):
+    pass
+
+
+def without_required(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {key: without_required(value) for key, value in schema.items() if key != "required"}
+    if isinstance(schema, list):
+        return [without_required(item) for item in schema]
+    return schema
+
+
+def describe(error: jsonschema.ValidationError) -> str:
+    where = (
+        "Validation failed."
+        if error.json_path == "$"
+        else f"Validation failed for field {error.json_path.replace('$.', '')!r}."
+    )
+    return f"{where} Failure reason: {error.message}"
+
+
+def check_parameters(parameters: Any, schema: Any) -> None:
+    """The check Prefect runs on create when `enforce_parameter_schema` is sent as true."""
+    if schema is None or parameters is None:
+        return
+    try:
+        jsonschema.validate(parameters, without_required(schema), registry=referencing.Registry())
+    except referencing.exceptions.Unresolvable as exc:
+        raise ParameterSchemaError(f"Validation failed. Failure reason: {exc}") from exc
+    except jsonschema.ValidationError as exc:
+        raise ParameterSchemaError(describe(exc)) from exc
+    except jsonschema.SchemaError as exc:
+        raise ParameterSchemaError(
+            f"The provided schema is not a valid json schema. Schema error: {exc.message}"
+        ) from exc
+
+
+def check_schema(schema: Any) -> None:
+    if schema is None:
+        return
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise ParameterSchemaError(
+            f"The provided schema is not a valid json schema. Schema error: {exc.message}"
+        ) from exc
+
+
+def check_parameters_preprocessed(
+    values: dict, schema: dict, *, allow_none_with_default: bool = False
+) -> None:
+    """The check Prefect runs on update and on job variables."""
+    prepared = without_required(preprocess(schema, allow_none_with_default))
+    try:
+        jsonschema.validate(
+            values,
+            prepared,
+            cls=jsonschema.Draft202012Validator,
+            registry=referencing.Registry(),
+        )
+    except RecursionError:
+        raise CircularSchemaError(
+            "Invalid schema: Unable to validate schema with circular references."
+        ) from None
+    except referencing.exceptions.Unresolvable as exc:
+        raise ParameterSchemaError(f"Validation failed. Failure reason: {exc}") from exc
+    except jsonschema.ValidationError as exc:
+        raise ParameterSchemaError(describe(exc)) from exc
+
+
+def preprocess(schema: dict, allow_none_with_default: bool = False) -> dict:
+    schema = deepcopy(schema)
+    if "properties" in schema:
+        fix_properties(schema["properties"], schema.get("required", []), allow_none_with_default)
+    for definition in (schema.get("definitions") or {}).values():
+        if isinstance(definition, dict) and "properties" in definition:
+            fix_properties(
+                definition["properties"], definition.get("required", []), allow_none_with_default
+            )
+    return schema
+
+
+def fix_properties(properties: dict, required: list, allow_none_with_default: bool) -> None:
+    for key, field_schema in properties.items():
+        if not isinstance(field_schema, dict):
+            continue
+        optional = key not in required
+        if (
+            optional
+            and "type" in field_schema
+            and field_schema.get("type") != "null"
+            and ("default" not in field_schema or allow_none_with_default)
+        ):
+            field_schema["anyOf"] = [{"type": field_schema.pop("type")}, {"type": "null"}]
+        items = field_schema.get("items")
+        if isinstance(items, list) and items and not field_schema.get("prefixItems"):
+            field_schema["prefixItems"] = field_schema.pop("items")
+        if "properties" in field_schema:
+            fix_properties(
+                field_schema["properties"],
+                field_schema.get("required", []),
+                allow_none_with_default,
+            )
