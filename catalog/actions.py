@@ -36,6 +36,13 @@ NAME_PATTERN = f"^[^{BANNED_CHARACTERS}]+$"
 TIMEZONE_PATTERN = "|".join(sorted(schedules.available_timezones()))
 
 
+# Names are stored in indexed columns of this width; Prefect sets no limit of its own.
+ShortText = Annotated[str, Field(max_length=255)]
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=255)]
+# Counts are stored in 32-bit integer columns.
+MAX_INT = 2_147_483_647
+
+
 class ActionModel(BaseModel):
     """A request body: unknown keys are refused, as in Prefect's `ActionBaseModel`."""
 
@@ -137,8 +144,8 @@ class DeploymentScheduleCreate(ActionModel):
     schedule: ScheduleBody
     max_scheduled_runs: MaxScheduledRuns | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
-    slug: str | None = None
-    replaces: str | None = None
+    slug: ShortText | None = None
+    replaces: ShortText | None = None
 
 
 class DeploymentScheduleUpdate(ActionModel):
@@ -146,8 +153,8 @@ class DeploymentScheduleUpdate(ActionModel):
     schedule: ScheduleBody | None = None
     max_scheduled_runs: MaxScheduledRuns | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
-    slug: str | None = None
-    replaces: str | None = None
+    slug: ShortText | None = None
+    replaces: ShortText | None = None
 
 
 # Deployments ---------------------------------------------------------------------------
@@ -225,11 +232,11 @@ ParameterSchema = Annotated[dict[str, Any], BeforeValidator(empty_schema_as_obje
 
 
 class DeploymentCreate(ActionModel):
-    name: str
+    name: ShortText
     flow_id: UUID
     paused: bool = False
     schedules: list[DeploymentScheduleCreate] = Field(default_factory=list)
-    concurrency_limit: Annotated[int, Field(gt=0)] | None = None
+    concurrency_limit: Annotated[int, Field(gt=0, le=MAX_INT)] | None = None
     concurrency_options: ConcurrencyOptions | None = None
     global_concurrency_limit_id: UUID | None = None
     enforce_parameter_schema: bool = True
@@ -238,13 +245,13 @@ class DeploymentCreate(ActionModel):
     tags: list[str] = Field(default_factory=list)
     labels: Labels | None = Field(default_factory=dict)
     pull_steps: list[dict[str, Any]] | None = None
-    work_queue_name: str | None = None
-    work_pool_name: str | None = None
+    work_queue_name: ShortText | None = None
+    work_pool_name: ShortText | None = None
     storage_document_id: UUID | None = None
     infrastructure_document_id: UUID | None = None
     description: str | None = None
     path: str | None = None
-    version: str | None = None
+    version: ShortText | None = None
     entrypoint: str | None = None
     job_variables: dict[str, Any] = Field(default_factory=dict)
     version_info: VersionInfo | None = None
@@ -281,18 +288,18 @@ class DeploymentUpdate(ActionModel):
     def remove_old_fields(cls, values: Any) -> Any:
         return without_old_keys(values)
 
-    version: str | None = None
+    version: ShortText | None = None
     description: str | None = None
     paused: bool = False
     schedules: list[DeploymentScheduleUpdate] = Field(default_factory=list)
-    concurrency_limit: Annotated[int, Field(gt=0)] | None = None
+    concurrency_limit: Annotated[int, Field(gt=0, le=MAX_INT)] | None = None
     concurrency_options: ConcurrencyOptions | None = None
     global_concurrency_limit_id: UUID | None = None
     parameters: SizedParameters | None = None
     parameter_openapi_schema: ParameterSchema | None = None
     tags: list[str] = Field(default_factory=list)
-    work_queue_name: str | None = None
-    work_pool_name: str | None = None
+    work_queue_name: ShortText | None = None
+    work_pool_name: ShortText | None = None
     path: str | None = None
     job_variables: dict[str, Any] | None = None
     pull_steps: list[dict[str, Any]] | None = None
@@ -312,7 +319,7 @@ class DeploymentUpdate(ActionModel):
 
 
 class FlowCreate(ActionModel):
-    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    name: Name
     tags: list[str] = Field(default_factory=list)
     labels: Labels | None = Field(default_factory=dict)
 
@@ -323,17 +330,17 @@ class FlowUpdate(ActionModel):
 
 class ConcurrencyLimitCreate(ActionModel):
     active: bool = True
-    name: Annotated[str, Field(pattern=NAME_PATTERN)]
-    limit: Annotated[int, Field(ge=0)]
-    active_slots: Annotated[int, Field(ge=0)] = 0
-    denied_slots: Annotated[int, Field(ge=0)] = 0
+    name: Name
+    limit: Annotated[int, Field(ge=0, le=MAX_INT)]
+    active_slots: Annotated[int, Field(ge=0, le=MAX_INT)] = 0
+    denied_slots: Annotated[int, Field(ge=0, le=MAX_INT)] = 0
     slot_decay_per_second: Annotated[float, Field(ge=0.0)] = 0
 
 
 class ConcurrencyLimitUpdate(ActionModel):
     active: bool | None = None
-    name: Annotated[str, Field(pattern=NAME_PATTERN)] | None = None
-    limit: Annotated[int, Field(ge=0)] | None = None
-    active_slots: Annotated[int, Field(ge=0)] | None = None
-    denied_slots: Annotated[int, Field(ge=0)] | None = None
+    name: Name | None = None
+    limit: Annotated[int, Field(ge=0, le=MAX_INT)] | None = None
+    active_slots: Annotated[int, Field(ge=0, le=MAX_INT)] | None = None
+    denied_slots: Annotated[int, Field(ge=0, le=MAX_INT)] | None = None
     slot_decay_per_second: Annotated[float, Field(ge=0.0)] | None = None

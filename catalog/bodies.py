@@ -26,11 +26,25 @@ def raw_json(request: Request) -> Any:
     except UnicodeDecodeError:
         raise invalid_json(raw.decode("utf-8", "replace"), 0, "invalid UTF-8") from None
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise invalid_json(text, exc.pos, exc.msg) from None
     except RecursionError:
         raise invalid_json(text, 0, "nesting too deep") from None
+    # PostgreSQL cannot store NUL characters, so no database is given them.
+    if "\\u0000" in text and holds_nul(data):
+        raise invalid_json(text, text.index("\\u0000"), "NUL characters are not allowed")
+    return data
+
+
+def holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(holds_nul(key) or holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(holds_nul(item) for item in value)
+    return False
 
 
 def invalid_json(text: str, position: int, reason: str) -> RequestValidationError:

@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 NOT_FOUND = "Not Found"
 METHOD_NOT_ALLOWED = "Method Not Allowed"
 INTERNAL_SERVER_ERROR = "Internal Server Error"
+INTEGRITY_CONFLICT = (
+    "Data integrity conflict. This usually means a unique or foreign key constraint was "
+    "violated. See server logs for details."
+)
 
 
 def json_response(data, status_code: int, headers: dict | None = None) -> HttpResponse:

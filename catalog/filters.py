@@ -400,7 +400,9 @@ class DeploymentFilterSet(django_filters.FilterSet):
     tag_match = django_filters.ChoiceFilter(
         choices=[("all", "all"), ("any", "any")], method="ignore", empty_label=None
     )
-    paused = django_filters.BooleanFilter()
+    paused = django_filters.TypedChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true"
+    )
     status = django_filters.ChoiceFilter(choices=DeploymentStatus.choices)
     work_pool = django_filters.CharFilter(field_name="work_queue__work_pool__name")
     work_queue = django_filters.CharFilter(field_name="work_queue__name")

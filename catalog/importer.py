@@ -657,14 +657,18 @@ class Writer:
 
     def write_limit(self, draft: DeploymentDraft) -> ConcurrencyLimit:
         limit = draft.limit
-        owner = ConcurrencyLimit.objects.filter(name=limit.name).exclude(id=limit.id).first()
-        if owner is not None:
+        taken = ConcurrencyLimit.objects.filter(name=limit.name).exclude(id=limit.id).first()
+        if taken is not None:
             raise ImportFailed(
                 [
                     f"{draft.location}: global_concurrency_limit.name: a limit "
-                    f"named {limit.name!r} already exists with id {owner.id}"
+                    f"named {limit.name!r} already exists with id {taken.id}"
                 ]
             )
+        deployment_id = draft.deployment.id
+        if limit.name == ConcurrencyLimit.name_for_deployment(deployment_id):
+            # The deployment's own limit, made by `concurrency_limit: N`: it goes with it.
+            limit.owner_id = deployment_id
         ConcurrencyLimit.objects.bulk_create(
             [limit],
             update_conflicts=True,
@@ -682,7 +686,7 @@ class Writer:
             deployment = draft.deployment
             limit, _ = ConcurrencyLimit.objects.update_or_create(
                 name=ConcurrencyLimit.name_for_deployment(deployment.id),
-                defaults={"limit": draft.deprecated_limit},
+                defaults={"limit": draft.deprecated_limit, "owner_id": deployment.id},
             )
             Deployment.objects.filter(id=deployment.id).update(global_concurrency_limit=limit)
             self.result.concurrency_limits_written += 1

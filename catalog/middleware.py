@@ -3,9 +3,16 @@
 import logging
 
 from django.conf import settings
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
-from catalog.errors import detail_response, is_api_request, server_error_response
+from catalog.errors import (
+    INTEGRITY_CONFLICT,
+    detail_response,
+    is_api_request,
+    json_response,
+    server_error_response,
+)
 
 logger = logging.getLogger("catalog.api")
 
@@ -58,7 +65,17 @@ class PrefectApiMiddleware:
         return detail_response(problem, 400) if problem else None
 
     def process_exception(self, request: HttpRequest, exception: Exception):
+        """Database errors get Prefect's answers to them; anything else is a JSON 500."""
         if not is_api_request(request):
             return None
+        if isinstance(exception, IntegrityError):
+            return detail_response(INTEGRITY_CONFLICT, 409)
+        if isinstance(exception, DataError):
+            return detail_response(f"The database refused a value: {exception}".strip(), 422)
+        if isinstance(exception, OperationalError | InterfaceError):
+            logger.warning(
+                "Database unavailable on %s %s: %s", request.method, request.path, exception
+            )
+            return json_response({"exception_message": "Service Unavailable"}, 503)
         logger.exception("Unhandled error on %s %s", request.method, request.path)
         return server_error_response()

@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from catalog import actions, parameter_schemas
-from catalog.errors import ApiError
+from catalog.errors import INTEGRITY_CONFLICT, ApiError
 from catalog.models import (
     DEFAULT_AGENT_POOL,
     DEFAULT_QUEUE,
@@ -25,10 +25,6 @@ from catalog.models import (
     WorkQueue,
 )
 
-INTEGRITY_CONFLICT = (
-    "Data integrity conflict. This usually means a unique or foreign key constraint was "
-    "violated. See server logs for details."
-)
 DEPLOYMENT_NOT_FOUND = "Deployment not found"
 # Prefect's PATCH and schedule routes spell it with a full stop.
 DEPLOYMENT_NOT_FOUND_PERIOD = "Deployment not found."

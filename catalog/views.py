@@ -438,12 +438,12 @@ class WorkPoolCreateView(PrefectAPIView):
     name starting with "prefect"; 409 for a taken name."""
 
     class Body(actions.ActionModel):
-        name: Annotated[str, Field(pattern=actions.NAME_PATTERN)]
+        name: actions.Name
         description: str | None = None
         type: str = "prefect-agent"
         base_job_template: dict = Field(default_factory=dict)
         is_paused: bool = False
-        concurrency_limit: Annotated[int, Field(ge=0)] | None = None
+        concurrency_limit: Annotated[int, Field(ge=0, le=actions.MAX_INT)] | None = None
         storage_configuration: dict = Field(default_factory=dict)
 
     @transaction.atomic

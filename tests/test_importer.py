@@ -254,6 +254,12 @@ def test_a_record_without_an_id_updates_the_deployment_of_that_name(tmp_path):
     assert Deployment.objects.get().description == "again"
 
 
+def test_a_deployments_own_limit_is_deleted_with_it_but_a_shared_one_is_kept():
+    import_paths([prefect_file(FULL), prefect_file(LINKED)])
+    Deployment.objects.all().delete()
+    assert list(ConcurrencyLimit.objects.values_list("name", flat=True)) == ["anchor-shared-gcl"]
+
+
 def test_a_deprecated_concurrency_limit_makes_the_deployments_own_limit(tmp_path):
     minimal = prefect_json(MINIMAL)
     path = write_json(tmp_path, "limited.json", {**minimal, "concurrency_limit": 4})

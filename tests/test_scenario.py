@@ -17,16 +17,14 @@ import pytest
 from django.db import connection, transaction
 from django.test import Client
 
+from tests.replay import body_shape, database_fingerprint, masked
+
 # The replay opens its own transaction; the marker makes pytest-django set up the database.
 pytestmark = pytest.mark.django_db
 
 DATA = Path(__file__).parent / "data" / "prefect-scenario"
 STEPS = json.loads((DATA / "scenario.json").read_text())
 CAPTURED = [json.loads(line) for line in (DATA / "captured.jsonl").read_text().splitlines()]
-
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-UTC_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z")
-USER_JSON = {"labels", "parameters", "job_variables", "parameter_openapi_schema", "pull_steps"}
 
 # Where this server means to answer differently from Prefect, and why.
 DELIBERATE_DIFFERENCES = {
@@ -99,30 +97,6 @@ def pick(document: Any, dotted: str) -> Any:
     return document
 
 
-def masked(text: str) -> str:
-    return UTC_TIMESTAMP.sub("<time>", UUID.sub("<uuid>", text))
-
-
-def shape(value: Any, key: str | None = None, in_user_json: bool = False) -> Any:
-    """A body with ids and UTC timestamps masked, as nested pairs so key order counts.
-    On PostgreSQL the keys inside user JSON are sorted, since jsonb orders them."""
-    in_user_json = in_user_json or key in USER_JSON
-    if isinstance(value, dict):
-        pairs = [(k, shape(v, k, in_user_json)) for k, v in value.items()]
-        unordered = in_user_json and connection.vendor == "postgresql"
-        return sorted(pairs) if unordered else pairs
-    if isinstance(value, list):
-        return [shape(item, None, in_user_json) for item in value]
-    return masked(value) if isinstance(value, str) else value
-
-
-def body_shape(text: str) -> Any:
-    try:
-        return shape(json.loads(text))
-    except json.JSONDecodeError:
-        return masked(text)
-
-
 def send(client: Client, step: dict, variables: dict) -> tuple[int, dict, str]:
     path = bound(step["path"], variables)
     headers = {
@@ -144,15 +118,26 @@ def send(client: Client, step: dict, variables: dict) -> tuple[int, dict, str]:
     return response.status_code, kept, response.content.decode()
 
 
+REFUSALS = {step["case"] for step in CAPTURED if step["status"] >= 300}
+# Reads that Prefect refused and the catalog answers (see DELIBERATE_DIFFERENCES).
+ANSWERED_HERE = {
+    "dep_get_collection_405",
+    "gcl_read_shared_limit_after_linked_deployment_delete_404",
+}
+
+
 @pytest.fixture(scope="module")
 def replay(django_db_setup, django_db_blocker) -> dict[str, tuple]:
-    """Run the whole scenario once in a transaction that is rolled back afterwards."""
+    """Run the whole scenario once in a transaction that is rolled back afterwards.
+    Around each request Prefect refused, the database is fingerprinted too."""
     answers, variables = {}, {}
     with django_db_blocker.unblock(), transaction.atomic():
         client = Client(raise_request_exception=False)
         for step in STEPS:
+            before = database_fingerprint() if step["case"] in REFUSALS else None
             status, headers, text = send(client, step, variables)
-            answers[step["case"]] = (status, headers, text)
+            unchanged = before is None or before == database_fingerprint()
+            answers[step["case"]] = (status, headers, text, unchanged)
             for name, dotted in (step.get("bind") or {}).items():
                 variables[name] = pick(json.loads(text), dotted)
         transaction.set_rollback(True)
@@ -170,7 +155,7 @@ SAME_AS_PREFECT = [step for step in CAPTURED if step["case"] not in DELIBERATE_D
     "captured", SAME_AS_PREFECT, ids=[step["case"] for step in SAME_AS_PREFECT]
 )
 def test_the_step_answers_as_prefect_did(replay, captured):
-    status, headers, text = replay[captured["case"]]
+    status, headers, text, _ = replay[captured["case"]]
     if captured["case"] in SHARED_LIMIT_KEPT:
         text = without_shared_limit(text)
     assert status == captured["status"], text[:2000]
@@ -186,18 +171,30 @@ def test_the_step_answers_as_prefect_did(replay, captured):
 
 
 def test_listing_deployments_with_get_is_the_catalogs_rest_listing(replay):
-    status, _, text = replay["dep_get_collection_405"]
+    status, _, text, _ = replay["dep_get_collection_405"]
     assert status == 200
     assert {"count", "next", "previous", "results"} <= set(json.loads(text))
 
 
 def test_a_shared_limit_survives_its_linked_deployments_deletion(replay):
-    status, _, text = replay["gcl_read_shared_limit_after_linked_deployment_delete_404"]
+    status, _, text, _ = replay["gcl_read_shared_limit_after_linked_deployment_delete_404"]
     assert status == 200
     assert json.loads(text)["name"] == "scenario-gcl"
 
 
 def test_the_second_limit_by_name_is_the_surviving_shared_limit(replay):
-    status, _, text = replay["gcl_filter_limit_offset"]
+    status, _, text, _ = replay["gcl_filter_limit_offset"]
     assert status == 200
     assert [limit["name"] for limit in json.loads(text)] == ["scenario-gcl"]
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS - ANSWERED_HERE))
+def test_a_refused_request_changes_nothing(replay, case):
+    status, _, _, unchanged = replay[case]
+    assert status >= 300
+    assert unchanged
+
+
+@pytest.mark.parametrize("case", sorted(ANSWERED_HERE))
+def test_the_reads_answered_here_change_nothing(replay, case):
+    assert replay[case][3]

@@ -1,0 +1,206 @@
+"""Bad input on the write routes: a clear 4xx in Prefect's shape, and nothing stored.
+
+The scenario replay (test_scenario.py) covers every refusal Prefect itself makes; these
+are the inputs where Prefect's own server answers 500 or stores what PostgreSQL cannot.
+"""
+
+import json
+
+import pytest
+from django.db import IntegrityError, OperationalError
+
+from catalog.errors import INTEGRITY_CONFLICT
+from catalog.middleware import PrefectApiMiddleware
+from catalog.models import Deployment, Flow
+from tests.factories import DeploymentFactory, DeploymentScheduleFactory, FlowFactory
+from tests.replay import database_fingerprint
+
+pytestmark = pytest.mark.django_db
+
+
+def post(api_client, path: str, body, **extra):
+    data = body if isinstance(body, str | bytes) else json.dumps(body)
+    content_type = extra.pop("content_type", "application/json")
+    return api_client.post(path, data, content_type=content_type, **extra)
+
+
+def patch(api_client, path: str, body):
+    return api_client.patch(path, json.dumps(body), content_type="application/json")
+
+
+@pytest.fixture
+def unchanged():
+    """Asserts, after the test, that the database is exactly as the test found it."""
+    FlowFactory(name="existing")
+    before = database_fingerprint()
+    yield
+    assert database_fingerprint() == before
+
+
+@pytest.mark.parametrize("name", ["a/b", "50%", "x&y", "<b>", "a>b"])
+def test_a_deployment_name_prefect_cannot_store_is_422_not_500(api_client, unchanged, name):
+    flow = Flow.objects.get(name="existing")
+    response = post(api_client, "/api/deployments/", {"name": name, "flow_id": str(flow.id)})
+    assert response.status_code == 422
+    assert "may not contain" in response.json()["detail"]
+
+
+def test_a_name_longer_than_255_characters_is_422(api_client, unchanged):
+    flow = Flow.objects.get(name="existing")
+    response = post(api_client, "/api/deployments/", {"name": "n" * 256, "flow_id": str(flow.id)})
+    assert response.status_code == 422
+    assert response.json()["exception_detail"][0]["type"] == "string_too_long"
+
+
+def test_a_limit_beyond_a_32_bit_column_is_422(api_client, unchanged):
+    response = post(api_client, "/api/v2/concurrency_limits/", {"name": "big", "limit": 2**40})
+    assert response.status_code == 422
+    assert response.json()["exception_detail"][0]["type"] == "less_than_equal"
+
+
+def test_a_nul_character_is_refused_on_every_database(api_client, unchanged):
+    flow = Flow.objects.get(name="existing")
+    body = json.dumps({"name": "nul\u0000name", "flow_id": str(flow.id)})
+    response = post(api_client, "/api/deployments/", body)
+    assert response.status_code == 422
+    assert response.json()["exception_detail"][0]["ctx"] == {
+        "error": "NUL characters are not allowed"
+    }
+
+
+def test_invalid_utf8_is_422(api_client, unchanged):
+    response = post(api_client, "/api/flows/", b'{"name": "\xff\xfe"}')
+    assert response.status_code == 422
+    assert response.json()["exception_detail"][0]["type"] == "json_invalid"
+
+
+def test_deeply_nested_json_is_422(api_client, unchanged):
+    response = post(api_client, "/api/flows/", "[" * 100_000 + "]" * 100_000)
+    assert response.status_code == 422
+
+
+def test_a_body_sent_as_text_is_read_as_json_as_prefect_reads_it(api_client):
+    response = post(api_client, "/api/flows/", '{"name": "plain"}', content_type="text/plain")
+    assert response.status_code == 201
+    assert Flow.objects.filter(name="plain").exists()
+
+
+def test_a_body_that_is_not_json_is_422_with_the_raw_text_echoed(api_client, unchanged):
+    response = post(api_client, "/api/flows/", "{not json")
+    assert response.status_code == 422
+    assert response.json() == {
+        "exception_message": "Invalid request received.",
+        "exception_detail": [
+            {
+                "type": "json_invalid",
+                "loc": ["body", 1],
+                "msg": "JSON decode error",
+                "input": {},
+                "ctx": {"error": "Expecting property name enclosed in double quotes"},
+            }
+        ],
+        "request_body": "{not json",
+    }
+
+
+def test_a_missing_body_is_422(api_client, unchanged):
+    response = api_client.post("/api/deployments/")
+    assert response.status_code == 422
+    assert response.json()["exception_detail"][0]["loc"] == ["body"]
+
+
+def test_patching_onto_an_unknown_work_pool_is_404_not_500(api_client):
+    deployment = DeploymentFactory()
+    before = database_fingerprint()
+    response = patch(api_client, f"/api/deployments/{deployment.id}", {"work_pool_name": "nope"})
+    assert (response.status_code, response.json()) == (
+        404,
+        {"detail": 'Work pool "nope" not found.'},
+    )
+    assert database_fingerprint() == before
+
+
+def test_a_slug_rule_refusal_in_a_patch_changes_nothing(api_client):
+    schedule = DeploymentScheduleFactory(slug="hourly")
+    deployment = schedule.deployment
+    before = database_fingerprint()
+    response = patch(
+        api_client,
+        f"/api/deployments/{deployment.id}",
+        {"description": "x", "schedules": [{"schedule": {"cron": "* * * * *"}}]},
+    )
+    assert response.status_code == 422
+    assert database_fingerprint() == before
+
+
+def test_renaming_a_schedule_onto_a_taken_slug_changes_nothing(api_client):
+    first = DeploymentScheduleFactory(slug="a")
+    DeploymentScheduleFactory(deployment=first.deployment, slug="b")
+    before = database_fingerprint()
+    response = patch(
+        api_client,
+        f"/api/deployments/{first.deployment_id}",
+        {"schedules": [{"slug": "b", "replaces": "a"}]},
+    )
+    assert response.status_code == 422
+    assert "already exists" in response.json()["detail"]
+    assert database_fingerprint() == before
+
+
+def test_a_schedule_patch_onto_a_taken_slug_is_409_and_changes_nothing(api_client):
+    first = DeploymentScheduleFactory(slug="a")
+    DeploymentScheduleFactory(deployment=first.deployment, slug="b")
+    before = database_fingerprint()
+    response = patch(
+        api_client, f"/api/deployments/{first.deployment_id}/schedules/{first.id}", {"slug": "b"}
+    )
+    assert response.status_code == 409
+    assert database_fingerprint() == before
+
+
+def test_a_cron_that_never_fires_is_422(api_client, unchanged):
+    flow = Flow.objects.get(name="existing")
+    body = {
+        "name": "x",
+        "flow_id": str(flow.id),
+        "schedules": [{"schedule": {"cron": "0 0 30 2 *"}}],
+    }
+    response = post(api_client, "/api/deployments/", body)
+    assert response.status_code == 422
+    messages = [error["msg"] for error in response.json()["exception_detail"]]
+    assert 'Value error, Cron expression never fires: "0 0 30 2 *"' in messages
+
+
+def test_an_rrule_zone_outside_the_iana_list_is_422(api_client, unchanged):
+    flow = Flow.objects.get(name="existing")
+    schedule = {"rrule": "FREQ=DAILY", "timezone": "xxEurope/Parisxx"}
+    body = {"name": "x", "flow_id": str(flow.id), "schedules": [{"schedule": schedule}]}
+    response = post(api_client, "/api/deployments/", body)
+    assert response.status_code == 422
+
+
+def test_unknown_flow_is_409_with_prefects_integrity_message(api_client, unchanged):
+    body = {"name": "x", "flow_id": "00000000-0000-4000-8000-000000000000"}
+    response = post(api_client, "/api/deployments/", body)
+    assert response.status_code == 409
+    assert response.json()["detail"].startswith("Data integrity conflict.")
+    assert not Deployment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "body"),
+    [
+        (IntegrityError("duplicate key"), 409, {"detail": INTEGRITY_CONFLICT}),
+        (OperationalError("database is locked"), 503, {"exception_message": "Service Unavailable"}),
+        (RuntimeError("bug"), 500, {"exception_message": "Internal Server Error"}),
+    ],
+)
+def test_an_escaped_error_gets_prefects_answer_for_it(rf, error, status, body):
+    middleware = PrefectApiMiddleware(lambda request: None)
+    response = middleware.process_exception(rf.get("/api/deployments/filter"), error)
+    assert (response.status_code, json.loads(response.content)) == (status, body)
+
+
+def test_an_error_outside_the_api_is_left_to_django(rf):
+    middleware = PrefectApiMiddleware(lambda request: None)
+    assert middleware.process_exception(rf.get("/admin/"), RuntimeError("bug")) is None

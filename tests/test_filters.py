@@ -1,0 +1,278 @@
+"""Prefect's filter grammar and the query-string listing, one behaviour per test."""
+
+import json
+
+import pytest
+from django.db import connection
+
+from catalog.filters import DeploymentFilter, DeploymentsQuery, FlowFilter
+from catalog.models import Deployment
+from tests.factories import (
+    DeploymentFactory,
+    DeploymentScheduleFactory,
+    FlowFactory,
+    WorkQueueFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def names(queryset) -> list[str]:
+    return sorted(queryset.values_list("name", flat=True))
+
+
+def matching(**filters) -> list[str]:
+    query = DeploymentsQuery.model_validate(filters)
+    return names(query.apply(Deployment.objects.all()))
+
+
+@pytest.fixture
+def tagged():
+    DeploymentFactory(name="a", tags=["etl", "nightly"])
+    DeploymentFactory(name="b", tags=["etl"])
+    DeploymentFactory(name="c", tags=[])
+    DeploymentFactory(name="d", tags=["nightly", "ml", "etl"])
+
+
+def test_tags_all_needs_every_tag(tagged):
+    assert matching(deployments={"tags": {"all_": ["etl", "nightly"]}}) == ["a", "d"]
+
+
+def test_tags_any_needs_one_tag(tagged):
+    assert matching(deployments={"tags": {"any_": ["ml", "nightly"]}}) == ["a", "d"]
+
+
+def test_tags_any_of_nothing_matches_nothing(tagged):
+    assert matching(deployments={"tags": {"any_": []}}) == []
+
+
+def test_tags_all_of_nothing_matches_everything(tagged):
+    assert matching(deployments={"tags": {"all_": []}}) == ["a", "b", "c", "d"]
+
+
+def test_tags_is_null_means_no_tags(tagged):
+    assert matching(deployments={"tags": {"is_null_": True}}) == ["c"]
+    assert matching(deployments={"tags": {"is_null_": False}}) == ["a", "b", "d"]
+
+
+def test_tag_filters_treat_wildcards_and_quotes_literally():
+    DeploymentFactory(name="odd", tags=["50%", "it's", 'say "hi"'])
+    DeploymentFactory(name="plain", tags=["5000"])
+    assert matching(deployments={"tags": {"all_": ["50%", "it's", 'say "hi"']}}) == ["odd"]
+    assert matching(deployments={"tags": {"any_": ["5%"]}}) == []
+
+
+@pytest.mark.parametrize(
+    "wanted",
+    [["etl"], ["nightly"], ["etl", "ml"], ["missing"], ["etl", "etl"], ["ml", "nightly", "etl"]],
+)
+def test_tag_lookups_equal_python_membership(tagged, wanted):
+    rows = list(Deployment.objects.values_list("name", "tags"))
+    expected_all = sorted(name for name, tags in rows if set(wanted) <= set(tags))
+    expected_any = sorted(name for name, tags in rows if set(wanted) & set(tags))
+    assert names(Deployment.objects.filter(tags__has_all_tags=wanted)) == expected_all
+    assert names(Deployment.objects.filter(tags__has_any_tags=wanted)) == expected_any
+
+
+def test_postgresql_serves_tag_filters_from_a_gin_index():
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.execute("SELECT name FROM sqlite_master WHERE name LIKE '%tags_gin%'")
+            assert cursor.fetchall() == []
+            return
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'catalog_deployment_tags_gin'"
+        )
+        assert "USING gin (tags)" in cursor.fetchone()[0]
+
+
+def test_name_like_is_case_insensitive_and_keeps_wildcards():
+    DeploymentFactory(name="Nightly-ETL")
+    DeploymentFactory(name="ups")
+    assert matching(deployments={"name": {"like_": "etl"}}) == ["Nightly-ETL"]
+    assert matching(deployments={"name": {"like_": "u_s"}}) == ["ups"]
+
+
+def test_an_empty_like_is_ignored():
+    DeploymentFactory(name="x")
+    assert matching(deployments={"name": {"like_": ""}}) == ["x"]
+
+
+def test_flow_or_deployment_name_matches_either():
+    DeploymentFactory(name="loader", flow=FlowFactory(name="warehouse"))
+    DeploymentFactory(name="warehouse-check")
+    DeploymentFactory(name="other")
+    assert matching(deployments={"flow_or_deployment_name": {"like_": "WARE"}}) == [
+        "loader",
+        "warehouse-check",
+    ]
+
+
+def test_or_joins_the_criteria_of_one_filter(tagged):
+    body = {"operator": "or_", "name": {"any_": ["c"]}, "tags": {"all_": ["ml"]}}
+    assert matching(deployments=body) == ["c", "d"]
+
+
+def test_an_or_with_a_criterion_that_matches_everything_matches_everything(tagged):
+    body = {"operator": "or_", "name": {"like_": ""}, "tags": {"all_": ["ml"]}}
+    assert matching(deployments=body) == ["a", "b", "c", "d"]
+
+
+def test_id_any_and_not_any():
+    first, second = DeploymentFactory(name="first"), DeploymentFactory(name="second")
+    assert matching(deployments={"id": {"any_": [str(first.id)]}}) == ["first"]
+    assert matching(deployments={"id": {"not_any_": [str(first.id)]}}) == ["second"]
+    assert matching(deployments={"id": {"any_": []}}) == []
+    assert len(matching(deployments={"id": {"not_any_": []}})) == 2 and second
+
+
+def test_paused_and_work_queue_name():
+    DeploymentFactory(name="stopped", paused=True)
+    DeploymentFactory(name="queued", work_queue=WorkQueueFactory(name="gpu"))
+    assert matching(deployments={"paused": {"eq_": True}}) == ["stopped"]
+    assert matching(deployments={"work_queue_name": {"any_": ["gpu"]}}) == ["queued"]
+
+
+def test_flows_work_pools_and_queues_filter_through_their_relations():
+    queue = WorkQueueFactory(name="fast", work_pool__name="k8s")
+    DeploymentFactory(name="in-pool", work_queue=queue, flow=FlowFactory(name="etl"))
+    DeploymentFactory(name="nowhere")
+    assert matching(flows={"name": {"any_": ["etl"]}}) == ["in-pool"]
+    assert matching(work_pools={"name": {"any_": ["k8s"]}}) == ["in-pool"]
+    assert matching(work_pool_queues={"name": {"startswith_": ["FA"]}}) == ["in-pool"]
+    assert matching(work_pools={}) == ["in-pool"]
+
+
+def test_run_filters_match_nothing_because_the_catalog_keeps_no_runs():
+    DeploymentFactory()
+    assert matching(flow_runs={"id": {"any_": []}}) == []
+    assert matching(flow_runs=None) != []
+
+
+def test_a_flow_filter_finds_flows_without_deployments():
+    FlowFactory(name="idle")
+    DeploymentFactory(flow=FlowFactory(name="busy"))
+    from catalog.models import Flow
+
+    lonely = FlowFilter.model_validate({"deployment": {"is_null_": True}})
+    assert names(Flow.objects.filter(lonely.as_q())) == ["idle"]
+
+
+def test_unknown_keys_inside_a_filter_are_refused():
+    with pytest.raises(ValueError, match="Extra inputs are not permitted"):
+        DeploymentFilter.model_validate({"bogus": 1})
+
+
+# Constant query counts -----------------------------------------------------------------
+
+
+@pytest.fixture
+def two_hundred_deployments():
+    flow = FlowFactory()
+    deployments = DeploymentFactory.create_batch(200, flow=flow, tags=["bulk"])
+    for deployment in deployments:
+        DeploymentScheduleFactory.create_batch(3, deployment=deployment)
+
+
+def test_filtering_200_deployments_takes_two_queries(
+    api_client, two_hundred_deployments, django_assert_num_queries
+):
+    with django_assert_num_queries(2):
+        response = api_client.post(
+            "/api/deployments/filter",
+            json.dumps({"deployments": {"tags": {"all_": ["bulk"]}}, "limit": 200}),
+            content_type="application/json",
+        )
+    assert len(response.json()) == 200
+    assert all(len(item["schedules"]) == 3 for item in response.json())
+
+
+def test_paginating_200_deployments_takes_three_queries(
+    api_client, two_hundred_deployments, django_assert_num_queries
+):
+    with django_assert_num_queries(3):
+        response = api_client.post(
+            "/api/deployments/paginate",
+            json.dumps({"page": 1, "limit": 200}),
+            content_type="application/json",
+        )
+    assert response.json()["count"] == 200
+    assert len(response.json()["results"]) == 200
+
+
+def test_the_query_count_does_not_grow_with_the_page(api_client, django_assert_num_queries):
+    DeploymentScheduleFactory.create_batch(2)
+    with django_assert_num_queries(2):
+        api_client.post("/api/deployments/filter", "{}", content_type="application/json")
+
+
+# The query-string listing (`GET /api/deployments/`) ------------------------------------
+
+
+@pytest.fixture
+def listed():
+    queue = WorkQueueFactory(name="gpu", work_pool__name="k8s")
+    etl = FlowFactory(name="etl")
+    DeploymentFactory(name="alpha", flow=etl, tags=["a", "b"], paused=True)
+    DeploymentFactory(name="beta", flow=etl, tags=["b"], work_queue=queue, status="READY")
+    cron = DeploymentFactory(name="gamma", tags=["c"])
+    from catalog import schedules
+
+    DeploymentScheduleFactory(deployment=cron, schedule=schedules.CronSchedule("* * * * *"))
+    return etl
+
+
+def listing(api_client, query: str) -> list[str]:
+    response = api_client.get(f"/api/deployments/?{query}")
+    assert response.status_code == 200, response.content
+    return [item["name"] for item in response.json()["results"]]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ["alpha", "beta", "gamma"]),
+        ("flow_name=etl", ["alpha", "beta"]),
+        ("name=beta", ["beta"]),
+        ("name_contains=AMM", ["gamma"]),
+        ("tag=b", ["alpha", "beta"]),
+        ("tag=a&tag=b", ["alpha"]),
+        ("tag=a&tag=c&tag_match=any", ["alpha", "gamma"]),
+        ("paused=true", ["alpha"]),
+        ("status=READY", ["beta"]),
+        ("work_pool=k8s", ["beta"]),
+        ("work_queue=gpu", ["beta"]),
+        ("schedule_kind=cron", ["gamma"]),
+        ("ordering=-name", ["gamma", "beta", "alpha"]),
+        ("limit=1&offset=1", ["beta"]),
+        ("updated_after=2000-01-01T00:00:00Z", ["alpha", "beta", "gamma"]),
+        ("updated_before=2000-01-01T00:00:00Z", []),
+    ],
+)
+def test_the_listing_filters_by_each_parameter(api_client, listed, query, expected):
+    assert listing(api_client, query) == expected
+
+
+def test_the_listing_filters_by_flow_id(api_client, listed):
+    assert listing(api_client, f"flow={listed.id}") == ["alpha", "beta"]
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("status=RUNNING", "status"),
+        ("paused=maybe", "paused"),
+        ("flow=x", "flow"),
+        ("schedule_kind=weekly", "schedule_kind"),
+        ("updated_after=yesterday", "updated_after"),
+    ],
+)
+def test_a_bad_value_is_400_naming_the_parameter(api_client, query, parameter):
+    response = api_client.get(f"/api/deployments/?{query}")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith(f"{parameter}: ")
+
+
+def test_the_listing_pages_in_constant_queries(api_client, listed, django_assert_num_queries):
+    with django_assert_num_queries(3):
+        api_client.get("/api/deployments/?limit=2")
