@@ -10,7 +10,15 @@ from django.db import connection
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 UTC_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z")
-USER_JSON = {"labels", "parameters", "job_variables", "parameter_openapi_schema", "pull_steps"}
+# JSON a user supplies, whose keys jsonb orders itself on PostgreSQL.
+USER_JSON = {
+    "labels",
+    "parameters",
+    "job_variables",
+    "parameter_openapi_schema",
+    "pull_steps",
+    "base_job_template",
+}
 
 
 def masked(text: str) -> str:
