@@ -22,7 +22,7 @@ class ParameterSchemaError(ValueError):
     pass
 
 
-class CircularSchemaError(ValueError):
+class CircularSchemaError(ParameterSchemaError):
     pass
 
 

@@ -15,7 +15,7 @@ import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import dateutil.rrule
@@ -112,6 +112,8 @@ def parse_interval(value: Any) -> float:
         raise ScheduleError("Input should be a valid timedelta", "interval")
     if isinstance(value, timedelta):
         duration = value
+    elif isinstance(value, str) and is_number(value):
+        duration = timedelta(seconds=float(value))
     else:
         try:
             duration = _timedelta_adapter.validate_python(value)
@@ -120,6 +122,14 @@ def parse_interval(value: Any) -> float:
     if duration <= timedelta(0):
         raise ScheduleError("interval must be positive", "interval")
     return duration.total_seconds()
+
+
+def is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text.strip().lower() not in {"nan", "inf", "+inf", "-inf", "infinity"}
 
 
 def parse_anchor_date(value: Any) -> datetime:
@@ -375,13 +385,34 @@ def _cron_runs(schedule: CronSchedule, after: datetime) -> Iterator[datetime]:
 
 def _rrule_runs(schedule: RRuleSchedule, after: datetime) -> Iterator[datetime]:
     tz = zone(schedule.timezone)
-    rule = localized_rrule(schedule.rrule, tz)
+    rule = started_near(localized_rrule(schedule.rrule, tz), after.astimezone(tz))
     for occurrence in rule.xafter(after, count=None, inc=True):
         yield occurrence.astimezone(tz)
 
 
+SUB_DAILY = {dateutil.rrule.HOURLY: 3600, dateutil.rrule.MINUTELY: 60, dateutil.rrule.SECONDLY: 1}
+
+
+def started_near(rule, moment: datetime):
+    """An hourly (or finer) rule moved to start a whole number of its periods later, just
+    before `moment`: the same occurrences from there on, without walking every hour since
+    its DTSTART (years of them) on each call. Rules with COUNT or sets are left alone."""
+    if not isinstance(rule, dateutil.rrule.rrule) or rule._count or rule._freq not in SUB_DAILY:
+        return rule
+    period = timedelta(seconds=SUB_DAILY[rule._freq] * rule._interval)
+    start = rule._dtstart
+    periods = (moment.replace(tzinfo=None) - start.replace(tzinfo=None)) // period - 1
+    if periods <= 0:
+        return rule
+    return rule.replace(dtstart=start + periods * period)
+
+
+@lru_cache(maxsize=4096)
 def localized_rrule(text: str, tz: zoneinfo.ZoneInfo):
-    """Parse an rrule and read its DTSTART, UNTIL and dates as wall-clock times in `tz`."""
+    """Parse an rrule and read its DTSTART, UNTIL and dates as wall-clock times in `tz`.
+
+    Cached: dateutil remembers the occurrences it has walked, so the next call for the
+    same rule starts where the last one stopped instead of at its DTSTART."""
     rule = dateutil.rrule.rrulestr(text, dtstart=DEFAULT_RRULE_ANCHOR, cache=True)
     if isinstance(rule, dateutil.rrule.rrule):
         return _localize_rule(rule, tz)
@@ -397,3 +428,51 @@ def _localize_rule(rule: dateutil.rrule.rrule, tz: zoneinfo.ZoneInfo) -> dateuti
     if rule._until:
         changes["until"] = rule._until.replace(tzinfo=tz)
     return rule.replace(**changes)
+
+
+# Summaries -----------------------------------------------------------------------------
+
+
+def describe(schedule: Schedule) -> str:
+    """A one-line summary for people: "every 1 h from 09:00 America/New_York",
+    "cron 30 9 1-7 * 1 (America/New_York, day_or off)", "rrule weekly MO,WE,FR 09:30"."""
+    if isinstance(schedule, IntervalSchedule):
+        anchor = schedule.anchor_date.astimezone(zone(schedule.timezone))
+        return (
+            f"every {describe_seconds(schedule.interval)} from {anchor:%H:%M} "
+            f"{schedule.timezone or 'UTC'}"
+        )
+    if isinstance(schedule, CronSchedule):
+        notes = [schedule.timezone or "UTC"] + ([] if schedule.day_or else ["day_or off"])
+        return f"cron {schedule.cron} ({', '.join(notes)})"
+    return describe_rrule(schedule.rrule)
+
+
+def describe_seconds(seconds: float) -> str:
+    parts, remainder = [], seconds
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        count, remainder = divmod(remainder, size)
+        if count:
+            parts.append(f"{int(count)} {unit}")
+    if remainder or not parts:
+        parts.append(f"{remainder:g} s")
+    return " ".join(parts)
+
+
+def describe_rrule(text: str) -> str:
+    rule_line = next(
+        (line for line in text.splitlines() if "FREQ=" in line.upper()), text.splitlines()[-1]
+    )
+    fields = dict(part.split("=", 1) for part in rule_line.split(":")[-1].split(";") if "=" in part)
+    words = ["rrule", fields.get("FREQ", "custom").lower()]
+    if fields.get("INTERVAL", "1") != "1":
+        words.append(f"every {fields['INTERVAL']}")
+    if "BYDAY" in fields:
+        words.append(fields["BYDAY"])
+    if "BYHOUR" in fields:
+        hours = fields["BYHOUR"].split(",")
+        minute = fields.get("BYMINUTE", "0").split(",")[0]
+        words.append(",".join(f"{int(hour):02d}:{int(minute):02d}" for hour in hours))
+    if "COUNT" in fields:
+        words.append(f"x{fields['COUNT']}")
+    return " ".join(words)

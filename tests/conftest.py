@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from catalog.importer import import_paths
@@ -17,6 +18,18 @@ def prefect_file(name: str) -> Path:
 
 def prefect_json(name: str):
     return json.loads(prefect_file(name).read_bytes())
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Real hashing costs ~0.3 s a user; tests need no protection for their passwords."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache (the admin caches the catalog's tag list)."""
+    cache.clear()
 
 
 @pytest.fixture

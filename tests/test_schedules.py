@@ -36,6 +36,8 @@ def local_times(runs: list[datetime]) -> list[str]:
         ("P1D", 86400.0),
         ("01:00:00", 3600.0),
         ("1 day", 86400.0),
+        ("3600", 3600.0),
+        ("90.5", 90.5),
         (timedelta(minutes=5), 300.0),
     ],
 )
@@ -374,3 +376,24 @@ def test_next_runs_of_an_interval_start_at_the_next_step_after_the_anchor():
     schedule = IntervalSchedule(600.0, datetime(2026, 1, 1, 0, 5, tzinfo=UTC), "UTC")
     runs = next_runs(schedule, datetime(2026, 1, 1, 1, 0, 1, tzinfo=UTC), 2)
     assert local_times(runs) == ["2026-01-01T01:05:00+00:00", "2026-01-01T01:15:00+00:00"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "zone_name"),
+    [
+        ("DTSTART:20200101T000000\nFREQ=HOURLY", "UTC"),
+        ("DTSTART:20200101T000000\nFREQ=HOURLY;INTERVAL=5;BYDAY=MO,TU", NEW_YORK),
+        ("DTSTART:20200101T000730\nRRULE:FREQ=MINUTELY;INTERVAL=7", "Europe/Paris"),
+    ],
+)
+@pytest.mark.parametrize(
+    "after", [datetime(2026, 3, 8, 5, tzinfo=UTC), datetime(2026, 11, 1, 4, tzinfo=UTC)]
+)
+def test_a_frequent_rrule_gives_the_same_runs_started_near_the_moment(rule, zone_name, after):
+    schedule = RRuleSchedule(rule, zone_name)
+    walked = schedules.localized_rrule(rule, schedules.zone(zone_name)).xafter(
+        after, count=12, inc=True
+    )
+    assert next_runs(schedule, after, 12) == [
+        run.astimezone(schedules.zone(zone_name)) for run in walked
+    ]

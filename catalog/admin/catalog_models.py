@@ -1,0 +1,84 @@
+"""Lists for the catalog's other tables, each with the filters and search staff need."""
+
+from django.contrib import admin
+from django.db.models import Count
+
+from catalog import schedules
+from catalog.models import ConcurrencyLimit, DeploymentSchedule, Flow, WorkPool, WorkQueue
+
+READ_ONLY = ["id", "created", "updated"]
+
+
+@admin.register(Flow)
+class FlowAdmin(admin.ModelAdmin):
+    list_display = ["name", "tags", "deployment_count", "created", "updated"]
+    search_fields = ["name", "=id"]
+    list_filter = ["created", "updated"]
+    readonly_fields = READ_ONLY
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(number_of_deployments=Count("deployments"))
+
+    @admin.display(description="deployments", ordering="number_of_deployments")
+    def deployment_count(self, flow: Flow) -> int:
+        return flow.number_of_deployments
+
+
+@admin.register(DeploymentSchedule)
+class DeploymentScheduleAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "deployment", "kind", "summary", "active", "timezone", "updated"]
+    list_select_related = ["deployment"]
+    list_filter = ["kind", "active", "timezone", "day_or"]
+    search_fields = ["slug", "deployment__name", "cron", "rrule", "=id"]
+    autocomplete_fields = ["deployment"]
+    readonly_fields = READ_ONLY
+
+    @admin.display(description="schedule")
+    def summary(self, row: DeploymentSchedule) -> str:
+        return schedules.describe(row.schedule)
+
+
+@admin.register(ConcurrencyLimit)
+class ConcurrencyLimitAdmin(admin.ModelAdmin):
+    list_display = ["name", "limit", "active", "active_slots", "denied_slots", "linked", "owner"]
+    list_filter = ["active"]
+    search_fields = ["name", "=id"]
+    readonly_fields = [*READ_ONLY, "owner"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("owner")
+            .annotate(number_linked=Count("deployments"))
+        )
+
+    @admin.display(description="deployments", ordering="number_linked")
+    def linked(self, limit: ConcurrencyLimit) -> int:
+        return limit.number_linked
+
+
+@admin.register(WorkPool)
+class WorkPoolAdmin(admin.ModelAdmin):
+    list_display = ["name", "type", "is_paused", "status", "concurrency_limit", "queue_count"]
+    list_filter = ["type", "is_paused", "status"]
+    search_fields = ["name", "description", "=id"]
+    autocomplete_fields = ["default_queue"]
+    readonly_fields = READ_ONLY
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(number_of_queues=Count("queues"))
+
+    @admin.display(description="queues", ordering="number_of_queues")
+    def queue_count(self, pool: WorkPool) -> int:
+        return pool.number_of_queues
+
+
+@admin.register(WorkQueue)
+class WorkQueueAdmin(admin.ModelAdmin):
+    list_display = ["name", "work_pool", "priority", "is_paused", "status", "concurrency_limit"]
+    list_select_related = ["work_pool"]
+    list_filter = ["work_pool", "is_paused", "status"]
+    search_fields = ["name", "work_pool__name", "=id"]
+    autocomplete_fields = ["work_pool"]
+    readonly_fields = READ_ONLY

@@ -1,0 +1,315 @@
+"""The deployment list and form: the ops staff's main screen."""
+
+import json
+import uuid
+from datetime import UTC
+from functools import partial
+
+from django.contrib import admin, messages
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+
+from catalog import schedules
+from catalog.admin import filters
+from catalog.admin.audit import actor_for, log_changed_fields
+from catalog.admin.forms import DeploymentForm, ScheduleInlineForm
+from catalog.admin.paginator import EstimatedCountPaginator
+from catalog.models import FLOW_ID_LABEL, Deployment, DeploymentSchedule, DeploymentStatus
+from catalog.renderers import dumps
+from catalog.serializers import DeploymentSerializer, FlowSerializer
+
+NEXT_RUNS_SHOWN = 10
+
+
+class ScheduleInline(admin.StackedInline):
+    model = DeploymentSchedule
+    form = ScheduleInlineForm
+    extra = 0
+    fields = [
+        ("kind", "active", "slug"),
+        ("interval", "anchor_date"),
+        ("cron", "day_or"),
+        "rrule",
+        ("timezone", "max_scheduled_runs"),
+        "parameters",
+        "next_runs",
+    ]
+    readonly_fields = ["next_runs"]
+
+    class Media:
+        js = ["catalog/schedule_inline.js"]
+
+    @admin.display(description=f"next {NEXT_RUNS_SHOWN} runs (in the schedule's zone)")
+    def next_runs(self, row: DeploymentSchedule) -> str:
+        if row._state.adding:
+            return "-"
+        runs = row.next_runs(timezone.now(), NEXT_RUNS_SHOWN)
+        if not runs:
+            return "no further runs"
+        return format_html_join(
+            "", "<div>{}</div>", ((run.strftime("%a %Y-%m-%d %H:%M %Z"),) for run in runs)
+        )
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(admin.ModelAdmin):
+    form = DeploymentForm
+    inlines = [ScheduleInline]
+    list_display = [
+        "name",
+        "flow",
+        "schedule_summary",
+        "paused",
+        "active_schedules",
+        "status",
+        "work_pool_and_queue",
+        "tag_links",
+        "next_run",
+        "updated",
+    ]
+    list_select_related = ["flow", "work_queue__work_pool"]
+    list_filter = [
+        "paused",
+        "status",
+        "flow",
+        filters.WorkPoolFilter,
+        "work_queue",
+        filters.TagFilter,
+        filters.ScheduleKindFilter,
+        filters.ActiveScheduleFilter,
+        filters.ConcurrencyLimitedFilter,
+        "updated",
+    ]
+    search_fields = ["name", "flow__name", "description", "tags", "entrypoint"]
+    search_help_text = "Name, flow name, description, tags, entrypoint, or a deployment id."
+    autocomplete_fields = ["flow", "work_queue", "global_concurrency_limit"]
+    readonly_fields = [
+        "id",
+        "created",
+        "updated",
+        "last_polled",
+        "created_by_display",
+        "updated_by_display",
+        "api_json",
+    ]
+    fieldsets = [
+        (
+            "Identity",
+            {"fields": ["id", "name", "flow", "version", "description", "tags", "labels"]},
+        ),
+        (
+            "Execution",
+            {
+                "fields": [
+                    ("paused", "status", "last_polled"),
+                    "work_queue",
+                    ("entrypoint", "path"),
+                    "pull_steps",
+                    "job_variables",
+                    ("storage_document_id", "infrastructure_document_id"),
+                ]
+            },
+        ),
+        (
+            "Parameters",
+            {"fields": ["parameters", "parameter_openapi_schema", "enforce_parameter_schema"]},
+        ),
+        (
+            "Concurrency",
+            {
+                "fields": [
+                    "global_concurrency_limit",
+                    ("concurrency_collision_strategy", "concurrency_grace_period_seconds"),
+                ]
+            },
+        ),
+        (
+            "Provenance",
+            {"fields": [("created", "created_by_display"), ("updated", "updated_by_display")]},
+        ),
+        ("As the API returns it", {"classes": ["collapse"], "fields": ["api_json"]}),
+    ]
+    actions = [
+        "pause",
+        "resume",
+        "activate_schedules",
+        "deactivate_schedules",
+        "mark_ready",
+        "mark_not_ready",
+        "export_prefect_json",
+    ]
+    list_per_page = 100
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    date_hierarchy = None
+
+    def get_queryset(self, request) -> QuerySet:
+        schedules_newest_first = DeploymentSchedule.objects.order_by("-updated")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("flow", "work_queue__work_pool", "global_concurrency_limit")
+            .prefetch_related(Prefetch("schedules", queryset=schedules_newest_first))
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        """A deployment id finds that deployment; anything else searches the text fields."""
+        term = search_term.strip()
+        try:
+            return queryset.filter(id=uuid.UUID(term)), False
+        except ValueError:
+            return super().get_search_results(request, queryset, search_term)
+
+    def get_urls(self):
+        from catalog.admin.upcoming import upcoming_runs_view
+
+        view = self.admin_site.admin_view(partial(upcoming_runs_view, model_admin=self))
+        upcoming = path("upcoming/", view, name="catalog_deployment_upcoming")
+        return [upcoming, *super().get_urls()]
+
+    # Columns ----------------------------------------------------------------------------
+
+    @admin.display(description="schedule")
+    def schedule_summary(self, deployment: Deployment) -> str:
+        """The newest active schedule (else the newest), and how many more there are."""
+        rows = sorted(deployment.schedules.all(), key=lambda row: not row.active)
+        if not rows:
+            return "-"
+        summary = schedules.describe(rows[0].schedule)
+        return summary if len(rows) == 1 else f"{summary} (+{len(rows) - 1} more)"
+
+    @admin.display(description="active schedules")
+    def active_schedules(self, deployment: Deployment) -> str:
+        rows = list(deployment.schedules.all())
+        return f"{sum(row.active for row in rows)} of {len(rows)}" if rows else "-"
+
+    @admin.display(description="work pool / queue", ordering="work_queue__work_pool__name")
+    def work_pool_and_queue(self, deployment: Deployment) -> str:
+        if deployment.work_queue_id is None:
+            return "-"
+        return f"{deployment.work_pool_name} / {deployment.work_queue_name}"
+
+    @admin.display(description="tags")
+    def tag_links(self, deployment: Deployment) -> str:
+        return format_html_join(
+            " ",
+            '<a class="tag" href="?{}">{}</a>',
+            ((urlencode({"tag": tag}), tag) for tag in deployment.tags),
+        )
+
+    @admin.display(description="next run (UTC)")
+    def next_run(self, deployment: Deployment) -> str:
+        if deployment.paused:
+            return "paused"
+        now = timezone.now()
+        upcoming = [
+            runs[0]
+            for row in deployment.schedules.all()
+            if row.active and (runs := row.next_runs(now, 1))
+        ]
+        if not upcoming:
+            return "-"
+        return min(upcoming).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+    # Read-only panels -------------------------------------------------------------------
+
+    @admin.display(description="created by")
+    def created_by_display(self, deployment: Deployment) -> str:
+        return describe_actor(deployment.created_by)
+
+    @admin.display(description="updated by")
+    def updated_by_display(self, deployment: Deployment) -> str:
+        return describe_actor(deployment.updated_by)
+
+    @admin.display(description="GET /api/deployments/{id}")
+    def api_json(self, deployment: Deployment) -> str:
+        if deployment._state.adding:
+            return "-"
+        body = dumps(DeploymentSerializer(deployment).data).decode()
+        return format_html('<pre class="api-json">{}</pre>', body)
+
+    # Saving -----------------------------------------------------------------------------
+
+    def save_model(self, request, deployment: Deployment, form, change: bool) -> None:
+        actor = actor_for(request.user)
+        deployment.updated_by = actor
+        if not change:
+            deployment.created_by = actor
+        if FLOW_ID_LABEL not in (deployment.labels or {}):
+            deployment.labels = deployment.labels_with_flow_id()
+        super().save_model(request, deployment, form, change)
+        filters.forget_catalog_tags()
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        filters.forget_catalog_tags()
+
+    # Actions ----------------------------------------------------------------------------
+
+    def update_and_log(self, request, queryset, fields: list[str], **values) -> None:
+        rows = list(queryset.order_by())
+        ids = [row.pk for row in rows]
+        Deployment.objects.filter(pk__in=ids).update(
+            **values, updated=timezone.now(), updated_by=actor_for(request.user)
+        )
+        log_changed_fields(request.user, rows, fields)
+        self.message_user(request, f"{len(rows)} deployment(s) changed.", messages.SUCCESS)
+
+    @admin.action(description="Pause selected deployments", permissions=["change"])
+    def pause(self, request, queryset):
+        self.update_and_log(request, queryset, ["Paused"], paused=True)
+
+    @admin.action(description="Resume selected deployments", permissions=["change"])
+    def resume(self, request, queryset):
+        self.update_and_log(request, queryset, ["Paused"], paused=False)
+
+    @admin.action(description="Activate all schedules of selected", permissions=["change"])
+    def activate_schedules(self, request, queryset):
+        self.set_schedules_active(request, queryset, active=True)
+
+    @admin.action(description="Deactivate all schedules of selected", permissions=["change"])
+    def deactivate_schedules(self, request, queryset):
+        self.set_schedules_active(request, queryset, active=False)
+
+    def set_schedules_active(self, request, queryset, *, active: bool) -> None:
+        now = timezone.now()
+        DeploymentSchedule.objects.filter(deployment__in=queryset.order_by()).update(
+            active=active, updated=now
+        )
+        self.update_and_log(request, queryset, ["Schedules active"])
+
+    @admin.action(description="Mark selected as ready", permissions=["change"])
+    def mark_ready(self, request, queryset):
+        self.update_and_log(request, queryset, ["Status"], status=DeploymentStatus.READY)
+
+    @admin.action(description="Mark selected as not ready", permissions=["change"])
+    def mark_not_ready(self, request, queryset):
+        self.update_and_log(request, queryset, ["Status"], status=DeploymentStatus.NOT_READY)
+
+    @admin.action(description="Export selected as Prefect JSON", permissions=["change"])
+    def export_prefect_json(self, request, queryset):
+        """A bundle `manage.py import_deployments` takes back: the flows, then the
+        deployments exactly as the API renders them."""
+        deployments = list(queryset)
+        flows = {deployment.flow_id: deployment.flow for deployment in deployments}
+        bundle = {
+            "flows": FlowSerializer(list(flows.values()), many=True).data,
+            "deployments": DeploymentSerializer(deployments, many=True).data,
+        }
+        log_changed_fields(request.user, deployments, ["Exported as Prefect JSON"])
+        response = HttpResponse(
+            json.dumps(bundle, indent=2, ensure_ascii=False), content_type="application/json"
+        )
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+        response["Content-Disposition"] = f'attachment; filename="deployments-{stamp}.json"'
+        return response
+
+
+def describe_actor(actor: dict | None) -> str:
+    if not actor:
+        return "-"
+    return f"{actor.get('display_value') or actor.get('id')} ({actor.get('type') or 'unknown'})"

@@ -1,0 +1,184 @@
+"""The admin in a real headless browser: Debian's Chromium driven by Selenium through
+Debian's chromedriver, against the live server. Screenshots of the list, the form and the
+upcoming-runs page are saved in `test-artifacts/` (or `$TEST_ARTIFACTS`)."""
+
+import json
+import os
+import shutil
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import User
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from catalog.importer import import_paths
+from catalog.models import Deployment, DeploymentSchedule
+from tests.conftest import prefect_file
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
+# Chromium must not reach for Google's services: this machine's network is closed.
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1500,1100",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not shutil.which(path)]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing: install Debian's chromium and chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def catalog(live_server):
+    import_paths(
+        [
+            prefect_file("20_get_deployment_full.json"),
+            prefect_file("21_get_deployment_minimal.json"),
+            prefect_file("22_get_deployment_gcl_linked.json"),
+        ],
+        flow_name="anchor-etl",
+    )
+    User.objects.create_superuser("ops", password="a-long-test-password")
+    return live_server
+
+
+def screenshot(browser, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def log_in(browser, server) -> None:
+    browser.get(f"{server.url}/admin/login/?next=/admin/catalog/deployment/")
+    browser.find_element(By.NAME, "username").send_keys("ops")
+    browser.find_element(By.NAME, "password").send_keys("a-long-test-password")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+
+
+def listed_names(browser) -> list[str]:
+    return sorted(
+        cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#result_list tbody th a")
+    )
+
+
+def filter_link(browser, title: str, choice: str):
+    section = browser.find_element(
+        By.CSS_SELECTOR, f"#changelist-filter details[data-filter-title='{title}']"
+    )
+    if not section.get_attribute("open"):
+        section.find_element(By.TAG_NAME, "summary").click()
+    return section.find_element(By.LINK_TEXT, choice)
+
+
+def cron_input(browser):
+    return browser.find_element(By.CSS_SELECTOR, "input[name$='-cron'][value='30 9 1-7 * 1']")
+
+
+def test_ops_staff_triage_edit_and_act_in_the_admin(browser, catalog):
+    server = catalog
+    log_in(browser, server)
+    assert listed_names(browser) == ["anchor-full", "anchor-gcl-linked", "anchor-minimal"]
+    screenshot(browser, "deployment-list")
+
+    filter_link(browser, "tag", "nightly").click()
+    assert listed_names(browser) == ["anchor-full"]
+    browser.get(f"{server.url}/admin/catalog/deployment/")
+    filter_link(browser, "paused", "No").click()
+    assert len(listed_names(browser)) == 3
+
+    search = browser.find_element(By.ID, "searchbar")
+    search.clear()
+    search.send_keys("minimal\n")
+    assert listed_names(browser) == ["anchor-minimal"]
+
+    browser.get(f"{server.url}/admin/catalog/deployment/")
+    browser.find_element(By.LINK_TEXT, "anchor-full").click()
+    assert "anchor-full" in browser.title
+    screenshot(browser, "deployment-form")
+
+    field = cron_input(browser)
+    field.clear()
+    field.send_keys("61 * * * *")
+    browser.find_element(By.NAME, "_save").click()
+    error = browser.find_element(By.CSS_SELECTOR, ".field-cron .errorlist")
+    assert 'Invalid cron string: "61 * * * *"' in error.text
+    assert DeploymentSchedule.objects.filter(cron="30 9 1-7 * 1").exists()
+    assert not DeploymentSchedule.objects.filter(cron="61 * * * *").exists()
+
+    field = browser.find_element(By.CSS_SELECTOR, "input[name$='-cron'][value='61 * * * *']")
+    field.clear()
+    field.send_keys("45 8 * * 1-5")
+    browser.find_element(By.NAME, "_save").click()
+    assert "was changed successfully" in browser.find_element(By.CSS_SELECTOR, ".messagelist").text
+
+    deployment = Deployment.objects.get(name="anchor-full")
+    with urllib.request.urlopen(f"{server.url}/api/deployments/{deployment.id}") as response:
+        body = json.loads(response.read())
+    assert {"cron": "45 8 * * 1-5", "timezone": "America/New_York", "day_or": False} in [
+        schedule["schedule"] for schedule in body["schedules"]
+    ]
+
+    browser.get(f"{server.url}/admin/catalog/deployment/upcoming/")
+    assert browser.find_elements(By.CSS_SELECTOR, "svg")
+    screenshot(browser, "upcoming-runs")
+
+    browser.get(f"{server.url}/admin/catalog/deployment/")
+    chosen = Deployment.objects.filter(name__in=["anchor-full", "anchor-minimal"])
+    for row in chosen:
+        browser.find_element(By.CSS_SELECTOR, f"input.action-select[value='{row.pk}']").click()
+    Select(browser.find_element(By.NAME, "action")).select_by_value("pause")
+    browser.find_element(By.NAME, "index").click()
+    assert "2 deployment(s) changed." in browser.find_element(By.CSS_SELECTOR, ".messagelist").text
+    for row in chosen:
+        browser.get(f"{server.url}/admin/catalog/deployment/{row.pk}/history/")
+        history = browser.find_element(By.ID, "change-history").text
+        assert "ops" in history and "Changed Paused." in history
+    assert LogEntry.objects.filter(change_message__contains="Paused").count() == 2
+    assert set(Deployment.objects.filter(paused=True).values_list("name", flat=True)) == {
+        "anchor-full",
+        "anchor-minimal",
+    }
+
+    browser.get(f"{server.url}/admin/catalog/deployment/")
+    browser.find_element(By.CSS_SELECTOR, ".object-tools a[href$='/upcoming/']").click()
+    assert "Upcoming runs" in browser.title
+    assert browser.find_elements(By.CSS_SELECTOR, "svg")
+
+
+def test_the_schedule_form_shows_only_the_fields_of_the_chosen_kind(browser, catalog):
+    server = catalog
+    log_in(browser, server)
+    deployment = Deployment.objects.get(name="anchor-full")
+    browser.get(f"{server.url}/admin/catalog/deployment/{deployment.pk}/change/")
+    cron = cron_input(browser)
+    interval_field = cron.find_element(
+        By.XPATH, "ancestor::fieldset//input[contains(@name, '-interval')]"
+    )
+    assert cron.is_displayed()
+    assert not interval_field.is_displayed()
