@@ -333,7 +333,10 @@ class Deployment(TimestampedModel):
     objects = DeploymentQuerySet.as_manager()
 
     class Meta:
-        ordering = ["name"]
+        # A total order (name, then id) that the index below serves, so a page of a large
+        # list is read in index order instead of sorting the whole table.
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["name", "id"], name="catalog_deployment_name_id")]
         constraints = [
             models.UniqueConstraint(
                 fields=["flow", "name"], name="%(app_label)s_%(class)s_unique_flow_name"

@@ -10,6 +10,7 @@ This module parses and validates each field with Prefect's own messages, renders
 schedule as Prefect's JSON, and computes run times. It knows nothing of the ORM.
 """
 
+import copy
 import re
 import zoneinfo
 from collections.abc import Iterator, Mapping
@@ -141,9 +142,24 @@ def parse_anchor_date(value: Any) -> datetime:
 
 def validate_cron(value: Any, day_or: bool = True) -> str:
     """A cron expression croniter reads, neither random nor hashed, that fires."""
-    validate_cron_syntax(value)
-    check_cron_fires(value, day_or)
+    if not isinstance(value, str):
+        raise ScheduleError("Input should be a valid string", "cron")
+    problem = cron_problem(value, day_or)
+    if problem:
+        raise ScheduleError(problem, "cron")
     return value
+
+
+@lru_cache(maxsize=8192)
+def cron_problem(expression: str, day_or: bool) -> str | None:
+    """What is wrong with an expression, if anything. Cached: imports repeat expressions,
+    and checking that one fires costs about a millisecond."""
+    try:
+        validate_cron_syntax(expression)
+        check_cron_fires(expression, day_or)
+    except ScheduleError as exc:
+        return exc.message
+    return None
 
 
 def validate_cron_syntax(value: Any) -> str:
@@ -182,10 +198,9 @@ def _cron_ever_fires(expression: str, day_or: bool) -> bool:
 def validate_rrule(value: Any) -> str:
     if not isinstance(value, str):
         raise ScheduleError("Input should be a valid string", "rrule")
-    try:
-        dateutil.rrule.rrulestr(value, cache=True, dtstart=DEFAULT_RRULE_ANCHOR)
-    except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
-        raise ScheduleError(f'Invalid RRule string "{value}": {exc}', "rrule") from None
+    problem = rrule_parse_problem(value)
+    if problem:
+        raise ScheduleError(f'Invalid RRule string "{value}": {problem}', "rrule")
     if len(value) > MAX_RRULE_LENGTH:
         raise ScheduleError(
             f'Invalid RRule string "{value[:40]}..."\n'
@@ -193,6 +208,15 @@ def validate_rrule(value: Any) -> str:
             "rrule",
         )
     return value
+
+
+@lru_cache(maxsize=8192)
+def rrule_parse_problem(text: str) -> str | None:
+    try:
+        dateutil.rrule.rrulestr(text, cache=True, dtstart=DEFAULT_RRULE_ANCHOR)
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
+        return str(exc)
+    return None
 
 
 def normalize_rrule(rrule: str, timezone: str | None, now: datetime | None = None) -> str:
@@ -374,13 +398,20 @@ def _cron_runs(schedule: CronSchedule, after: datetime) -> Iterator[datetime]:
     start = start - timedelta(seconds=1)
     if start.microsecond:
         start = start.replace(microsecond=0) + timedelta(seconds=1)
-    iterator = croniter(schedule.cron, start, day_or=schedule.day_or)
+    iterator = copy.copy(cron_template(schedule.cron, schedule.day_or))
+    iterator.set_current(start, force=True)
     while True:
         try:
             naive = iterator.get_next(datetime)
         except CroniterBadDateError:
             return
         yield resolve_wall_time(naive, tz)
+
+
+@lru_cache(maxsize=4096)
+def cron_template(expression: str, day_or: bool) -> croniter:
+    """A parsed expression to copy: parsing costs more than finding the next run."""
+    return croniter(expression, CRON_REFERENCE, day_or=day_or)
 
 
 def _rrule_runs(schedule: RRuleSchedule, after: datetime) -> Iterator[datetime]:

@@ -77,7 +77,7 @@ class DeploymentAdmin(admin.ModelAdmin):
         "status",
         "flow",
         filters.WorkPoolFilter,
-        "work_queue",
+        filters.WorkQueueFilter,
         filters.TagFilter,
         filters.ScheduleKindFilter,
         filters.ActiveScheduleFilter,

@@ -5,7 +5,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
 
-from catalog.models import Deployment, DeploymentSchedule, ScheduleKind
+from catalog.models import Deployment, DeploymentSchedule, ScheduleKind, WorkQueue
 
 TAGS_CACHE_KEY = "catalog:deployment-tags"
 TAGS_CACHE_SECONDS = 60
@@ -112,3 +112,16 @@ class WorkPoolFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
         value = self.value()
         return queryset.filter(work_queue__work_pool__name=value) if value else queryset
+
+
+class WorkQueueFilter(admin.SimpleListFilter):
+    title = "work queue"
+    parameter_name = "work_queue"
+
+    def lookups(self, request, model_admin):
+        queues = WorkQueue.objects.select_related("work_pool").order_by("work_pool__name", "name")
+        return [(str(queue.pk), str(queue)) for queue in queues]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        return queryset.filter(work_queue_id=value) if value else queryset
