@@ -6,19 +6,22 @@ from datetime import UTC
 from functools import partial
 
 from django.contrib import admin, messages
-from django.db.models import Prefetch, QuerySet
+from django.contrib.admin import helpers
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from django.utils.text import smart_split, unescape_string_literal
 
 from catalog import schedules
 from catalog.admin import filters
 from catalog.admin.audit import actor_for, log_changed_fields
 from catalog.admin.forms import DeploymentForm, ScheduleInlineForm
 from catalog.admin.paginator import EstimatedCountPaginator
-from catalog.models import FLOW_ID_LABEL, Deployment, DeploymentSchedule, DeploymentStatus
+from catalog.models import FLOW_ID_LABEL, Deployment, DeploymentSchedule, DeploymentStatus, Flow
 from catalog.renderers import dumps
 from catalog.serializers import DeploymentSerializer, FlowSerializer
 
@@ -142,7 +145,8 @@ class DeploymentAdmin(admin.ModelAdmin):
         "mark_not_ready",
         "export_prefect_json",
     ]
-    list_per_page = 100
+    # 50 rows keep a page of a 100,000-row catalog well under 300 ms (bench/admin_list.py).
+    list_per_page = 50
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     date_hierarchy = None
@@ -157,12 +161,20 @@ class DeploymentAdmin(admin.ModelAdmin):
         )
 
     def get_search_results(self, request, queryset, search_term):
-        """A deployment id finds that deployment; anything else searches the text fields."""
+        """A deployment id finds that deployment. Otherwise every word must appear in the
+        name, flow name, description, tags or entrypoint (without the join to flows that
+        Django's own search makes, which keeps PostgreSQL from using the trigram indexes)."""
         term = search_term.strip()
+        if not term:
+            return queryset, False
         try:
             return queryset.filter(id=uuid.UUID(term)), False
         except ValueError:
-            return super().get_search_results(request, queryset, search_term)
+            pass
+        for word in smart_split(term):
+            word = unescape_string_literal(word) if word[0] in "\"'" else word
+            queryset = queryset.filter(text_matches(word))
+        return queryset, False
 
     def get_urls(self):
         from catalog.admin.upcoming import upcoming_runs_view
@@ -172,6 +184,17 @@ class DeploymentAdmin(admin.ModelAdmin):
         return [upcoming, *super().get_urls()]
 
     # Columns ----------------------------------------------------------------------------
+
+    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
+    def action_checkbox(self, deployment: Deployment) -> str:
+        """Django's row checkbox, written directly: its widget template costs ~1 ms a row."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" '
+            'aria-label="Select this object for an action - {}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            deployment.pk,
+            deployment,
+        )
 
     @admin.display(description="schedule")
     def schedule_summary(self, deployment: Deployment) -> str:
@@ -307,6 +330,19 @@ class DeploymentAdmin(admin.ModelAdmin):
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         response["Content-Disposition"] = f'attachment; filename="deployments-{stamp}.json"'
         return response
+
+
+def text_matches(word: str) -> Q:
+    # The flows are looked up first: a list of ids, unlike a subquery, lets PostgreSQL
+    # OR the flow index with the trigram indexes instead of scanning every deployment.
+    in_flow_names = list(Flow.objects.filter(name__icontains=word).values_list("id", flat=True))
+    return (
+        Q(name__icontains=word)
+        | Q(description__icontains=word)
+        | Q(tags__icontains=word)
+        | Q(entrypoint__icontains=word)
+        | Q(flow_id__in=in_flow_names)
+    )
 
 
 def describe_actor(actor: dict | None) -> str:
