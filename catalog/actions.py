@@ -8,6 +8,8 @@ Every schedule rule itself comes from `catalog.schedules`.
 """
 
 import json
+import math
+import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -22,6 +24,7 @@ from pydantic import (
     StrictBool,
     StrictFloat,
     StrictInt,
+    StrictStr,
     field_validator,
     model_validator,
 )
@@ -344,3 +347,93 @@ class ConcurrencyLimitUpdate(ActionModel):
     active_slots: Annotated[int, Field(ge=0, le=MAX_INT)] | None = None
     denied_slots: Annotated[int, Field(ge=0, le=MAX_INT)] | None = None
     slot_decay_per_second: Annotated[float, Field(ge=0.0)] | None = None
+
+
+# Variables -----------------------------------------------------------------------------
+
+
+MAX_VARIABLE_NAME_LENGTH = 255
+MAX_VARIABLE_VALUE_LENGTH = 5000
+VARIABLE_NAME_PATTERN = re.compile(r"^[a-z0-9-_]*$")
+BAD_VARIABLE_NAME = (
+    "Variable name must only contain lowercase letters, numbers, and dashes or underscores."
+)
+NOT_SERIALIZABLE = "Variable value must be serializable to JSON"
+# What orjson, which Prefect measures values with, refuses to write.
+MAX_JSON_DEPTH = 254
+JSON_INTEGERS = range(-(2**63), 2**64)
+
+
+def check_variable_name(value: str) -> str:
+    """Prefect's rule, with `re.match` as Prefect uses it: `$` also matches before a final
+    newline, and the empty name passes."""
+    if not VARIABLE_NAME_PATTERN.match(value):
+        raise ValueError(BAD_VARIABLE_NAME)
+    return value
+
+
+def check_variable_value(value: Any) -> Any:
+    """At most 5,000 bytes of compact JSON (the message says characters, as Prefect's does)."""
+    if value is not None and json_size(value) > MAX_VARIABLE_VALUE_LENGTH:
+        raise ValueError(f"Variable value must be less than {MAX_VARIABLE_VALUE_LENGTH} characters")
+    return value
+
+
+def json_size(value: Any, depth: int = 1) -> int:
+    """The bytes orjson writes for `value`; ValueError for what it cannot write. NaN and
+    infinities are refused too: orjson writes them as null, but no JSON body can hold them."""
+    if isinstance(value, list | dict):
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(NOT_SERIALIZABLE)
+        if isinstance(value, list):
+            parts = [json_size(item, depth + 1) for item in value]
+        else:
+            parts = [json_size(key) + 1 + json_size(item, depth + 1) for key, item in value.items()]
+        return 2 + sum(parts) + max(len(parts) - 1, 0)
+    if isinstance(value, int) and not isinstance(value, bool) and value not in JSON_INTEGERS:
+        raise ValueError(NOT_SERIALIZABLE)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(NOT_SERIALIZABLE)
+        return len(orjson_float(value))
+    try:
+        return len(json.dumps(value, ensure_ascii=False).encode())
+    except (TypeError, UnicodeEncodeError):
+        raise ValueError(NOT_SERIALIZABLE) from None
+
+
+def orjson_float(value: float) -> str:
+    """A float as orjson writes it: Python's shortest digits, but 1.5e-05 is 0.000015 and
+    exponents have no leading zeros (1e-07 is 1e-7)."""
+    text = repr(value)
+    mantissa, marker, exponent = text.partition("e")
+    if not marker:
+        return text
+    if exponent == "-05":
+        sign = "-" if mantissa.startswith("-") else ""
+        return f"{sign}0.0000{mantissa.lstrip('-').replace('.', '')}"
+    return f"{mantissa}e{exponent[0]}{exponent[1:].lstrip('0')}"
+
+
+# The pattern is checked before the length, as Prefect orders them.
+VariableName = Annotated[
+    str, AfterValidator(check_variable_name), Field(max_length=MAX_VARIABLE_NAME_LENGTH)
+]
+VariableValue = Annotated[
+    StrictStr | StrictInt | StrictBool | StrictFloat | dict[str, Any] | list[Any] | None,
+    BeforeValidator(check_variable_value),
+]
+
+
+class VariableCreate(ActionModel):
+    name: VariableName
+    value: VariableValue
+    tags: list[str] = Field(default_factory=list)
+
+
+class VariableUpdate(ActionModel):
+    """Only the keys sent are changed; `"value": null` sets the value to null."""
+
+    name: VariableName | None = None
+    value: VariableValue = None
+    tags: list[str] | None = None

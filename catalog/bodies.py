@@ -85,7 +85,9 @@ def errors_of(exc: ValidationError, prefix: tuple = ("body",)) -> list[dict]:
 def validated(model: type[BaseModel], data: Any, echo: Any = None) -> Any:
     """`data` checked by `model`, or a 422 echoing `echo` (by default `data` itself)."""
     try:
-        return model.model_validate(data)
+        # As FastAPI validates bodies: a non-object where a model belongs is then
+        # `model_attributes_type`, not `model_type`.
+        return model.model_validate(data, from_attributes=True)
     except ValidationError as exc:
         raise RequestValidationError(
             errors_of(exc), request_body=data if echo is None else echo
@@ -116,9 +118,9 @@ def check_limit(body: dict, default: int = 200) -> int:
         error = {
             "type": "int_parsing" if isinstance(limit, str) else "int_type",
             "loc": ["body", "limit"],
-            "input": limit,
             "msg": "Input should be a valid integer"
             + (", unable to parse string as an integer" if isinstance(limit, str) else ""),
+            "input": limit,
         }
         if isinstance(limit, str) and limit.strip().lstrip("-").isdigit():
             limit = int(limit)

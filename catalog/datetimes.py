@@ -6,6 +6,7 @@ is `YYYY-MM-DDTHH:MM:SS[.ffffff]` followed by `Z` for UTC or the value's own off
 """
 
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -23,13 +24,32 @@ def parse_datetime(value: object) -> datetime:
     if isinstance(value, datetime):
         parsed = value
     else:
-        try:
-            parsed = _datetime_adapter.validate_python(value)
-        except ValidationError as exc:
-            raise DatetimeError(exc.errors()[0]["msg"]) from None
+        parsed = iso_datetime(value) or lenient_datetime(value)
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.replace(tzinfo=timezone(parsed.utcoffset()))
+    return parsed.replace(tzinfo=fixed_zone(parsed.utcoffset()))
+
+
+def iso_datetime(value: object) -> datetime | None:
+    """The common case, fast: an ISO 8601 string. Anything else goes to pydantic."""
+    if isinstance(value, str) and len(value) >= 19 and value[10] == "T":
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def lenient_datetime(value: object) -> datetime:
+    try:
+        return _datetime_adapter.validate_python(value)
+    except ValidationError as exc:
+        raise DatetimeError(exc.errors()[0]["msg"]) from None
+
+
+@lru_cache(maxsize=256)
+def fixed_zone(offset: timedelta) -> timezone:
+    return UTC if not offset else timezone(offset)
 
 
 def format_offset(offset: timedelta | None) -> str:

@@ -17,7 +17,15 @@ from django import forms
 from django.db.models import Q, QuerySet
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog.models import Deployment, DeploymentStatus, Flow, ScheduleKind, WorkPool, WorkQueue
+from catalog.models import (
+    Deployment,
+    DeploymentStatus,
+    Flow,
+    ScheduleKind,
+    Variable,
+    WorkPool,
+    WorkQueue,
+)
 
 MATCH_ALL = Q(pk__isnull=False)
 MATCH_NONE = Q(pk__in=[])
@@ -427,3 +435,55 @@ class DeploymentFilterSet(django_filters.FilterSet):
 
     def filter_schedule_kind(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(schedules__kind=value).distinct()
+
+
+# Variables -----------------------------------------------------------------------------
+
+
+class VariableFilterId(AnyIdFilter):
+    pass
+
+
+class VariableFilterName(DeploymentFilterName):
+    pass
+
+
+class VariableFilterTags(TagsFilter):
+    """`all_` and `is_null_` only: Prefect's variable filter has no `any_`."""
+
+
+class VariableFilter(OperatorFilterModel):
+    id: VariableFilterId | None = None
+    name: VariableFilterName | None = None
+    tags: VariableFilterTags | None = None
+
+    def conditions(self) -> list[Q]:
+        return nested(self.id, self.name, self.tags)
+
+
+class VariableSort(StrEnum):
+    """Prefect's `VariableSort`, in its order (422 messages list the members)."""
+
+    CREATED_DESC = "CREATED_DESC"
+    UPDATED_DESC = "UPDATED_DESC"
+    NAME_DESC = "NAME_DESC"
+    NAME_ASC = "NAME_ASC"
+
+    def order_by(self) -> list[str]:
+        return Sort(self.value).order_by()
+
+
+class VariablesQuery(BaseModel):
+    """The filter of `/variables/filter` and `/variables/count`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    variables: VariableFilter | None = None
+
+    def apply(self, queryset: QuerySet[Variable]) -> QuerySet[Variable]:
+        return queryset.filter(*nested(self.variables))
+
+
+class VariablesFilterBody(VariablesQuery):
+    offset: NonNegative = 0
+    sort: VariableSort = VariableSort.NAME_ASC

@@ -3,11 +3,15 @@
 - `tags__has_all_tags=[…]` / `tags__has_any_tags=[…]`: a JSON array of strings holds all /
   any of the given strings. PostgreSQL uses jsonb's `?&` / `?|`, which the GIN index on
   `tags` serves; SQLite walks the array with `json_each`.
+- `id__any=[…]`: membership in a long list. PostgreSQL gets one array parameter
+  (`= ANY(%s)`) instead of thousands of placeholders, which costs more to build than to run.
 - `name__prefect_like="x"`: Prefect's `like_`, a case-insensitive substring match in which
   `%` and `_` stay wildcards, as they do in Prefect's own SQL.
 """
 
-from django.db.models import CharField, JSONField, Lookup, TextField
+from django.db.models import CharField, Field, JSONField, Lookup, TextField
+from django.db.models.fields.related import ForeignObject
+from django.db.models.lookups import In
 
 
 class TagLookup(Lookup):
@@ -89,3 +93,19 @@ class PrefectStartsWith(PrefectLike):
 for field in (CharField, TextField):
     field.register_lookup(PrefectLike)
     field.register_lookup(PrefectStartsWith)
+
+
+@Field.register_lookup
+class AnyOf(In):
+    lookup_name = "any"
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = [self.lhs.output_field.get_db_prep_value(v, connection) for v in self.rhs]
+        if not values:
+            return "1 = 0", []
+        return f"{lhs} = ANY(%s)", [*lhs_params, values]
+
+
+# `flow_id__any=[…]` on a foreign key: the key's own field prepares each value.
+ForeignObject.register_lookup(AnyOf)

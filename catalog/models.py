@@ -1,5 +1,5 @@
 """The catalog's tables, mirroring Prefect's: flows, deployments and their schedules,
-global concurrency limits, work pools and work queues.
+global concurrency limits, work pools, work queues and variables.
 
 Rules the database can hold are constraints here; schedule rules live in
 `catalog.schedules` and are applied by `DeploymentSchedule.clean()` and every write path.
@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog import schedules
+from catalog import actions, schedules
 
 BANNED_NAME_CHARACTERS = "/%&><"
 DEFAULT_AGENT_POOL = "default-agent-pool"
@@ -288,7 +288,10 @@ class Deployment(TimestampedModel):
     name = models.CharField(max_length=255, blank=True, validators=[validate_name])
     version = models.CharField(max_length=255, null=True, blank=True)
     description = models.TextField(null=True, blank=True)
-    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="deployments")
+    # The unique (flow, name) index leads with the flow and serves lookups by flow alone.
+    flow = models.ForeignKey(
+        Flow, on_delete=models.CASCADE, related_name="deployments", db_index=False
+    )
     paused = models.BooleanField(default=False, db_index=True)
     global_concurrency_limit = models.ForeignKey(
         ConcurrencyLimit,
@@ -329,6 +332,9 @@ class Deployment(TimestampedModel):
         max_length=16, choices=DeploymentStatus.choices, default=DeploymentStatus.NOT_READY
     )
     enforce_parameter_schema = models.BooleanField(default=True)
+    # What the last import wrote and the state it left (see `catalog.importer`): when both
+    # still match, re-importing the same record can skip it without reading it closely.
+    import_fingerprint = models.CharField(max_length=100, null=True, blank=True, editable=False)
 
     objects = DeploymentQuerySet.as_manager()
 
@@ -378,10 +384,53 @@ class ScheduleKind(models.TextChoices):
     RRULE = "rrule"
 
 
+# The columns that together hold a schedule's rule (see `schedule_columns`).
+SCHEDULE_RULE_COLUMNS = (
+    "kind",
+    "interval",
+    "anchor_date",
+    "anchor_utc_offset",
+    "cron",
+    "day_or",
+    "rrule",
+    "timezone",
+)
+
+
+def schedule_columns(schedule: schedules.Schedule) -> dict:
+    """The columns of a schedule row that hold `schedule`."""
+    columns = {
+        "kind": schedule.kind,
+        "interval": None,
+        "anchor_date": None,
+        "anchor_utc_offset": None,
+        "cron": None,
+        "day_or": True,
+        "rrule": None,
+        "timezone": schedule.timezone,
+    }
+    if isinstance(schedule, schedules.IntervalSchedule):
+        columns["interval"] = schedule.interval
+        columns["anchor_date"] = schedule.anchor_date
+        columns["anchor_utc_offset"] = int(schedule.anchor_date.utcoffset().total_seconds())
+    elif isinstance(schedule, schedules.CronSchedule):
+        columns["cron"], columns["day_or"] = schedule.cron, schedule.day_or
+    else:
+        columns["rrule"] = schedule.rrule
+    return columns
+
+
 class DeploymentSchedule(TimestampedModel):
     """One schedule of a deployment; `kind` says which of interval, cron or rrule is set."""
 
-    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="schedules")
+    # Schedules are always read through their deployment (whose foreign key and slug are
+    # indexed), never by time alone: no index on their timestamps to slow bulk writes.
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    updated = models.DateTimeField(default=timezone.now, editable=False)
+    # The unique (deployment, slug) index leads with the deployment and serves its lookups.
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.CASCADE, related_name="schedules", db_index=False
+    )
     kind = models.CharField(max_length=8, choices=ScheduleKind.choices)
     interval = models.FloatField(null=True, blank=True, help_text="Seconds between runs.")
     anchor_date = models.DateTimeField(null=True, blank=True)
@@ -435,7 +484,6 @@ class DeploymentSchedule(TimestampedModel):
                 name="%(app_label)s_%(class)s_max_runs_positive",
             ),
         ]
-        indexes = [models.Index(fields=["slug"], name="catalog_schedule_slug_idx")]
 
     def __str__(self) -> str:
         return self.slug or str(self.id)
@@ -452,19 +500,8 @@ class DeploymentSchedule(TimestampedModel):
 
     @schedule.setter
     def schedule(self, value: schedules.Schedule) -> None:
-        self.kind = value.kind
-        self.interval = self.anchor_date = self.anchor_utc_offset = None
-        self.cron = self.rrule = None
-        self.day_or = True
-        self.timezone = value.timezone
-        if isinstance(value, schedules.IntervalSchedule):
-            self.interval = value.interval
-            self.anchor_date = value.anchor_date
-            self.anchor_utc_offset = int(value.anchor_date.utcoffset().total_seconds())
-        elif isinstance(value, schedules.CronSchedule):
-            self.cron, self.day_or = value.cron, value.day_or
-        else:
-            self.rrule = value.rrule
+        for name, column in schedule_columns(value).items():
+            setattr(self, name, column)
 
     def local_anchor_date(self) -> datetime | None:
         if self.anchor_date is None:
@@ -498,3 +535,44 @@ class DeploymentSchedule(TimestampedModel):
 
     def next_runs(self, after: datetime, n: int) -> list[datetime]:
         return schedules.next_runs(self.schedule, after, n)
+
+
+def validate_variable_name(value: str) -> None:
+    try:
+        actions.check_variable_name(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc), code="bad_variable_name") from None
+
+
+def validate_variable_value(value) -> None:
+    try:
+        actions.check_variable_value(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc), code="bad_variable_value") from None
+
+
+class Variable(TimestampedModel):
+    """A Prefect variable: a named JSON value (any JSON, null included) with tags."""
+
+    # Prefect accepts the empty name, so blank is allowed here too.
+    name = models.CharField(
+        max_length=actions.MAX_VARIABLE_NAME_LENGTH,
+        unique=True,
+        blank=True,
+        validators=[validate_variable_name],
+    )
+    value = models.JSONField(null=True, blank=True, validators=[validate_variable_value])
+    tags = models.JSONField(default=list, blank=True, validators=[validate_string_list])
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # Prefect's pattern; `re.match` lets one trailing newline through, so this does.
+            models.CheckConstraint(
+                condition=Q(name__regex=r"^[-_a-z0-9]*\n?$"),
+                name="%(app_label)s_%(class)s_name_allowed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

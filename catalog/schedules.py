@@ -113,6 +113,11 @@ def parse_interval(value: Any) -> float:
         raise ScheduleError("Input should be a valid timedelta", "interval")
     if isinstance(value, timedelta):
         duration = value
+    elif isinstance(value, int | float):
+        try:
+            duration = timedelta(seconds=value)
+        except (OverflowError, ValueError):
+            raise ScheduleError("Input should be a valid timedelta", "interval") from None
     elif isinstance(value, str) and is_number(value):
         duration = timedelta(seconds=float(value))
     else:

@@ -9,6 +9,7 @@ from catalog.models import (
     Deployment,
     DeploymentSchedule,
     Flow,
+    Variable,
     WorkPool,
     WorkQueue,
 )
@@ -246,3 +247,11 @@ def page_of(results: list, count: int, limit: int, page: int) -> dict:
     """Prefect's pagination envelope."""
     pages = (count + limit - 1) // limit if limit > 0 else 0
     return {"results": results, "count": count, "limit": limit, "pages": pages, "page": page}
+
+
+class VariableSerializer(PrefectModelSerializer):
+    """Prefect's `Variable`."""
+
+    class Meta:
+        model = Variable
+        fields = ["id", "created", "updated", "name", "value", "tags"]

@@ -21,6 +21,7 @@ from catalog.models import (
     Deployment,
     DeploymentSchedule,
     Flow,
+    Variable,
     WorkPool,
     WorkQueue,
 )
@@ -29,6 +30,7 @@ DEPLOYMENT_NOT_FOUND = "Deployment not found"
 # Prefect's PATCH and schedule routes spell it with a full stop.
 DEPLOYMENT_NOT_FOUND_PERIOD = "Deployment not found."
 SCHEDULE_NOT_FOUND = "Schedule not found."
+VARIABLE_NOT_FOUND = "Variable not found."
 
 # Fields of `DeploymentCreate`/`DeploymentUpdate` stored as they are.
 PLAIN_FIELDS = (
@@ -530,5 +532,31 @@ def concurrency_limit_update(limit: ConcurrencyLimit, data: actions.ConcurrencyL
     try:
         with transaction.atomic():
             limit.save()
+    except IntegrityError:
+        raise integrity_conflict() from None
+
+
+# Variables -----------------------------------------------------------------------------
+
+
+def variable_create(data: actions.VariableCreate) -> Variable:
+    try:
+        with transaction.atomic():
+            return Variable.objects.create(**data.model_dump())
+    except IntegrityError:
+        raise ApiError(409, f"A variable with the name {data.name!r} already exists.") from None
+
+
+def variable_update(variable: Variable, data: actions.VariableUpdate) -> None:
+    """Sets only the keys sent, and moves `updated` even when none is."""
+    changes = data.model_dump(exclude_unset=True)
+    # Prefect writes a null name or tags into NOT NULL columns and answers the conflict.
+    if None in (changes.get("name", ""), changes.get("tags", [])):
+        raise integrity_conflict()
+    for field, value in changes.items():
+        setattr(variable, field, value)
+    try:
+        with transaction.atomic():
+            variable.save()
     except IntegrityError:
         raise integrity_conflict() from None

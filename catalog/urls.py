@@ -1,5 +1,5 @@
 """The API's routes, mounted at `/api/` with Prefect's paths and trailing slashes: only
-the two create routes (`flows/`, `deployments/`) end in a slash."""
+the create routes (`flows/`, `deployments/`, `variables/`, …) end in a slash."""
 
 import uuid
 
@@ -106,5 +106,11 @@ urlpatterns = [
         views.WorkQueueFilterView.as_view(),
         name="work-queue-filter",
     ),
+    # Variables
+    path("variables/", views.VariableCreateView.as_view(), name="variable-create"),
+    path("variables/filter", views.VariableFilterView.as_view(), name="variable-filter"),
+    path("variables/count", views.VariableCountView.as_view(), name="variable-count"),
+    path("variables/name/<str:name>", views.VariableDetailView.as_view(), name="variable-by-name"),
+    path("variables/<prefect_uuid:id>", views.VariableDetailView.as_view(), name="variable-detail"),
     re_path(r"^(?P<unmatched>.*)$", views.api_not_found, name="api-not-found"),
 ]

@@ -22,13 +22,21 @@ from rest_framework.views import APIView
 from catalog import actions, filters, services
 from catalog.bodies import check_limit, optional_object_body, raw_json, required_body, validated
 from catalog.errors import NOT_FOUND, ApiError, RequestValidationError, detail_response
-from catalog.models import ConcurrencyLimit, Deployment, DeploymentStatus, Flow, WorkPool
+from catalog.models import (
+    ConcurrencyLimit,
+    Deployment,
+    DeploymentStatus,
+    Flow,
+    Variable,
+    WorkPool,
+)
 from catalog.serializers import (
     ConcurrencyLimitSerializer,
     DeploymentConcurrencyLimitSerializer,
     DeploymentScheduleSerializer,
     DeploymentSerializer,
     FlowSerializer,
+    VariableSerializer,
     WorkPoolSerializer,
     WorkQueueSerializer,
     page_of,
@@ -566,3 +574,65 @@ def api_not_found(request: HttpRequest, unmatched: str = "") -> HttpResponse:
     query = request.META.get("QUERY_STRING")
     location = request.build_absolute_uri(f"{alternative}?{query}" if query else alternative)
     return HttpResponseRedirect(location, status=307)
+
+
+# Variables -----------------------------------------------------------------------------
+
+
+def variable_or_404(**lookup) -> Variable:
+    return get_or_404(Variable.objects, services.VARIABLE_NOT_FOUND, **lookup)
+
+
+class VariableCreateView(PrefectAPIView):
+    """`POST /api/variables/`: 201 with the variable; 409 `A variable with the name '…'
+    already exists.`; 422 for a bad body (name rules, a value over 5,000 bytes)."""
+
+    prefect_allow = "POST"
+
+    def post(self, request: Request) -> Response:
+        variable = services.variable_create(required_body(request, actions.VariableCreate))
+        return Response(VariableSerializer(variable).data, status=201)
+
+
+class VariableDetailView(PrefectAPIView):
+    """`GET`, `PATCH` (only the keys sent; 204) and `DELETE` (204) on
+    `/api/variables/{id}` and `/api/variables/name/{name}`; 404 `Variable not found.`;
+    PATCH: 409 for a taken name, 422 for a bad body (checked before the lookup)."""
+
+    prefect_allow = "GET"
+
+    def get(self, request: Request, **lookup) -> Response:
+        return Response(VariableSerializer(variable_or_404(**lookup)).data)
+
+    @transaction.atomic
+    def patch(self, request: Request, **lookup) -> Response:
+        update = required_body(request, actions.VariableUpdate)
+        services.variable_update(variable_or_404(**lookup), update)
+        return no_content()
+
+    @transaction.atomic
+    def delete(self, request: Request, **lookup) -> Response:
+        variable_or_404(**lookup).delete()
+        return no_content()
+
+
+class VariableFilterView(PrefectAPIView):
+    """`POST /api/variables/filter`: variables matching a `variables` filter, sorted
+    (`NAME_ASC` by default) and paged by `limit` (≤ 200) and `offset`."""
+
+    def post(self, request: Request) -> Response:
+        body = optional_object_body(request)
+        limit = check_limit(body)
+        query = validated(filters.VariablesFilterBody, body, echo=raw_json_or_none(request))
+        variables = query.apply(Variable.objects.all()).order_by(*query.sort.order_by())
+        page = variables[query.offset : query.offset + limit]
+        return Response(VariableSerializer(page, many=True).data)
+
+
+class VariableCountView(PrefectAPIView):
+    """`POST /api/variables/count`: the number of matching variables."""
+
+    def post(self, request: Request) -> Response:
+        body = optional_object_body(request)
+        query = validated(filters.VariablesQuery, body, echo=raw_json_or_none(request))
+        return Response(query.apply(Variable.objects.all()).count())

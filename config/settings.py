@@ -56,7 +56,8 @@ def database_from_url(url: str | None) -> dict:
     if url.startswith("sqlite:"):
         parsed = dj_database_url.parse(url)
         return sqlite_database(Path(parsed["NAME"]))
-    return dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    database = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    return database
 
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)

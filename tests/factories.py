@@ -11,6 +11,7 @@ from catalog.models import (
     Deployment,
     DeploymentSchedule,
     Flow,
+    Variable,
     WorkPool,
     WorkQueue,
 )
@@ -65,3 +66,12 @@ class DeploymentScheduleFactory(DjangoModelFactory[DeploymentSchedule]):
     deployment = factory.SubFactory(DeploymentFactory)
     schedule = schedules.IntervalSchedule(3600.0, datetime(2026, 1, 1, tzinfo=UTC), "UTC")
     slug = factory.Sequence(lambda n: f"schedule-{n}")
+
+
+class VariableFactory(DjangoModelFactory[Variable]):
+    class Meta:
+        model = Variable
+
+    name = factory.Sequence(lambda n: f"variable-{n}")
+    value = factory.Sequence(lambda n: {"setting": n})
+    tags = factory.LazyFunction(lambda: ["etl"])

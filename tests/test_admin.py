@@ -384,7 +384,7 @@ def test_the_export_is_a_bundle_the_importer_takes_back(admin_client, full_deplo
     path = tmp_path / "export.json"
     path.write_bytes(response.content)
     result = import_paths([path])
-    assert (result.deployments_created, result.deployments_updated) == (0, 1)
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 1)
 
 
 # Permissions ----------------------------------------------------------------------------

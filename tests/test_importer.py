@@ -1,4 +1,7 @@
-"""Importing Prefect API JSON: faithful, idempotent, all-or-nothing."""
+"""Importing Prefect API JSON and bundles: faithful, idempotent, all-or-nothing.
+
+prefect.yaml imports are in test_import_yaml.py, live servers in test_import_remote.py.
+"""
 
 import json
 from pathlib import Path
@@ -17,7 +20,8 @@ from catalog.models import (
 )
 from catalog.serializers import DeploymentSerializer
 from tests.conftest import prefect_file, prefect_json
-from tests.factories import DeploymentFactory, FlowFactory
+from tests.factories import DeploymentFactory, DeploymentScheduleFactory, FlowFactory
+from tests.replay import database_fingerprint
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +46,15 @@ def rendered(deployment_id: str) -> dict:
     return json.loads(json.dumps(DeploymentSerializer(deployment).data))
 
 
+def refused(paths, **options) -> list[str]:
+    with pytest.raises(ImportFailed) as error:
+        import_paths(paths, **options)
+    return error.value.problems
+
+
+# Faithful -------------------------------------------------------------------------------
+
+
 def test_it_stores_every_field_of_a_deployment_faithfully():
     import_paths([prefect_file(FULL)])
     expected = prefect_json(FULL)
@@ -50,9 +63,10 @@ def test_it_stores_every_field_of_a_deployment_faithfully():
 
 def test_it_counts_what_it_wrote():
     result = import_paths([prefect_file(name) for name in (FULL, MINIMAL, LINKED)])
-    assert (result.deployments_created, result.deployments_updated) == (3, 0)
-    assert (result.schedules_written, result.flows_created) == (3, 1)
+    assert (result.created, result.updated, result.unchanged, result.errors) == (3, 0, 0, 0)
+    assert (result.schedules_created, result.flows_created) == (3, 1)
     assert (result.work_pools_created, result.concurrency_limits_written) == (1, 2)
+    assert result.summary() == "created=3 updated=0 unchanged=0 errors=0"
 
 
 def test_it_keeps_the_ids_of_schedules_queue_and_limit():
@@ -73,33 +87,131 @@ def test_it_creates_a_missing_pool_with_its_default_queue():
     assert set(pool.queues.values_list("name", flat=True)) == {"default", "anchor-queue"}
 
 
+def test_a_deployments_own_limit_is_deleted_with_it_but_a_shared_one_is_kept():
+    import_paths([prefect_file(FULL), prefect_file(LINKED)])
+    Deployment.objects.all().delete()
+    assert list(ConcurrencyLimit.objects.values_list("name", flat=True)) == ["anchor-shared-gcl"]
+
+
+# Idempotent -----------------------------------------------------------------------------
+
+
 def test_importing_the_same_file_twice_changes_nothing():
     paths = [prefect_file(name) for name in (FULL, MINIMAL, LINKED)]
     import_paths(paths)
-    before = table_counts(), rendered(prefect_json(FULL)["id"])
+    before = database_fingerprint()
     result = import_paths(paths)
-    assert (result.deployments_created, result.deployments_updated) == (0, 3)
-    assert (table_counts(), rendered(prefect_json(FULL)["id"])) == before
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 3)
+    assert database_fingerprint() == before
+
+
+def test_a_changed_record_updates_only_that_deployment(tmp_path):
+    import_paths([prefect_file(FULL), prefect_file(MINIMAL)])
+    changed = {**prefect_json(MINIMAL), "description": "now described"}
+    result = import_paths([prefect_file(FULL), write_json(tmp_path, "m.json", changed)])
+    assert (result.created, result.updated, result.unchanged) == (0, 1, 1)
+    assert [c.describe() for c in result.changes if c.action == "update"] == [
+        f"update flow-{prefect_json(MINIMAL)['flow_id'][:8]}/anchor-minimal: description"
+    ]
+
+
+def test_schedules_are_updated_in_place_keeping_their_ids(tmp_path):
+    import_paths([prefect_file(FULL)])
+    record = prefect_json(FULL)
+    cron = next(s for s in record["schedules"] if "cron" in s["schedule"])
+    cron["schedule"]["cron"] = "0 10 1-7 * 1"
+    del cron["id"], cron["updated"], cron["created"]
+    import_paths([write_json(tmp_path, "full.json", record)])
+    row = DeploymentSchedule.objects.get(slug="first-monday-cron")
+    assert row.cron == "0 10 1-7 * 1"
+    assert str(row.id) == next(
+        s["id"] for s in prefect_json(FULL)["schedules"] if s["slug"] == "first-monday-cron"
+    )
+
+
+# What absent, empty and null mean -----------------------------------------------------
+
+
+@pytest.fixture
+def stored():
+    """A deployment with a paused flag and an inactive schedule someone chose."""
+    flow = FlowFactory(name="etl")
+    deployment = DeploymentFactory(flow=flow, name="nightly", paused=True)
+    DeploymentScheduleFactory(deployment=deployment, slug="hourly", active=False)
+    return deployment
+
+
+def import_record(tmp_path, **fields) -> None:
+    record = {"name": "nightly", "flow_name": "etl", **fields}
+    import_paths([write_json(tmp_path, "record.json", record)])
+
+
+def test_schedules_absent_keeps_the_schedules(tmp_path, stored):
+    import_record(tmp_path, description="x")
+    assert list(stored.schedules.values_list("slug", flat=True)) == ["hourly"]
+
+
+def test_schedules_null_keeps_the_schedules(tmp_path, stored):
+    import_record(tmp_path, schedules=None)
+    assert stored.schedules.count() == 1
+
+
+def test_schedules_empty_removes_every_schedule(tmp_path, stored):
+    import_record(tmp_path, schedules=[])
+    assert stored.schedules.count() == 0
+
+
+def test_an_import_never_reactivates_a_schedule_or_unpauses(tmp_path, stored):
+    schedule = {
+        "schedule": {"interval": 3600, "anchor_date": "2026-01-01T00:00:00Z"},
+        "slug": "hourly",
+    }
+    import_record(tmp_path, schedules=[schedule])
+    stored.refresh_from_db()
+    assert stored.paused
+    assert not stored.schedules.get().active
+
+
+def test_active_and_paused_given_are_applied(tmp_path, stored):
+    schedule = {
+        "schedule": {"interval": 60, "anchor_date": "2026-01-01T00:00:00Z"},
+        "slug": "hourly",
+        "active": True,
+    }
+    import_record(tmp_path, schedules=[schedule], paused=False)
+    stored.refresh_from_db()
+    assert not stored.paused
+    assert stored.schedules.get().active
+
+
+def test_a_new_schedule_is_active_and_a_new_deployment_unpaused(tmp_path):
+    FlowFactory(name="etl")
+    import_record(tmp_path, schedules=[{"schedule": {"cron": "0 9 * * *"}}])
+    deployment = Deployment.objects.get(name="nightly")
+    assert not deployment.paused
+    assert deployment.schedules.get().active
+
+
+def test_an_unslugged_schedule_matches_an_identical_rule_and_keeps_its_id(tmp_path):
+    FlowFactory(name="etl")
+    import_record(tmp_path, schedules=[{"schedule": {"cron": "0 9 * * *"}}])
+    first = DeploymentSchedule.objects.get().id
+    import_record(tmp_path, schedules=[{"schedule": {"cron": "0 9 * * *"}}])
+    assert DeploymentSchedule.objects.get().id == first
+
+
+# Input forms ----------------------------------------------------------------------------
 
 
 def test_it_names_an_undescribed_flow_after_its_id():
     import_paths([prefect_file(MINIMAL)])
     flow = Flow.objects.get()
-    assert str(flow.id) == prefect_json(MINIMAL)["flow_id"]
     assert flow.name == f"flow-{flow.id.hex[:8]}"
 
 
 def test_it_names_an_undescribed_flow_as_told():
     import_paths([prefect_file(MINIMAL)], flow_name="anchor-etl")
     assert Flow.objects.get().name == "anchor-etl"
-
-
-def test_it_uses_a_flow_the_catalog_already_has():
-    flow_id = prefect_json(MINIMAL)["flow_id"]
-    FlowFactory(id=flow_id, name="existing")
-    result = import_paths([prefect_file(MINIMAL)], flow_name="ignored")
-    assert result.flows_created == 0
-    assert Flow.objects.get().name == "existing"
 
 
 def test_one_flow_name_cannot_name_two_flows(tmp_path):
@@ -109,182 +221,219 @@ def test_one_flow_name_cannot_name_two_flows(tmp_path):
         "flow_id": "5b2ad0f6-3a34-4b8e-9a0a-0d7c9d7c7a11",
     }
     path = write_json(tmp_path, "two-flows.json", [prefect_json(MINIMAL), second])
-    with pytest.raises(ImportFailed, match="--flow-name names one flow"):
-        import_paths([path], flow_name="only-one")
+    assert "--flow-name names one flow" in refused([path], flow_name="only-one")[0]
     assert table_counts()["Flow"] == 0
 
 
 def test_it_reads_a_list_and_a_paginate_page():
-    result = import_paths([prefect_file("33_paginate.response.json")])
-    assert result.deployments_created == 2
+    assert import_paths([prefect_file("33_paginate.response.json")]).created == 2
     result = import_paths([prefect_file("30_filter_tags.response.json")])
-    assert (result.deployments_created, result.deployments_updated) == (0, 2)
+    assert (result.created, result.unchanged) == (0, 2)
 
 
-def test_it_reads_a_bundle_of_flows_and_deployments(tmp_path):
-    flow = prefect_json("01_flow_create.response.json")
-    path = write_json(
-        tmp_path, "bundle.json", {"flows": [flow], "deployments": [prefect_json(MINIMAL)]}
-    )
-    import_paths([path])
-    stored = Flow.objects.get()
-    assert (stored.name, stored.labels, stored.tags) == (
-        "anchor-etl",
-        {"owner": "anchor"},
-        ["anchor"],
-    )
+def test_it_reads_json_lines(tmp_path):
+    path = tmp_path / "deployments.jsonl"
+    path.write_text("\n".join(json.dumps(prefect_json(name)) for name in (FULL, MINIMAL)) + "\n")
+    assert import_paths([path]).created == 2
 
 
-def test_one_bad_record_among_good_ones_writes_nothing(tmp_path):
-    bad = {**prefect_json(LINKED), "schedules": [{"schedule": {"cron": "not a cron"}}]}
-    path = write_json(tmp_path, "mixed.json", [prefect_json(FULL), prefect_json(MINIMAL), bad])
-    with pytest.raises(ImportFailed) as error:
-        import_paths([path])
-    assert error.value.problems == [
-        f'{path}: record 3: schedules[0].schedule.cron: Invalid cron string: "not a cron"'
+def test_a_list_of_flow_objects_is_taken_as_flows(tmp_path):
+    flows = [
+        prefect_json("01_flow_create.response.json"),
+        {"id": "3f6c7b8e-0a1d-4c2e-9f3b-5d4e6a7b8c9d", "name": "second-flow"},
     ]
-    assert set(table_counts().values()) == {0}
+    result = import_paths([write_json(tmp_path, "flows.json", flows)])
+    assert result.flows_created == 2
+    assert sorted(Flow.objects.values_list("name", flat=True)) == ["anchor-etl", "second-flow"]
 
 
-def test_a_bad_record_leaves_earlier_imports_untouched(tmp_path):
-    import_paths([prefect_file(FULL)])
-    before = table_counts(), rendered(prefect_json(FULL)["id"])
-    changed = {**prefect_json(FULL), "description": "changed"}
-    bad = {**prefect_json(MINIMAL), "tags": ["ok", 5]}
-    path = write_json(tmp_path, "update.json", [changed, bad])
-    with pytest.raises(ImportFailed, match=r"record 2: tags\[1\]: expected a string"):
-        import_paths([path])
-    assert (table_counts(), rendered(prefect_json(FULL)["id"])) == before
+def test_it_reads_a_bundle_of_flows_limits_pools_and_deployments(tmp_path):
+    bundle = {
+        "flows": [prefect_json("01_flow_create.response.json")],
+        "concurrency_limits": [prefect_json("03_gcl_v2_create.response.json")],
+        "work_pools": [{**prefect_json("02_work_pool_create.response.json"), "queues": []}],
+        "deployments": [prefect_json(LINKED)],
+    }
+    import_paths([write_json(tmp_path, "bundle.json", bundle)])
+    assert Flow.objects.get().labels == {"owner": "anchor"}
+    assert ConcurrencyLimit.objects.get().avg_slot_occupancy_seconds == 2.0
+    assert WorkPool.objects.get().base_job_template["job_configuration"]["command"] == (
+        "{{ command }}"
+    )
+
+
+def test_a_record_without_an_id_updates_the_deployment_of_that_name(tmp_path):
+    import_paths([prefect_file(MINIMAL)])
+    record = {key: value for key, value in prefect_json(MINIMAL).items() if key != "id"}
+    result = import_paths([write_json(tmp_path, "no-id.json", {**record, "description": "x"})])
+    assert result.updated == 1
+    assert Deployment.objects.get().description == "x"
+
+
+def test_a_deprecated_concurrency_limit_makes_the_deployments_own_limit(tmp_path):
+    minimal = prefect_json(MINIMAL)
+    import_paths([write_json(tmp_path, "limited.json", {**minimal, "concurrency_limit": 4})])
+    limit = Deployment.objects.get().global_concurrency_limit
+    assert (limit.name, limit.limit) == (f"deployment:{minimal['id']}", 4)
+
+
+# All or nothing -------------------------------------------------------------------------
+
+
+MALFORMED = [
+    (
+        "bad JSON at a known line",
+        '[\n  {"name": "x",\n   "flow_id": }\n]',
+        None,
+        "{path}:3: JSON syntax error at column 15: Expecting value",
+    ),
+    (
+        "missing name",
+        {"flow_id": "0e20e68b-1ecc-4b00-a7bd-79f74f24288e"},
+        None,
+        "{path}: [0].name: Field required",
+    ),
+    (
+        "bad cron",
+        {"schedules": [{"schedule": {"cron": "not a cron"}}]},
+        None,
+        '{path}: [0].schedules[0].schedule.cron: Invalid cron string: "not a cron"',
+    ),
+    (
+        "bad timezone",
+        {"schedules": [{"schedule": {"cron": "* * * * *", "timezone": "Mars/Base"}}]},
+        None,
+        '{path}: [0].schedules[0].schedule.timezone: Invalid timezone: "Mars/Base"',
+    ),
+    (
+        "negative interval",
+        {"schedules": [{"schedule": {"interval": -60}}]},
+        None,
+        "{path}: [0].schedules[0].schedule.interval: interval must be positive",
+    ),
+    (
+        "rrule over 6,500 characters",
+        {"schedules": [{"schedule": {"rrule": "FREQ=DAILY;" + "BYHOUR=1;" * 800}}]},
+        None,
+        "{path}: [0].schedules[0].schedule.rrule: Invalid RRule string",
+    ),
+    (
+        "duplicate slug",
+        {
+            "schedules": [
+                {"schedule": {"cron": "0 0 * * *"}, "slug": "a"},
+                {"schedule": {"cron": "0 1 * * *"}, "slug": "a"},
+            ]
+        },
+        None,
+        "{path}: [0].schedules: slugs must be unique, repeated: a",
+    ),
+    ("tags not a list", {"tags": "etl"}, None, "{path}: [0].tags: expected a list"),
+    (
+        "a nested label value",
+        {"labels": {"team": {"name": "data"}}},
+        None,
+        "{path}: [0].labels.team: a label must be a string, number or boolean",
+    ),
+    (
+        "an unknown schedule key",
+        {"schedules": [{"schedule": {"cron": "* * * * *"}, "when": 1}]},
+        None,
+        "{path}: [0].schedules[0].when: unknown key",
+    ),
+]
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"flow_id": "nope"}, "flow_id: Input should be a valid UUID"),
-        ({"name": None}, "name: expected a string"),
-        ({"name": "a/b"}, "name: Name may not contain /"),
-        ({"status": "RUNNING"}, "status: Input should be 'READY' or 'NOT_READY'"),
-        ({"created": "yesterday"}, "created: Input should be a valid datetime"),
-        ({"labels": {"k": [1]}}, "labels: Label k must be a string, number or boolean."),
-        ({"pull_steps": ["x"]}, "pull_steps[0]: expected an object"),
-        (
-            {"concurrency_options": {"collision_strategy": "enqueue"}},
-            "concurrency_options.collision_strategy: Input should be 'ENQUEUE' or 'CANCEL_NEW'",
-        ),
-        (
-            {"concurrency_options": {"collision_strategy": "ENQUEUE", "grace_period_seconds": 5}},
-            "grace_period_seconds: must be between 60 and 86400",
-        ),
-        (
-            {"schedules": [{"schedule": {"interval": 0}}]},
-            "schedules[0].schedule.interval: interval must be positive",
-        ),
-        (
-            {"schedules": [{"schedule": {"interval": 5, "timezone": "Mars/Base"}}]},
-            'schedules[0].schedule.timezone: Invalid timezone: "Mars/Base"',
-        ),
-        (
-            {"schedules": [{"schedule": {"rrule": "garbage"}}]},
-            'schedules[0].schedule.rrule: Invalid RRule string "garbage"',
-        ),
-        (
-            {
-                "schedules": [
-                    {"schedule": {"cron": "0 0 * * *"}, "slug": "a"},
-                    {"schedule": {"cron": "0 1 * * *"}, "slug": "a"},
-                ]
-            },
-            "schedules: slugs must be unique, repeated: a",
-        ),
-        (
-            {"schedules": [{"schedule": {"cron": "0 0 * * *"}, "max_scheduled_runs": 0}]},
-            "schedules[0].max_scheduled_runs: Input should be greater than 0",
-        ),
-    ],
+    ("case", "change", "_", "message"), MALFORMED, ids=[m[0] for m in MALFORMED]
 )
-def test_it_names_the_field_of_a_bad_value(tmp_path, change, message):
-    path = write_json(tmp_path, "bad.json", {**prefect_json(MINIMAL), **change})
-    with pytest.raises(ImportFailed) as error:
-        import_paths([path])
-    assert error.value.problems[0].startswith(f"{path}: record 1: ")
-    assert message in error.value.problems[0]
+def test_a_malformed_record_is_refused_naming_its_place(tmp_path, case, change, _, message):
+    import_paths([prefect_file(FULL)])
+    before = database_fingerprint()
+    path = tmp_path / "bad.json"
+    if isinstance(change, str):
+        path.write_text(change)
+    else:
+        record = {key: value for key, value in prefect_json(MINIMAL).items() if key != "name"}
+        record = {**record, "name": "bad", **change}
+        if case == "missing name":
+            record.pop("name")
+        path.write_text(json.dumps([record]))
+    problems = refused([path])
+    assert problems[0].startswith(message.format(path=path)), problems
+    assert database_fingerprint() == before
 
 
-def test_it_gives_the_line_of_a_json_syntax_error(tmp_path):
-    path = tmp_path / "broken.json"
-    path.write_text('[\n  {"name": "x",\n   "flow_id": }\n]')
-    with pytest.raises(ImportFailed, match=r"broken.json: line 3 column 15: Expecting value"):
-        import_paths([path])
+def test_one_bad_record_among_sixty_good_writes_nothing(tmp_path):
+    flow_id = "0e20e68b-1ecc-4b00-a7bd-79f74f24288e"
+    records = [{"name": f"good-{n}", "flow_id": flow_id, "tags": ["bulk"]} for n in range(60)]
+    records.insert(37, {"name": "bad", "flow_id": flow_id, "tags": "bulk"})
+    problems = refused([write_json(tmp_path, "sixty.json", records)])
+    assert problems == [f"{tmp_path / 'sixty.json'}: [37].tags: expected a list, got 'bulk'"]
+    assert set(table_counts().values()) == {0}
 
 
 def test_it_reports_every_bad_file_and_writes_nothing(tmp_path):
-    good = prefect_file(FULL)
     missing = tmp_path / "missing.json"
     bad = write_json(tmp_path, "bad.json", [{"name": "x"}])
-    with pytest.raises(ImportFailed) as error:
-        import_paths([good, missing, bad])
-    assert len(error.value.problems) == 2
-    assert "missing.json: cannot read" in error.value.problems[0]
-    assert error.value.problems[1] == f"{bad}: record 1: flow_id: Field required"
+    problems = refused([prefect_file(FULL), missing, bad])
+    assert "missing.json: cannot read" in problems[0]
+    assert problems[1] == f"{bad}: [0].flow_id: Field required (or flow_name)"
     assert Deployment.objects.count() == 0
 
 
 def test_a_name_taken_by_another_deployment_of_the_flow_is_refused():
     minimal = prefect_json(MINIMAL)
     existing = DeploymentFactory(flow=FlowFactory(id=minimal["flow_id"]), name=minimal["name"])
-    with pytest.raises(ImportFailed, match=f"already exists with id {existing.id}"):
-        import_paths([prefect_file(MINIMAL)])
+    assert f"already exists with id {existing.id}" in refused([prefect_file(MINIMAL)])[0]
 
 
 def test_a_schedule_of_another_deployment_is_refused(tmp_path):
     import_paths([prefect_file(FULL)])
     stolen = prefect_json(FULL)["schedules"][0]
-    other = {**prefect_json(MINIMAL), "schedules": [stolen]}
-    path = write_json(tmp_path, "stolen.json", other)
-    with pytest.raises(ImportFailed, match=r"deployment_id: is .*, not the deployment.s id"):
-        import_paths([path])
+    path = write_json(tmp_path, "stolen.json", {**prefect_json(MINIMAL), "schedules": [stolen]})
+    assert "belongs to another deployment" in refused([path])[0]
 
 
-def test_a_record_without_an_id_updates_the_deployment_of_that_name(tmp_path):
-    import_paths([prefect_file(MINIMAL)])
-    record = {key: value for key, value in prefect_json(MINIMAL).items() if key != "id"}
-    path = write_json(tmp_path, "no-id.json", {**record, "description": "again"})
-    result = import_paths([path])
-    assert result.deployments_updated == 1
-    assert Deployment.objects.get().description == "again"
+def test_the_same_deployment_twice_in_one_import_is_refused(tmp_path):
+    path = write_json(tmp_path, "twice.json", [prefect_json(MINIMAL), prefect_json(MINIMAL)])
+    assert f"{path}: [1].id: repeats" in refused([path])[0]
 
 
-def test_a_deployments_own_limit_is_deleted_with_it_but_a_shared_one_is_kept():
-    import_paths([prefect_file(FULL), prefect_file(LINKED)])
-    Deployment.objects.all().delete()
-    assert list(ConcurrencyLimit.objects.values_list("name", flat=True)) == ["anchor-shared-gcl"]
+# Dry runs, progress and the command -----------------------------------------------------
 
 
-def test_a_deprecated_concurrency_limit_makes_the_deployments_own_limit(tmp_path):
-    minimal = prefect_json(MINIMAL)
-    path = write_json(tmp_path, "limited.json", {**minimal, "concurrency_limit": 4})
-    import_paths([path])
-    limit = Deployment.objects.get().global_concurrency_limit
-    assert (limit.name, limit.limit) == (f"deployment:{minimal['id']}", 4)
-
-
-def test_a_dry_run_checks_and_counts_but_writes_nothing():
+def test_a_dry_run_goes_through_the_write_path_and_rolls_back():
     result = import_paths([prefect_file(FULL)], dry_run=True)
-    assert result.deployments_created == 1
+    assert result.created == 1
     assert set(table_counts().values()) == {0}
-    assert result.summary().startswith("Would import 1 new")
+    assert result.summary() == "dry run, nothing written: created=1 updated=0 unchanged=0 errors=0"
 
 
-def test_the_command_prints_what_it_imported(capsys):
+def test_the_command_prints_the_summary(capsys):
     call_command("import_deployments", str(prefect_file(FULL)), "--flow-name", "anchor-etl")
-    assert "Imported 1 new and 0 updated deployments, 3 schedules" in capsys.readouterr().out
+    assert "created=1 updated=0 unchanged=0 errors=0" in capsys.readouterr().out
     assert Flow.objects.get().name == "anchor-etl"
 
 
-def test_the_command_fails_with_the_problems_and_writes_nothing(tmp_path):
+def test_the_command_prints_what_a_dry_run_would_change(capsys):
+    import_paths([prefect_file(MINIMAL)], flow_name="anchor-etl")
+    call_command("import_deployments", str(prefect_file(FULL)), "--dry-run")
+    out = capsys.readouterr().out
+    assert "would create anchor-etl/anchor-full" in out
+    assert Deployment.objects.count() == 1
+
+
+def test_the_command_shows_progress_lines_when_not_on_a_terminal(capsys):
+    call_command("import_deployments", str(prefect_file(FULL)))
+    assert "checked 1/1 deployments" in capsys.readouterr().err
+
+
+def test_the_command_fails_with_the_problems_and_writes_nothing(tmp_path, capsys):
     bad = write_json(tmp_path, "bad.json", [prefect_json(MINIMAL), {"name": "n", "flow_id": "x"}])
     with pytest.raises(CommandError) as error:
         call_command("import_deployments", str(bad))
     assert str(error.value).startswith("Import refused; nothing was written.")
-    assert f"{bad}: record 2: flow_id: Input should be a valid UUID" in str(error.value)
+    assert f"{bad}: [1].flow_id: Input should be a valid UUID" in str(error.value)
+    assert "created=0 updated=0 unchanged=0 errors=1" in capsys.readouterr().out
     assert Deployment.objects.count() == 0

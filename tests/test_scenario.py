@@ -7,17 +7,14 @@ capture did; each step then compares status and whole body, key order included, 
 ids and timestamps replaced by placeholders (they differ on every run).
 """
 
-import copy
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
-from django.db import connection, transaction
-from django.test import Client
+from django.db import connection
 
-from tests.replay import body_shape, database_fingerprint, masked
+from tests.replay import body_shape, expected_location, masked, replay_steps
 
 # The replay opens its own transaction; the marker makes pytest-django set up the database.
 pytestmark = pytest.mark.django_db
@@ -61,63 +58,6 @@ def without_shared_limit(text: str) -> str:
     return json.dumps(limits, ensure_ascii=False, separators=(",", ":"))
 
 
-def bound(template: Any, variables: dict[str, Any]) -> Any:
-    """The template with `{name}` placeholders filled in, as the capture script did."""
-    if isinstance(template, str):
-        whole = re.fullmatch(r"\{(\w+)\}", template)
-        if whole and whole.group(1) in variables:
-            return variables[whole.group(1)]
-        return re.sub(
-            r"\{(\w+)\}",
-            lambda match: str(variables.get(match.group(1), match.group(0))),
-            template,
-        )
-    if isinstance(template, list):
-        return [bound(item, variables) for item in template]
-    if isinstance(template, dict):
-        return {key: bound(value, variables) for key, value in template.items()}
-    return template
-
-
-def generated(body: Any, generate: dict | None) -> Any:
-    """Large values the scenario builds at run time (`{"a.b": {"repeat", "times"}}`)."""
-    body = copy.deepcopy(body)
-    for dotted, recipe in (generate or {}).items():
-        *parents, last = dotted.split(".")
-        target = body
-        for key in parents:
-            target = target.setdefault(key, {})
-        target[last] = recipe["repeat"] * recipe["times"]
-    return body
-
-
-def pick(document: Any, dotted: str) -> Any:
-    for key in dotted.split("."):
-        document = document[int(key)] if isinstance(document, list) else document[key]
-    return document
-
-
-def send(client: Client, step: dict, variables: dict) -> tuple[int, dict, str]:
-    path = bound(step["path"], variables)
-    headers = {
-        f"HTTP_{k.upper().replace('-', '_')}": v for k, v in (step.get("headers") or {}).items()
-    }
-    if "raw_body" in step:
-        data = step["raw_body"]
-    elif step.get("body") is not None:
-        body = generated(bound(step["body"], variables), step.get("generate"))
-        data = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    else:
-        data = None
-    method = getattr(client, step["method"].lower())
-    if data is None:
-        response = method(path, **headers)
-    else:
-        response = method(path, data=data, content_type="application/json", **headers)
-    kept = {name: response[name] for name in ("allow", "location") if response.has_header(name)}
-    return response.status_code, kept, response.content.decode()
-
-
 REFUSALS = {step["case"] for step in CAPTURED if step["status"] >= 300}
 # Reads that Prefect refused and the catalog answers (see DELIBERATE_DIFFERENCES).
 ANSWERED_HERE = {
@@ -128,24 +68,8 @@ ANSWERED_HERE = {
 
 @pytest.fixture(scope="module")
 def replay(django_db_setup, django_db_blocker) -> dict[str, tuple]:
-    """Run the whole scenario once in a transaction that is rolled back afterwards.
-    Around each request Prefect refused, the database is fingerprinted too."""
-    answers, variables = {}, {}
-    with django_db_blocker.unblock(), transaction.atomic():
-        client = Client(raise_request_exception=False)
-        for step in STEPS:
-            before = database_fingerprint() if step["case"] in REFUSALS else None
-            status, headers, text = send(client, step, variables)
-            unchanged = before is None or before == database_fingerprint()
-            answers[step["case"]] = (status, headers, text, unchanged)
-            for name, dotted in (step.get("bind") or {}).items():
-                variables[name] = pick(json.loads(text), dotted)
-        transaction.set_rollback(True)
-    return answers
-
-
-def expected_location(captured: dict) -> str:
-    return re.sub(r"^https?://[^/]+", "", captured["headers"]["location"])
+    with django_db_blocker.unblock():
+        return replay_steps(STEPS, REFUSALS)
 
 
 SAME_AS_PREFECT = [step for step in CAPTURED if step["case"] not in DELIBERATE_DIFFERENCES]

@@ -1,10 +1,21 @@
 """Lists for the catalog's other tables, each with the filters and search staff need."""
 
+import json
+
 from django.contrib import admin
 from django.db.models import Count
+from django.utils.text import Truncator
 
 from catalog import schedules
-from catalog.models import ConcurrencyLimit, DeploymentSchedule, Flow, WorkPool, WorkQueue
+from catalog.admin.forms import VariableForm
+from catalog.models import (
+    ConcurrencyLimit,
+    DeploymentSchedule,
+    Flow,
+    Variable,
+    WorkPool,
+    WorkQueue,
+)
 
 READ_ONLY = ["id", "created", "updated"]
 
@@ -82,3 +93,17 @@ class WorkQueueAdmin(admin.ModelAdmin):
     search_fields = ["name", "work_pool__name", "=id"]
     autocomplete_fields = ["work_pool"]
     readonly_fields = READ_ONLY
+
+
+@admin.register(Variable)
+class VariableAdmin(admin.ModelAdmin):
+    form = VariableForm
+    list_display = ["name", "value_json", "tags", "updated"]
+    list_filter = ["updated"]
+    search_fields = ["name", "tags", "=id"]
+    search_help_text = "Name, tags, or a variable id."
+    readonly_fields = READ_ONLY
+
+    @admin.display(description="value")
+    def value_json(self, variable: Variable) -> str:
+        return Truncator(json.dumps(variable.value, ensure_ascii=False)).chars(80)

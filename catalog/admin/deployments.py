@@ -1,6 +1,5 @@
 """The deployment list and form: the ops staff's main screen."""
 
-import json
 import uuid
 from datetime import UTC
 from functools import partial
@@ -21,9 +20,10 @@ from catalog.admin import filters
 from catalog.admin.audit import actor_for, log_changed_fields
 from catalog.admin.forms import DeploymentForm, ScheduleInlineForm
 from catalog.admin.paginator import EstimatedCountPaginator
+from catalog.exporter import bundle_text, deployments_to_export, export_bundle
 from catalog.models import FLOW_ID_LABEL, Deployment, DeploymentSchedule, DeploymentStatus, Flow
 from catalog.renderers import dumps
-from catalog.serializers import DeploymentSerializer, FlowSerializer
+from catalog.serializers import DeploymentSerializer
 
 NEXT_RUNS_SHOWN = 10
 
@@ -315,17 +315,12 @@ class DeploymentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export selected as Prefect JSON", permissions=["change"])
     def export_prefect_json(self, request, queryset):
-        """A bundle `manage.py import_deployments` takes back: the flows, then the
-        deployments exactly as the API renders them."""
-        deployments = list(queryset)
-        flows = {deployment.flow_id: deployment.flow for deployment in deployments}
-        bundle = {
-            "flows": FlowSerializer(list(flows.values()), many=True).data,
-            "deployments": DeploymentSerializer(deployments, many=True).data,
-        }
-        log_changed_fields(request.user, deployments, ["Exported as Prefect JSON"])
+        """The bundle `manage.py export_deployments` writes, which `import_deployments`
+        takes back: flows, limits, work pools, then the deployments as the API renders them."""
+        selected = deployments_to_export().filter(pk__in=queryset.values("pk"))
+        log_changed_fields(request.user, list(selected), ["Exported as Prefect JSON"])
         response = HttpResponse(
-            json.dumps(bundle, indent=2, ensure_ascii=False), content_type="application/json"
+            bundle_text(export_bundle(selected)), content_type="application/json"
         )
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         response["Content-Disposition"] = f'attachment; filename="deployments-{stamp}.json"'

@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 
 from catalog import parameter_schemas, schedules
 from catalog.datetimes import DatetimeError, format_datetime, parse_datetime
-from catalog.models import Deployment, DeploymentSchedule, ScheduleKind
+from catalog.models import Deployment, DeploymentSchedule, ScheduleKind, Variable
 
 
 class PrettyJSONField(forms.JSONField):
@@ -217,3 +217,19 @@ def required(value, field: str):
     if value in (None, ""):
         raise schedules.ScheduleError("This field is required for this kind of schedule.", field)
     return value
+
+
+class VariableForm(forms.ModelForm):
+    """A variable: its value is any JSON, checked by the model's rules (at most 5,000
+    bytes); an empty box is null."""
+
+    tags = TagsField(required=False, help_text="Separate tags with commas.")
+
+    class Meta:
+        model = Variable
+        fields = ["name", "value", "tags"]
+        field_classes = {"value": PrettyJSONField}
+        help_texts = {
+            "name": "Lowercase letters, numbers, dashes and underscores.",
+            "value": 'Any JSON value: "text", 42, 1.5, true, null, {"key": "value"} or [1, 2].',
+        }

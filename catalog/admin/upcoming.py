@@ -22,21 +22,14 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from catalog import upcoming
-from catalog.models import DeploymentSchedule, Flow, WorkPool
+from catalog.models import SCHEDULE_RULE_COLUMNS, DeploymentSchedule, Flow, WorkPool
 
 WINDOW = timedelta(days=7)
 HOT_SPOTS_LISTED = 20
 TEMPLATE = "admin/catalog/deployment/upcoming_runs.html"
 SCHEDULE_FIELDS = [
     "slug",
-    "kind",
-    "interval",
-    "anchor_date",
-    "anchor_utc_offset",
-    "cron",
-    "day_or",
-    "rrule",
-    "timezone",
+    *SCHEDULE_RULE_COLUMNS,
     "deployment",
     "deployment__name",
     "deployment__flow",

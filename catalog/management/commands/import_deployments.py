@@ -2,31 +2,89 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.importer import ImportFailed, import_paths
+from catalog.import_sources import read_paths
+from catalog.importer import Bundle, ImportFailed, import_bundle, progress_printer
 
 
 class Command(BaseCommand):
     help = (
-        "Import deployments from files of Prefect API JSON: one deployment, a list, a "
-        "/deployments/paginate page, or an export bundle. All records or none are written."
+        "Import deployments from files of Prefect API JSON (an object, a list, a paginate "
+        "page, JSON Lines, an export bundle), from prefect.yaml files, or from a live Prefect "
+        "server. All records are checked first; any problem aborts with nothing written."
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+        parser.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+        parser.add_argument(
+            "--format",
+            choices=["json", "jsonl", "yaml"],
+            help="The files' format (default: from each file's extension).",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Run the whole import, print what would change, roll back.",
+        )
         parser.add_argument(
             "--flow-name",
-            help="Name for a flow the input refers to but does not describe "
-            "(default: flow-<first 8 hex digits of its id>).",
+            help="Name for a flow the input refers to by id but "
+            "does not describe (default: flow-<first 8 hex digits of its id>).",
         )
         parser.add_argument(
-            "--dry-run", action="store_true", help="Check and count, then write nothing."
+            "--from-api",
+            metavar="URL",
+            help="Read a live Prefect server's API, e.g. http://host:4200/api.",
         )
+        parser.add_argument("--api-key", help="With --from-api: send `Authorization: Bearer`.")
+        parser.add_argument(
+            "--basic-auth",
+            metavar="USER:PASSWORD",
+            help="With --from-api: send basic auth (PREFECT_API_AUTH_STRING).",
+        )
+        parser.add_argument("--quiet", action="store_true", help="No progress output.")
 
-    def handle(self, *args, paths: list[Path], flow_name: str | None, dry_run: bool, **options):
+    def handle(
+        self,
+        *args,
+        paths,
+        format,
+        dry_run,
+        flow_name,
+        from_api,
+        api_key,
+        basic_auth,
+        quiet,
+        **options,
+    ) -> None:
+        if not paths and not from_api:
+            raise CommandError("Give files to import, or --from-api URL.")
         try:
-            result = import_paths(paths, flow_name=flow_name, dry_run=dry_run)
+            bundle = self.read(paths, format, from_api, api_key, basic_auth)
+            result = import_bundle(
+                bundle,
+                flow_name=flow_name,
+                dry_run=dry_run,
+                progress=None if quiet else progress_printer(self.stderr._out),
+            )
         except ImportFailed as exc:
+            self.stdout.write(f"created=0 updated=0 unchanged=0 errors={len(exc.problems)}")
             raise CommandError(
                 "Import refused; nothing was written.\n" + "\n".join(exc.problems)
             ) from None
+        if dry_run:
+            for change in result.changes:
+                if change.action != "unchanged":
+                    self.stdout.write(f"would {change.describe()}")
+        for note in result.notes:
+            self.stderr.write(f"note: {note}")
         self.stdout.write(result.summary())
+        if options.get("verbosity", 1) > 1:
+            self.stdout.write(result.details())
+
+    def read(self, paths, file_format, url, api_key, basic_auth) -> Bundle:
+        bundle = read_paths(paths, file_format=file_format) if paths else Bundle()
+        if url:
+            from catalog.prefect_remote import fetch_bundle
+
+            bundle.extend(fetch_bundle(url, api_key=api_key, basic_auth=basic_auth))
+        return bundle

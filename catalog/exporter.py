@@ -1,0 +1,117 @@
+"""Exports the catalog's deployments as a bundle `import_deployments` takes back (JSON),
+or as a prefect.yaml. Exporting, importing into an empty catalog and exporting again
+gives the same bytes."""
+
+import json
+from typing import Any
+
+import yaml
+from django.db.models import QuerySet
+
+from catalog.models import ConcurrencyLimit, Deployment, Flow, WorkPool
+from catalog.renderers import dumps
+from catalog.serializers import (
+    ConcurrencyLimitSerializer,
+    DeploymentSerializer,
+    FlowSerializer,
+    WorkPoolSerializer,
+    WorkQueueSerializer,
+)
+
+
+def deployments_to_export(flow: str | None = None, tag: str | None = None) -> QuerySet:
+    deployments = Deployment.objects.with_related().order_by("flow__name", "name", "id")
+    if flow:
+        deployments = deployments.filter(flow__name=flow)
+    if tag:
+        deployments = deployments.filter(tags__has_all_tags=[tag])
+    return deployments
+
+
+def export_bundle(deployments: QuerySet) -> dict[str, Any]:
+    """The deployments as the API renders them, with their flows, limits and pools."""
+    rows = list(deployments)
+    flows = Flow.objects.filter(id__in={row.flow_id for row in rows}).order_by("name")
+    limits = ConcurrencyLimit.objects.filter(
+        id__in={row.global_concurrency_limit_id for row in rows if row.global_concurrency_limit_id}
+    ).order_by("name")
+    pools = (
+        WorkPool.objects.filter(queues__in={row.work_queue_id for row in rows if row.work_queue_id})
+        .distinct()
+        .order_by("name")
+        .prefetch_related("queues")
+    )
+    return {
+        "flows": FlowSerializer(flows, many=True).data,
+        "concurrency_limits": ConcurrencyLimitSerializer(limits, many=True).data,
+        "work_pools": [pool_json(pool) for pool in pools],
+        "deployments": DeploymentSerializer(rows, many=True).data,
+    }
+
+
+def pool_json(pool: WorkPool) -> dict:
+    queues = sorted(pool.queues.all(), key=lambda queue: (queue.priority, queue.name))
+    return {**WorkPoolSerializer(pool).data, "queues": WorkQueueSerializer(queues, many=True).data}
+
+
+def bundle_text(bundle: dict) -> str:
+    return json.dumps(json.loads(dumps(bundle)), indent=2, ensure_ascii=False) + "\n"
+
+
+def export_prefect_yaml(deployments: QuerySet) -> str:
+    """A prefect.yaml with one entry a deployment, in the keys `prefect deploy` reads;
+    `flow_name` names the flow, since the flow's code is not part of the catalog."""
+    document = {
+        "prefect-version": "3.9.1",
+        "name": "prefect-catalog-export",
+        "deployments": [deployment_yaml(row) for row in deployments],
+    }
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+
+
+def deployment_yaml(row: Deployment) -> dict:
+    entry: dict[str, Any] = {
+        "name": row.name,
+        "flow_name": row.flow.name,
+        "version": row.version,
+        "description": row.description,
+        "entrypoint": row.entrypoint,
+        "tags": row.tags,
+        "parameters": row.parameters,
+        "enforce_parameter_schema": row.enforce_parameter_schema,
+        "paused": row.paused,
+        "work_pool": {
+            "name": row.work_pool_name,
+            "work_queue_name": row.work_queue_name,
+            "job_variables": row.job_variables,
+        },
+    }
+    if row.global_concurrency_limit_id:
+        entry["concurrency_limit"] = concurrency_yaml(row)
+    # Oldest first: an import makes them in the order listed, so the order survives.
+    in_creation_order = sorted(row.schedules.all(), key=lambda s: (s.created, str(s.id)))
+    entry["schedules"] = [schedule_yaml(schedule) for schedule in in_creation_order]
+    entry["pull"] = row.pull_steps
+    return entry
+
+
+def concurrency_yaml(row: Deployment) -> Any:
+    limit = row.global_concurrency_limit.limit
+    if row.concurrency_collision_strategy is None:
+        return limit
+    options = {"limit": limit, "collision_strategy": row.concurrency_collision_strategy}
+    if row.concurrency_grace_period_seconds is not None:
+        options["grace_period_seconds"] = row.concurrency_grace_period_seconds
+    return options
+
+
+def schedule_yaml(schedule) -> dict:
+    from catalog.schedules import schedule_to_json
+
+    entry = dict(schedule_to_json(schedule.schedule))
+    entry.update(
+        {"active": schedule.active, "slug": schedule.slug, "parameters": schedule.parameters}
+    )
+    if schedule.max_scheduled_runs is not None:
+        entry["max_scheduled_runs"] = schedule.max_scheduled_runs
+    return entry

@@ -1,0 +1,159 @@
+"""Reading flows from source as `prefect deploy` reads them, without running them.
+
+tests/data/flows/expected.json holds what the real Prefect 3.9.1 gave for every flow in
+tests/data/flows/ (scripts/capture_flow_schemas.py); these tests never need Prefect.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from catalog.flow_source import FlowInfo, FlowSourceError, read_flow
+
+FLOWS = Path(__file__).parent / "data" / "flows"
+EXPECTED = json.loads((FLOWS / "expected.json").read_text())
+
+
+def write(directory: Path, name: str, source: str) -> Path:
+    path = directory / name
+    path.write_text(source)
+    return path
+
+
+def test_it_has_captured_a_dozen_flows_or_more() -> None:
+    assert len(EXPECTED) >= 12
+    assert {entrypoint.split(":")[0] for entrypoint in EXPECTED} == {
+        path.name for path in FLOWS.glob("*.py")
+    }
+
+
+@pytest.mark.parametrize("entrypoint", list(EXPECTED))
+def test_it_derives_what_prefect_derives(entrypoint: str) -> None:
+    expected = EXPECTED[entrypoint]
+    flow = read_flow(entrypoint, FLOWS)
+
+    assert flow is not None
+    assert (flow.name, flow.description, flow.version) == (
+        expected["name"],
+        expected["description"],
+        expected["version"],
+    )
+    # Compared as JSON text, so the order of keys counts too.
+    assert json.dumps(flow.parameter_openapi_schema) == json.dumps(
+        expected["parameter_openapi_schema"]
+    )
+
+
+def test_it_hashes_the_file_for_the_default_version() -> None:
+    flow = read_flow("etl.py:backfill_orders", FLOWS)
+
+    assert flow is not None
+    assert flow.version == hashlib.md5((FLOWS / "etl.py").read_bytes()).hexdigest()
+
+
+def test_it_reads_entrypoints_relative_to_the_base_dir(tmp_path: Path) -> None:
+    (tmp_path / "flows").mkdir()
+    write(tmp_path / "flows", "hello.py", "from prefect import flow\n\n@flow\ndef hi(): pass\n")
+
+    flow = read_flow("flows/hello.py:hi", tmp_path)
+
+    assert flow == FlowInfo(
+        name="hi",
+        description=None,
+        version=hashlib.md5((tmp_path / "flows" / "hello.py").read_bytes()).hexdigest(),
+        parameter_openapi_schema={"title": "Parameters", "type": "object", "properties": {}},
+    )
+
+
+def test_it_gives_none_for_a_missing_file(tmp_path: Path) -> None:
+    assert read_flow("missing.py:main", tmp_path) is None
+
+
+def test_it_gives_none_for_a_missing_function() -> None:
+    assert read_flow("etl.py:no_such_flow", FLOWS) is None
+
+
+def test_it_gives_none_for_an_entrypoint_without_a_function() -> None:
+    assert read_flow("etl.py", FLOWS) is None
+
+
+def test_it_names_the_file_and_line_of_a_syntax_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "broken.py", "from prefect import flow\n\n@flow\ndef main(:\n    pass\n")
+
+    with pytest.raises(FlowSourceError) as error:
+        read_flow("broken.py:main", tmp_path)
+
+    assert str(path) in str(error.value)
+    assert "line 4" in str(error.value)
+
+
+def test_it_refuses_a_function_that_is_not_a_flow() -> None:
+    with pytest.raises(FlowSourceError, match=r"decorators\.py, line \d+: 'helper' is not a flow"):
+        read_flow("decorators.py:helper", FLOWS)
+
+
+def test_it_refuses_prefects_reserved_parameter_names(tmp_path: Path) -> None:
+    write(tmp_path, "reserved.py", "from prefect import flow\n\n@flow\ndef f(wait_for=None): ...\n")
+
+    with pytest.raises(FlowSourceError, match="'wait_for' is a reserved argument name"):
+        read_flow("reserved.py:f", tmp_path)
+
+
+def test_it_refuses_a_flow_name_prefect_refuses(tmp_path: Path) -> None:
+    write(tmp_path, "slash.py", 'from prefect import flow\n\n@flow(name="a/b")\ndef f(): ...\n')
+
+    with pytest.raises(FlowSourceError, match="Name 'a/b' contains an invalid character"):
+        read_flow("slash.py:f", tmp_path)
+
+
+def test_it_never_executes_the_file(tmp_path: Path) -> None:
+    marker = tmp_path / "executed"
+    source = (
+        "import pathlib\n"
+        "from prefect import flow\n"
+        f"pathlib.Path({str(marker)!r}).write_text('ran')\n"
+        "raise SystemExit('imported')\n"
+        "\n"
+        "@flow\n"
+        "def main(count: int = 1):\n"
+        "    pass\n"
+    )
+    write(tmp_path, "side_effect.py", source)
+
+    flow = read_flow("side_effect.py:main", tmp_path)
+
+    assert flow is not None
+    assert flow.name == "main"
+    assert not marker.exists()
+
+
+def test_it_takes_the_last_definition_of_a_function(tmp_path: Path) -> None:
+    source = (
+        "from prefect import flow\n\n"
+        "@flow\ndef main(a: int): ...\n\n"
+        "@flow(name='second')\ndef main(b: str): ...\n"
+    )
+    write(tmp_path, "twice.py", source)
+
+    flow = read_flow("twice.py:main", tmp_path)
+
+    assert flow is not None
+    assert flow.name == "second"
+    assert list(flow.parameter_openapi_schema["properties"]) == ["b"]
+
+
+def test_it_leaves_out_a_default_it_cannot_compute(tmp_path: Path) -> None:
+    source = "import os\nfrom prefect import flow\n\n@flow\ndef f(home: str = os.getcwd()): ...\n"
+    write(tmp_path, "dynamic.py", source)
+
+    flow = read_flow("dynamic.py:f", tmp_path)
+
+    assert flow is not None
+    assert flow.parameter_openapi_schema["properties"]["home"] == {
+        "position": 0,
+        "title": "home",
+        "type": "string",
+    }
+    assert "required" not in flow.parameter_openapi_schema
