@@ -212,6 +212,7 @@ class PrefectYaml:
         self.lines = lines
         self.base_dir = base_dir
         self.notes: list[str] = []
+        self.noted_top_pull = False
         self.variables = catalog_variables()
 
     def bundle(self) -> Bundle:
@@ -257,6 +258,9 @@ class PrefectYaml:
         if pull is not MISSING_KEY:
             config["pull"] = pull
             self.note_templates(pull, f"{self.source}: {place}.pull")
+        elif not self.noted_top_pull:
+            self.noted_top_pull = True
+            self.note_templates(self.document.get("pull"), f"{self.source}: pull")
         return config
 
     def values_for(self, name: str) -> Any:

@@ -24,12 +24,13 @@ with its file, line where known, and path inside the record.
 
 import gc
 import hashlib
+import itertools
 import json
 import marshal
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -356,6 +357,9 @@ class ScheduleSpec:
     max_scheduled_runs: Any = MISSING
     parameters: Any = MISSING
     slug: str | None = None
+    # An interval without an anchor starts now; matched to a stored schedule, it keeps
+    # the stored anchor instead, so that importing it again changes nothing.
+    anchored: bool = True
 
 
 @dataclass
@@ -498,6 +502,8 @@ def schedule_spec(value: Any, now: datetime) -> ScheduleSpec:
             schedules.normalize_rrule(schedule.rrule, schedule.timezone, now), schedule.timezone
         )
     spec = ScheduleSpec(schedule=schedule)
+    if isinstance(schedule, schedules.IntervalSchedule):
+        spec.anchored = data["schedule"].get("anchor_date") is not None
     if "id" in data:
         spec.id = as_uuid(data["id"], "id")
     if "created" in data:
@@ -1031,11 +1037,23 @@ class Writer:
         problems = existing.conflicts()
         if problems:
             raise ImportFailed(problems)
-        plans = []
-        for n, spec in enumerate(specs, start=1):
-            plans.append(self.plan(spec, flows, existing))
-            if self.progress and (n % 1000 == 0 or n == len(specs)):
-                self.progress(n, len(specs))
+        for spec in specs:
+            if spec.work_target not in (MISSING, None):
+                self.work_queue(spec.work_target, spec.record)
+        plans: list[Plan] = []
+
+        def new_rows():
+            # Planning runs no query from here on, so the new rows can go to the
+            # database while the next ones are planned: PostgreSQL indexes them meanwhile.
+            for n, spec in enumerate(specs, start=1):
+                plan = self.plan(spec, flows, existing)
+                plans.append(plan)
+                if self.progress and (n % 1000 == 0 or n == len(specs)):
+                    self.progress(n, len(specs))
+                if plan.stored is None:
+                    yield plan.row
+
+        insert_rows(Deployment, new_rows())
         self.apply(plans)
 
     def plan(self, spec: DeploymentSpec, flows: dict, existing: "ExistingDeployments") -> "Plan":
@@ -1080,8 +1098,7 @@ class Writer:
         return {**(flow.labels or {}), FLOW_ID_LABEL: str(flow.id), **labels}
 
     def apply(self, plans: list["Plan"]) -> None:
-        created = [plan.row for plan in plans if plan.stored is None]
-        insert_rows(Deployment, created)
+        """Everything but the new deployments, which `write_deployments` wrote."""
         changed = [plan for plan in plans if plan.stored is not None and plan.changed]
         if changed:
             columns = sorted({name for plan in changed for name in plan.changed})
@@ -1201,11 +1218,15 @@ def new_deployment_row(spec: DeploymentSpec, flow: Flow) -> dict:
     return row
 
 
-def insert_rows(model, rows: list[dict]) -> None:
+def insert_rows(model, rows: Iterable[dict]) -> None:
     """New rows, written with a binary COPY on PostgreSQL (several times faster than
-    INSERT for a large import) and with batched INSERTs elsewhere."""
-    if not rows:
+    INSERT for a large import) and with batched INSERTs elsewhere. Rows are sent as the
+    iterable gives them, which must run no query meanwhile."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
         return
+    rows = itertools.chain([first], rows)
     if connection.vendor != "postgresql":
         model.objects.bulk_create([model(**row) for row in rows], batch_size=500)
         return
@@ -1361,6 +1382,9 @@ class SchedulePlan:
         for n, wanted in enumerate(spec.schedules):
             columns = schedule_columns(wanted.schedule)
             row = take_match(wanted, columns, unmatched)
+            if row is not None and not wanted.anchored and row["kind"] == columns["kind"]:
+                columns["anchor_date"] = row["anchor_date"]
+                columns["anchor_utc_offset"] = row["anchor_utc_offset"]
             stamp = now + timedelta(microseconds=n)
             if row is None:
                 plan.created.append(new_schedule_row(wanted, columns, deployment_id, stamp))
@@ -1384,7 +1408,13 @@ def matches(wanted: ScheduleSpec, columns: dict, row: dict) -> bool:
         return row["slug"] == wanted.slug
     if wanted.id is not None:
         return row["id"] == wanted.id
-    return row["slug"] is None and all(row[name] == columns[name] for name in SCHEDULE_RULE_COLUMNS)
+    compared = SCHEDULE_RULE_COLUMNS if wanted.anchored else UNANCHORED_RULE_COLUMNS
+    return row["slug"] is None and all(row[name] == columns[name] for name in compared)
+
+
+UNANCHORED_RULE_COLUMNS = tuple(
+    name for name in SCHEDULE_RULE_COLUMNS if name not in {"anchor_date", "anchor_utc_offset"}
+)
 
 
 def new_schedule_row(wanted: ScheduleSpec, columns: dict, deployment_id, stamp) -> dict:

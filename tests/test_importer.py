@@ -61,6 +61,21 @@ def test_it_stores_every_field_of_a_deployment_faithfully():
     assert rendered(expected["id"]) == expected
 
 
+def test_text_that_bulk_writes_must_escape_is_stored_as_given(tmp_path):
+    """PostgreSQL gets new rows through COPY: tabs, newlines, backslashes, quotes and
+    non-ASCII text must arrive unchanged, in plain columns and in JSON alike."""
+    awkward = 'tab\there\nnew line \\N back\\slash "quoted" é ✓ 𝄞'
+    record = prefect_json(FULL)
+    record["description"] = awkward
+    record["version"] = "\\."
+    record["parameters"] = {"text": awkward, "nested": {"list": [awkward, None, 1.5]}}
+    record["tags"] = [awkward, "plain"]
+    record["schedules"][0]["parameters"] = {"why": awkward}
+    record["schedules"][0]["slug"] = awkward
+    import_paths([write_json(tmp_path, "awkward.json", record)])
+    assert rendered(record["id"]) == record
+
+
 def test_it_counts_what_it_wrote():
     result = import_paths([prefect_file(name) for name in (FULL, MINIMAL, LINKED)])
     assert (result.created, result.updated, result.unchanged, result.errors) == (3, 0, 0, 0)
