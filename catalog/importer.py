@@ -661,6 +661,7 @@ def collect(records: list[Record], build, problems: list[str], now=None) -> list
     built = []
     for record in records:
         try:
+            refuse_nul_characters(record.data)
             if build is None:
                 built.append(deployment_spec(record, now))
             elif build is work_pool_from_record:
@@ -670,6 +671,21 @@ def collect(records: list[Record], build, problems: list[str], now=None) -> list
         except RecordError as exc:
             problems.append(record.problem(exc))
     return built
+
+
+def refuse_nul_characters(value: Any, where: str = "") -> None:
+    """PostgreSQL stores no NUL character, in text or JSON: refused on every database."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise RecordError(where, "NUL characters are not allowed")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            inner = f"{where}.{key}" if where else str(key)
+            refuse_nul_characters(key, inner)
+            refuse_nul_characters(item, inner)
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            refuse_nul_characters(item, f"{where}[{n}]")
 
 
 def duplicate_problems(specs: list[DeploymentSpec]) -> list[str]:
@@ -1234,7 +1250,11 @@ def insert_rows(model, rows: Iterable[dict]) -> None:
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     table = connection.ops.quote_name(model._meta.db_table)
     copying = f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)"
-    with connection.cursor() as cursor, cursor.cursor.copy(copying) as copy:
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(copying) as copy,
+    ):
         copy.set_types([COPY_TYPES[field.get_internal_type()] for field in fields])
         converters = [(field.attname, copy_converter(field)) for field in fields]
         for row in rows:

@@ -351,6 +351,12 @@ MALFORMED = [
         "{path}: [0].labels.team: a label must be a string, number or boolean",
     ),
     (
+        "a NUL character",
+        {"parameters": {"query": "select\u0000"}},
+        None,
+        "{path}: [0].parameters.query: NUL characters are not allowed",
+    ),
+    (
         "an unknown schedule key",
         {"schedules": [{"schedule": {"cron": "* * * * *"}, "when": 1}]},
         None,
