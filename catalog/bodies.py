@@ -6,14 +6,17 @@ each `loc`, and the body echoed back.
 """
 
 import json
+import re
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from rest_framework.request import Request
 
 from catalog.errors import ApiError, RequestValidationError
+from catalog.storable import unstorable
 
 NO_BODY = object()
+SUSPECT_ESCAPE = re.compile(r"\\u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 
 
 def raw_json(request: Request) -> Any:
@@ -31,20 +34,13 @@ def raw_json(request: Request) -> Any:
         raise invalid_json(text, exc.pos, exc.msg) from None
     except RecursionError:
         raise invalid_json(text, 0, "nesting too deep") from None
-    # PostgreSQL cannot store NUL characters, so no database is given them.
-    if "\\u0000" in text and holds_nul(data):
-        raise invalid_json(text, text.index("\\u0000"), "NUL characters are not allowed")
+    # Only an escape (`\u0000`, `\ud800`) can put unstorable text in decoded JSON.
+    if "\\u" in text:
+        found = unstorable(data)
+        if found:
+            escape = SUSPECT_ESCAPE.search(text)
+            raise invalid_json(text, escape.start() if escape else 0, found[1])
     return data
-
-
-def holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(holds_nul(key) or holds_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(holds_nul(item) for item in value)
-    return False
 
 
 def invalid_json(text: str, position: int, reason: str) -> RequestValidationError:

@@ -59,6 +59,7 @@ from catalog.models import (
     validate_labels,
     validate_name,
 )
+from catalog.storable import unstorable
 
 MISSING: Any = object()
 NAME_LENGTH = 255
@@ -661,7 +662,7 @@ def collect(records: list[Record], build, problems: list[str], now=None) -> list
     built = []
     for record in records:
         try:
-            refuse_nul_characters(record.data)
+            refuse_unstorable_text(record.data)
             if build is None:
                 built.append(deployment_spec(record, now))
             elif build is work_pool_from_record:
@@ -673,19 +674,10 @@ def collect(records: list[Record], build, problems: list[str], now=None) -> list
     return built
 
 
-def refuse_nul_characters(value: Any, where: str = "") -> None:
-    """PostgreSQL stores no NUL character, in text or JSON: refused on every database."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise RecordError(where, "NUL characters are not allowed")
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            inner = f"{where}.{key}" if where else str(key)
-            refuse_nul_characters(key, inner)
-            refuse_nul_characters(item, inner)
-    elif isinstance(value, list):
-        for n, item in enumerate(value):
-            refuse_nul_characters(item, f"{where}[{n}]")
+def refuse_unstorable_text(value: Any) -> None:
+    found = unstorable(value)
+    if found:
+        raise RecordError(*found)
 
 
 def duplicate_problems(specs: list[DeploymentSpec]) -> list[str]:

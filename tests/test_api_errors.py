@@ -68,6 +68,27 @@ def test_a_nul_character_is_refused_on_every_database(api_client, unchanged):
     }
 
 
+@pytest.mark.parametrize("escape", ["\\ud800", "\\udfff"])
+def test_a_lone_surrogate_escape_is_refused_on_every_database(api_client, unchanged, escape):
+    flow = Flow.objects.get(name="existing")
+    body = json.dumps({"name": "ok", "flow_id": str(flow.id), "parameters": {"x": "a@b"}})
+    body = body.replace("@", escape)
+    response = post(api_client, "/api/deployments/", body)
+    assert response.status_code == 422
+    error = response.json()["exception_detail"][0]
+    assert error["ctx"]["error"].startswith("lone surrogate characters are not allowed")
+    assert error["loc"] == ["body", body.index(escape)]
+
+
+def test_a_surrogate_pair_escape_is_text_like_any_other(api_client):
+    flow = FlowFactory()
+    body = json.dumps({"name": "emoji", "flow_id": str(flow.id), "description": "\U0001f600"})
+    assert "\\ud83d\\ude00" in body
+    response = post(api_client, "/api/deployments/", body)
+    assert response.status_code == 201
+    assert response.json()["description"] == "\U0001f600"
+
+
 def test_invalid_utf8_is_422(api_client, unchanged):
     response = post(api_client, "/api/flows/", b'{"name": "\xff\xfe"}')
     assert response.status_code == 422

@@ -357,6 +357,12 @@ MALFORMED = [
         "{path}: [0].parameters.query: NUL characters are not allowed",
     ),
     (
+        "a lone surrogate",
+        '[{"name": "x", "flow_name": "f", "tags": ["ok", "\\udc00"]}]',
+        None,
+        "{path}: [0].tags[1]: lone surrogate characters are not allowed",
+    ),
+    (
         "an unknown schedule key",
         {"schedules": [{"schedule": {"cron": "* * * * *"}, "when": 1}]},
         None,

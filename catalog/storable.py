@@ -1,0 +1,39 @@
+"""Text no database can store: NUL characters (PostgreSQL refuses them in text and JSON)
+and lone surrogates (a JSON `\\ud800` escape decodes to one; it has no UTF-8 form).
+The API and the importer refuse both, on every database, before anything is written."""
+
+from collections.abc import Mapping
+from typing import Any
+
+NUL = "NUL characters are not allowed"
+SURROGATE = "lone surrogate characters are not allowed (text must be valid Unicode)"
+
+
+def text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return NUL
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return SURROGATE
+    return None
+
+
+def unstorable(value: Any, where: str = "") -> tuple[str, str] | None:
+    """The path and problem of the first unstorable text in a JSON value, if any."""
+    if isinstance(value, str):
+        problem = text_problem(value)
+        return (where, problem) if problem else None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            inner = f"{where}.{key}" if where else str(key)
+            found = unstorable(key, inner) or unstorable(item, inner)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            found = unstorable(item, f"{where}[{n}]")
+            if found:
+                return found
+    return None
