@@ -21,6 +21,7 @@ from tests.factories import (
     FlowFactory,
     WorkQueueFactory,
 )
+from tests.replay import database_fingerprint
 
 pytestmark = pytest.mark.django_db
 
@@ -300,6 +301,40 @@ def test_json_fields_are_checked_for_type_and_shape(
         return
     assert response.status_code == 200
     assert message in response.context["adminform"].form.errors[field]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("parameters", '{"sql": "select\\u0000"}', "NUL characters are not allowed (at sql)"),
+        ("job_variables", '{"env": {"A": "\\u0000"}}', "NUL characters are not allowed (at env.A)"),
+        ("tags", "etl, bad\x00tag", "NUL characters are not allowed"),
+        ("description", "nul\x00here", "Null characters are not allowed."),
+    ],
+)
+def test_nul_characters_are_a_form_error_on_every_database(
+    admin_client, full_deployment, field, value, message
+):
+    before = database_fingerprint()
+    response = admin_client.post(
+        change_url(full_deployment), form_data(full_deployment, **{field: value})
+    )
+    assert response.status_code == 200
+    assert message in response.context["adminform"].form.errors[field]
+    assert database_fingerprint() == before
+
+
+def test_a_flows_json_fields_refuse_nul_characters_too(admin_client):
+    flow = FlowFactory(labels={"team": "data"})
+    url = reverse("admin:catalog_flow_change", args=[flow.pk])
+    data = {"name": flow.name, "tags": "[]", "labels": '{"team": "da\\u0000ta"}'}
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["labels"] == [
+        "NUL characters are not allowed (at team)"
+    ]
+    flow.refresh_from_db()
+    assert flow.labels == {"team": "data"}
 
 
 def test_parameters_must_fit_the_schema_when_enforced(admin_client, full_deployment):

@@ -3,11 +3,12 @@
 import json
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import Count
 from django.utils.text import Truncator
 
 from catalog import schedules
-from catalog.admin.forms import VariableForm
+from catalog.admin.forms import PrettyJSONField, VariableForm
 from catalog.models import (
     ConcurrencyLimit,
     DeploymentSchedule,
@@ -18,10 +19,12 @@ from catalog.models import (
 )
 
 READ_ONLY = ["id", "created", "updated"]
+JSON_AS_TEXT = {models.JSONField: {"form_class": PrettyJSONField}}
 
 
 @admin.register(Flow)
 class FlowAdmin(admin.ModelAdmin):
+    formfield_overrides = JSON_AS_TEXT
     list_display = ["name", "tags", "deployment_count", "created", "updated"]
     search_fields = ["name", "=id"]
     list_filter = ["created", "updated"]
@@ -71,6 +74,7 @@ class ConcurrencyLimitAdmin(admin.ModelAdmin):
 
 @admin.register(WorkPool)
 class WorkPoolAdmin(admin.ModelAdmin):
+    formfield_overrides = JSON_AS_TEXT
     list_display = ["name", "type", "is_paused", "status", "concurrency_limit", "queue_count"]
     list_filter = ["type", "is_paused", "status"]
     search_fields = ["name", "description", "=id"]

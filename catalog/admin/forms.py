@@ -13,6 +13,7 @@ from django.utils.safestring import mark_safe
 from catalog import parameter_schemas, schedules
 from catalog.datetimes import DatetimeError, format_datetime, parse_datetime
 from catalog.models import Deployment, DeploymentSchedule, ScheduleKind, Variable
+from catalog.storable import text_problem, unstorable
 
 
 class PrettyJSONField(forms.JSONField):
@@ -24,6 +25,13 @@ class PrettyJSONField(forms.JSONField):
         if isinstance(value, forms.fields.InvalidJSONInput):
             return value
         return json.dumps(value, indent=2, ensure_ascii=False, cls=self.encoder)
+
+    def validate(self, value):
+        super().validate(value)
+        found = unstorable(value)
+        if found:
+            where, problem = found
+            raise forms.ValidationError(f"{problem} (at {where})" if where else problem)
 
 
 class TagsField(forms.CharField):
@@ -41,6 +49,13 @@ class TagsField(forms.CharField):
             return value
         tags = [tag.strip() for tag in re.split(r"[,\n]", value or "")]
         return list(dict.fromkeys(tag for tag in tags if tag))
+
+    def validate(self, value):
+        super().validate(value)
+        for tag in value:
+            problem = text_problem(tag)
+            if problem:
+                raise forms.ValidationError(problem)
 
 
 class LongSelect(forms.Select):
