@@ -302,6 +302,7 @@ def deployment_upsert(data: actions.DeploymentCreate) -> tuple[Deployment, bool]
     flow = Flow.objects.filter(id=data.flow_id).first()
     if flow is None:
         raise integrity_conflict()
+    take_name_lock(f"deployment:{flow.id}:{data.name}")
     deployment = (
         Deployment.objects.select_for_update(of=("self",)).filter(flow=flow, name=data.name).first()
     )
@@ -334,6 +335,15 @@ def deployment_upsert(data: actions.DeploymentCreate) -> tuple[Deployment, bool]
         set_own_concurrency_limit(deployment, data.concurrency_limit)
         deployment.save(update_fields=["global_concurrency_limit"])
     return deployment, created
+
+
+def take_name_lock(name: str) -> None:
+    """Upserts of one name take turns on PostgreSQL until their transaction ends: a row
+    lock cannot guard a row that does not exist yet, and two writers that both found
+    none would both insert it (SQLite runs one writer at a time anyway)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [name])
 
 
 def save_deployment(deployment: Deployment) -> None:
