@@ -81,7 +81,9 @@ def prefect_exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response({"detail": METHOD_NOT_ALLOWED}, status=405, headers={"Allow": allowed})
     if isinstance(exc, exceptions.APIException):
         set_rollback()
-        return Response({"detail": str(exc.detail)}, status=exc.status_code)
+        challenge = getattr(exc, "auth_header", None)  # DRF sets it on a 401
+        headers = {"WWW-Authenticate": challenge} if challenge else None
+        return Response({"detail": str(exc.detail)}, status=exc.status_code, headers=headers)
     return None
 
 

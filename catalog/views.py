@@ -505,14 +505,21 @@ class WorkQueueFilterView(PrefectAPIView):
 # Service routes ------------------------------------------------------------------------
 
 
-class HealthView(PrefectAPIView):
+class ProbeView(PrefectAPIView):
+    """A route for load balancers' probes: open to all, credentials or none, as in Prefect."""
+
+    authentication_classes = []
+    permission_classes = []
+
+
+class HealthView(ProbeView):
     """`GET /api/health`: 200 `true` while the process serves requests."""
 
     def get(self, request: Request) -> Response:
         return Response(True)
 
 
-class ReadyView(PrefectAPIView):
+class ReadyView(ProbeView):
     """`GET /api/ready`: 200 `{"message":"OK"}`; 503 when the database cannot be reached."""
 
     def get(self, request: Request) -> Response:

@@ -144,10 +144,20 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["catalog.renderers.PrefectJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "catalog.errors.prefect_exception_handler",
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "catalog.auth.ApiKeyAuthentication",
+        "catalog.auth.UserBasicAuthentication",
+        "catalog.auth.StaffSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["catalog.auth.CatalogAccess"],
     "UNAUTHENTICATED_USER": None,
 }
+# Who may use the API (catalog/auth.py): writes always need an API key or a user with the
+# model permission; reads need nothing while CATALOG_ANONYMOUS_READ is on (for local use;
+# turn it off in production). CATALOG_BASIC_AUTH checks PREFECT_API_AUTH_STRING's
+# "user:password" against Django users.
+CATALOG_ANONYMOUS_READ = env_bool("CATALOG_ANONYMOUS_READ", default=True)
+CATALOG_BASIC_AUTH = env_bool("CATALOG_BASIC_AUTH", default=False)
 
 # The Prefect server version this catalog speaks for (`GET /api/admin/version`), and the
 # REST API version (`GET /api/version`) and the oldest client API version it accepts.

@@ -6,6 +6,8 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from catalog.importer import import_paths
+from catalog.models import ApiKey
+from tests.factories import ApiKeyFactory
 
 DATA = Path(__file__).parent / "data"
 PREFECT = DATA / "prefect"
@@ -33,7 +35,22 @@ def empty_cache():
 
 
 @pytest.fixture
-def api_client() -> APIClient:
+def write_key(db) -> ApiKey:
+    return ApiKeyFactory(name="test-writer")
+
+
+@pytest.fixture
+def api_client(write_key) -> APIClient:
+    """A client that may write, as the key `write_key`. DRF authenticates it without
+    looking the key up, so query counts stay the views' own; tests/test_auth.py sends
+    real credentials."""
+    client = APIClient()
+    client.force_authenticate(token=write_key)
+    return client
+
+
+@pytest.fixture
+def anonymous_client() -> APIClient:
     return APIClient()
 
 

@@ -7,6 +7,8 @@ from factory.django import DjangoModelFactory
 
 from catalog import schedules
 from catalog.models import (
+    ApiKey,
+    ApiKeyAccess,
     ConcurrencyLimit,
     Deployment,
     DeploymentSchedule,
@@ -75,3 +77,20 @@ class VariableFactory(DjangoModelFactory[Variable]):
     name = factory.Sequence(lambda n: f"variable-{n}")
     value = factory.Sequence(lambda n: {"setting": n})
     tags = factory.LazyFunction(lambda: ["etl"])
+
+
+class ApiKeyFactory(DjangoModelFactory[ApiKey]):
+    """A write key of its own; its secret, which the database never holds, is `.secret`."""
+
+    class Meta:
+        model = ApiKey
+
+    name = factory.Sequence(lambda n: f"key-{n}")
+    access = ApiKeyAccess.WRITE
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs) -> ApiKey:
+        key = model_class(*args, **kwargs)
+        key.secret = key.issue()
+        key.save()
+        return key

@@ -16,9 +16,10 @@ import pytest
 from django.core.management import call_command
 
 from catalog.importer import ImportFailed, import_bundle, import_paths
-from catalog.models import ConcurrencyLimit, Deployment, Flow, WorkPool, WorkQueue
+from catalog.models import ApiKeyAccess, ConcurrencyLimit, Deployment, Flow, WorkPool, WorkQueue
 from catalog.prefect_remote import fetch_bundle
 from tests.conftest import prefect_file, prefect_json
+from tests.factories import ApiKeyFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,6 +64,17 @@ def test_the_command_reads_a_server(live_server, capsys):
     import_paths([prefect_file(REFERENCE[1])], flow_name="anchor-etl")
     call_command("import_deployments", "--from-api", f"{live_server.url}/api", "--quiet")
     assert "created=0 updated=0 unchanged=1 errors=0" in capsys.readouterr().out
+
+
+def test_the_command_reads_a_catalog_that_requires_keys(live_server, capsys, settings):
+    settings.CATALOG_ANONYMOUS_READ = False
+    import_paths([prefect_file(REFERENCE[1])], flow_name="anchor-etl")
+    key = ApiKeyFactory(access=ApiKeyAccess.READ)
+    url = f"{live_server.url}/api"
+    call_command("import_deployments", "--from-api", url, "--api-key", key.secret, "--quiet")
+    assert "created=0 updated=0 unchanged=1 errors=0" in capsys.readouterr().out
+    with pytest.raises(ImportFailed, match="401"):
+        fetch_bundle(url)
 
 
 def test_an_unreachable_server_is_a_clean_error():

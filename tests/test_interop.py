@@ -2,9 +2,10 @@
 
 The client lives in its own virtualenv, `.venv-interop/` (made by `scripts/interop-venv`,
 which `scripts/test` runs), so it never mixes with the app's dependencies. The test runs
-`tests/interop/client_scenario.py` there with `PREFECT_API_URL` pointing at the live server;
-the scenario checks every answer, validated beforehand against a real Prefect server, and
-cleans up after itself. Then the database must hold nothing of what the client made.
+`tests/interop/client_scenario.py` there with `PREFECT_API_URL` pointing at the live server
+and a write key in `PREFECT_API_KEY`; the scenario checks every answer, validated
+beforehand against a real Prefect server, and cleans up after itself. Then the database
+must hold nothing of what the client made.
 """
 
 import json
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from catalog.models import ConcurrencyLimit, Deployment, DeploymentSchedule, Flow
+from tests.factories import ApiKeyFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEROP_PYTHON = ROOT / ".venv-interop" / "bin" / "python"
@@ -26,7 +28,8 @@ TIMEOUT_SECONDS = 180
 pytestmark = [pytest.mark.interop, pytest.mark.django_db(transaction=True)]
 
 
-def client_env(api_url: str, prefect_home: Path, run: str) -> dict[str, str]:
+def client_env(api_url: str, prefect_home: Path, run: str, **credentials: str) -> dict[str, str]:
+    """The client's environment; `credentials` are PREFECT_API_KEY or PREFECT_API_AUTH_STRING."""
     # Nothing of the caller's Prefect configuration (profile, API key, URL) leaks in.
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(
@@ -36,6 +39,7 @@ def client_env(api_url: str, prefect_home: Path, run: str) -> dict[str, str]:
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         INTEROP_RUN=run,
         PYTHONUNBUFFERED="1",
+        **credentials,
     )
     return env
 
@@ -61,7 +65,12 @@ def test_the_real_prefect_client_works_against_the_api(live_server, tmp_path):
         result = subprocess.run(
             command,
             cwd=tmp_path,
-            env=client_env(f"{live_server.url}/api", tmp_path / "prefect-home", run),
+            env=client_env(
+                f"{live_server.url}/api",
+                tmp_path / "prefect-home",
+                run,
+                PREFECT_API_KEY=ApiKeyFactory(name=f"interop-{run}").secret,
+            ),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,

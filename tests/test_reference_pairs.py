@@ -14,7 +14,7 @@ from django.db import transaction
 from django.test import Client
 
 from tests.conftest import PREFECT
-from tests.replay import UTC_TIMESTAMP, UUID, database_fingerprint, shape
+from tests.replay import UTC_TIMESTAMP, UUID, database_fingerprint, shape, writer_client
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def send(client: Client, exchange: dict, ids: dict[str, str]):
 def replay(django_db_setup, django_db_blocker):
     answers, ids = {}, {}
     with django_db_blocker.unblock(), transaction.atomic():
-        client = Client(raise_request_exception=False)
+        client = writer_client()
         for exchange in REPLAYED:
             before = database_fingerprint()
             response = send(client, exchange, ids)

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
 
 from catalog.models import Deployment, DeploymentSchedule, ScheduleKind, WorkQueue
 
@@ -125,3 +126,23 @@ class WorkQueueFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
         value = self.value()
         return queryset.filter(work_queue_id=value) if value else queryset
+
+
+class ApiKeyStateFilter(admin.SimpleListFilter):
+    """Whether a key works now: valid, expired or revoked."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("valid", "valid"), ("expired", "expired"), ("revoked", "revoked")]
+
+    def queryset(self, request, keys: QuerySet) -> QuerySet:
+        now = timezone.now()
+        if self.value() == "valid":
+            return keys.filter(revoked__isnull=True).exclude(expires__lte=now)
+        if self.value() == "expired":
+            return keys.filter(revoked__isnull=True, expires__lte=now)
+        if self.value() == "revoked":
+            return keys.filter(revoked__isnull=False)
+        return keys
