@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from catalog.importer import import_paths
 from catalog.models import Deployment, DeploymentSchedule
-from tests.factories import DeploymentFactory, DeploymentScheduleFactory, FlowFactory
+from tests.factories import ApiKeyFactory, DeploymentFactory, DeploymentScheduleFactory, FlowFactory
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -30,10 +30,18 @@ pytestmark = [
 THREADS = 8
 
 
-def request(method: str, url: str, body=None, headers=None) -> tuple[int, object]:
+@pytest.fixture
+def call() -> Callable[..., tuple[int, object]]:
+    """`call(method, url, body)` over HTTP, with a write key."""
+    key = ApiKeyFactory(name="racer").secret
+    return lambda method, url, body=None: request(method, url, body, key)
+
+
+def request(method: str, url: str, body, key: str) -> tuple[int, object]:
     data = None if body is None else json.dumps(body).encode()
-    call = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    call = urllib.request.Request(url, data=data, method=method)
     call.add_header("Content-Type", "application/json")
+    call.add_header("Authorization", f"Bearer {key}")
     try:
         with urllib.request.urlopen(call, timeout=30) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -63,13 +71,13 @@ def at_once(work: Callable[[int], object], count: int = THREADS) -> list:
     return results
 
 
-def test_concurrent_upserts_of_one_deployment_make_one_row(live_server):
+def test_concurrent_upserts_of_one_deployment_make_one_row(call, live_server):
     flow = FlowFactory()
     url = f"{live_server.url}/api/deployments/"
 
     def upsert(n: int):
         body = {"name": "raced", "flow_id": str(flow.id), "description": f"writer {n}"}
-        return request("POST", url, body)
+        return call("POST", url, body)
 
     results = at_once(upsert)
     statuses = [status for status, _ in results]
@@ -80,7 +88,7 @@ def test_concurrent_upserts_of_one_deployment_make_one_row(live_server):
     assert stored in {f"writer {n}" for n in range(THREADS)}
 
 
-def test_concurrent_upserts_with_schedules_leave_one_set(live_server):
+def test_concurrent_upserts_with_schedules_leave_one_set(call, live_server):
     flow = FlowFactory()
     url = f"{live_server.url}/api/deployments/"
 
@@ -90,7 +98,7 @@ def test_concurrent_upserts_with_schedules_leave_one_set(live_server):
             {"schedule": {"interval": 3600 + n}, "slug": "hourly"},
         ]
         body = {"name": "raced", "flow_id": str(flow.id), "schedules": schedules}
-        return request("POST", url, body)
+        return call("POST", url, body)
 
     results = at_once(upsert)
     assert {status for status, _ in results} <= {200, 201}, results
@@ -98,14 +106,14 @@ def test_concurrent_upserts_with_schedules_leave_one_set(live_server):
     assert sorted(deployment.schedules.values_list("slug", flat=True)) == ["hourly", "morning"]
 
 
-def test_concurrent_patches_of_one_schedule_lose_nothing_else(live_server):
+def test_concurrent_patches_of_one_schedule_lose_nothing_else(call, live_server):
     deployment = DeploymentFactory()
     rows = [DeploymentScheduleFactory(deployment=deployment, slug=f"s{n}") for n in range(3)]
     target = rows[0]
     url = f"{live_server.url}/api/deployments/{deployment.id}/schedules/{target.id}"
 
     def patch(n: int):
-        return request("PATCH", url, {"schedule": {"cron": f"{n} 6 * * *"}, "active": n % 2 == 0})
+        return call("PATCH", url, {"schedule": {"cron": f"{n} 6 * * *"}, "active": n % 2 == 0})
 
     results = at_once(patch)
     assert {status for status, _ in results} == {204}, results
@@ -115,12 +123,12 @@ def test_concurrent_patches_of_one_schedule_lose_nothing_else(live_server):
     assert deployment.schedules.count() == 3
 
 
-def test_concurrent_schedule_creates_with_one_slug_make_one_row(live_server):
+def test_concurrent_schedule_creates_with_one_slug_make_one_row(call, live_server):
     deployment = DeploymentFactory()
     url = f"{live_server.url}/api/deployments/{deployment.id}/schedules"
 
     def create(n: int):
-        return request("POST", url, [{"schedule": {"interval": 60 * (n + 1)}, "slug": "only"}])
+        return call("POST", url, [{"schedule": {"interval": 60 * (n + 1)}, "slug": "only"}])
 
     results = at_once(create)
     statuses = sorted(status for status, _ in results)
@@ -128,13 +136,13 @@ def test_concurrent_schedule_creates_with_one_slug_make_one_row(live_server):
     assert deployment.schedules.filter(slug="only").count() == 1
 
 
-def test_concurrent_patches_of_different_fields_all_land(live_server):
+def test_concurrent_patches_of_different_fields_all_land(call, live_server):
     deployment = DeploymentFactory(description="", version="0")
     url = f"{live_server.url}/api/deployments/{deployment.id}"
     fields = ["description", "version", "path", "entrypoint"]
 
     def patch(n: int):
-        return request("PATCH", url, {fields[n]: f"value {n}"})
+        return call("PATCH", url, {fields[n]: f"value {n}"})
 
     results = at_once(patch, count=len(fields))
     assert {status for status, _ in results} == {204}, results
@@ -144,7 +152,7 @@ def test_concurrent_patches_of_different_fields_all_land(live_server):
     ]
 
 
-def test_an_admin_save_during_an_import_loses_neither(live_server, admin_user, tmp_path):
+def test_an_admin_save_during_an_import_loses_neither(call, live_server, admin_user, tmp_path):
     from django.test import Client
 
     flow = FlowFactory(name="imported-flow")
@@ -183,8 +191,8 @@ def inline_management() -> dict:
     }
 
 
-def test_concurrent_creates_of_one_flow_give_one_flow(live_server):
+def test_concurrent_creates_of_one_flow_give_one_flow(call, live_server):
     url = f"{live_server.url}/api/flows/"
-    results = at_once(lambda n: request("POST", url, {"name": "raced-flow"}))
+    results = at_once(lambda n: call("POST", url, {"name": "raced-flow"}))
     assert {status for status, _ in results} <= {200, 201}, results
     assert len({body["id"] for _, body in results}) == 1
