@@ -25,6 +25,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -38,6 +39,9 @@ NAME_PATTERN = f"^[^{BANNED_CHARACTERS}]+$"
 # Prefect's `TimeZone` type: an unanchored alternation of every zone name.
 TIMEZONE_PATTERN = "|".join(sorted(schedules.available_timezones()))
 
+
+TAGS_EXAMPLE = ["tag-1", "tag-2"]
+TIMEZONE_EXAMPLE = "America/New_York"
 
 # Names are stored in indexed columns of this width; Prefect sets no limit of its own.
 ShortText = Annotated[str, Field(max_length=255)]
@@ -74,10 +78,28 @@ def strict_timezone(value: str | None) -> str | None:
     return schedules.validate_timezone(value)
 
 
+# Read from seconds, an ISO 8601 duration or HH:MM:SS; always written as float seconds.
+Interval = Annotated[
+    timedelta,
+    AfterValidator(positive_interval),
+    WithJsonSchema(
+        {"anyOf": [{"type": "number", "exclusiveMinimum": 0.0}, {"type": "string"}]},
+        mode="validation",
+    ),
+    WithJsonSchema({"type": "number"}, mode="serialization"),
+]
+
+
 class IntervalSchedule(ActionModel):
-    interval: Annotated[timedelta, AfterValidator(positive_interval)]
-    anchor_date: Annotated[datetime, AfterValidator(naive_as_utc)] = Field(default_factory=now_utc)
-    timezone: str | None = None
+    """Runs every `interval` seconds from `anchor_date` (now, if not given). Whole days
+    keep their wall-clock time across DST changes in `timezone`; shorter intervals are
+    elapsed time."""
+
+    interval: Interval
+    anchor_date: Annotated[datetime, AfterValidator(naive_as_utc)] = Field(
+        default_factory=now_utc, examples=["2020-01-01T00:00:00Z"]
+    )
+    timezone: str | None = Field(default=None, examples=[TIMEZONE_EXAMPLE])
 
     @model_validator(mode="after")
     def validate_timezone(self) -> "IntervalSchedule":
@@ -91,9 +113,14 @@ class IntervalSchedule(ActionModel):
 
 
 class CronSchedule(ActionModel):
-    cron: str
-    timezone: str | None = None
-    day_or: bool = True
+    """Runs at the times a cron expression names, in `timezone` (UTC if null)."""
+
+    cron: str = Field(examples=["0 0 * * *"])
+    timezone: str | None = Field(default=None, examples=[TIMEZONE_EXAMPLE])
+    day_or: bool = Field(
+        default=True,
+        description="Control croniter behavior for handling day and day_of_week entries.",
+    )
 
     @field_validator("cron")
     @classmethod
@@ -112,9 +139,16 @@ class CronSchedule(ActionModel):
 
 
 class RRuleSchedule(ActionModel):
+    """Runs at the times an iCalendar recurrence rule (RFC 5545) names, in `timezone`."""
+
     rrule: str
     timezone: (
-        Annotated[str, Field(pattern=TIMEZONE_PATTERN), AfterValidator(strict_timezone)] | None
+        Annotated[
+            str,
+            Field(pattern=TIMEZONE_PATTERN, examples=[TIMEZONE_EXAMPLE]),
+            AfterValidator(strict_timezone),
+        ]
+        | None
     ) = "UTC"
 
     @field_validator("rrule")
@@ -142,22 +176,40 @@ def at_most_max_scheduled_runs(value: int) -> int:
 MaxScheduledRuns = Annotated[int, Field(gt=0), AfterValidator(at_most_max_scheduled_runs)]
 
 
+ACTIVE_DESCRIPTION = "Whether or not the schedule is active."
+SCHEDULE_DESCRIPTION = "The schedule for the deployment."
+MAX_SCHEDULED_RUNS_DESCRIPTION = "The maximum number of scheduled runs for the schedule."
+SCHEDULE_PARAMETERS_DESCRIPTION = "A dictionary of parameter value overrides."
+SLUG_DESCRIPTION = "A unique identifier for the schedule."
+REPLACES_DESCRIPTION = (
+    "The slug of an existing schedule that this schedule replaces. Used for renaming slugs."
+)
+
+
 class DeploymentScheduleCreate(ActionModel):
-    active: bool = True
-    schedule: ScheduleBody
-    max_scheduled_runs: MaxScheduledRuns | None = None
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    slug: ShortText | None = None
-    replaces: ShortText | None = None
+    active: bool = Field(default=True, description=ACTIVE_DESCRIPTION)
+    schedule: ScheduleBody = Field(description=SCHEDULE_DESCRIPTION)
+    max_scheduled_runs: MaxScheduledRuns | None = Field(
+        default=None, description=MAX_SCHEDULED_RUNS_DESCRIPTION
+    )
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, description=SCHEDULE_PARAMETERS_DESCRIPTION
+    )
+    slug: ShortText | None = Field(default=None, description=SLUG_DESCRIPTION)
+    replaces: ShortText | None = Field(default=None, description=REPLACES_DESCRIPTION)
 
 
 class DeploymentScheduleUpdate(ActionModel):
-    active: bool | None = None
-    schedule: ScheduleBody | None = None
-    max_scheduled_runs: MaxScheduledRuns | None = None
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    slug: ShortText | None = None
-    replaces: ShortText | None = None
+    active: bool | None = Field(default=None, description=ACTIVE_DESCRIPTION)
+    schedule: ScheduleBody | None = Field(default=None, description=SCHEDULE_DESCRIPTION)
+    max_scheduled_runs: MaxScheduledRuns | None = Field(
+        default=None, description=MAX_SCHEDULED_RUNS_DESCRIPTION
+    )
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, description=SCHEDULE_PARAMETERS_DESCRIPTION
+    )
+    slug: ShortText | None = Field(default=None, description=SLUG_DESCRIPTION)
+    replaces: ShortText | None = Field(default=None, description=REPLACES_DESCRIPTION)
 
 
 # Deployments ---------------------------------------------------------------------------
@@ -182,21 +234,33 @@ def parameters_within_size(parameters: dict[str, Any]) -> dict[str, Any]:
 SizedParameters = Annotated[dict[str, Any], AfterValidator(parameters_within_size)]
 
 
-class CollisionStrategy(StrEnum):
+class ConcurrencyLimitStrategy(StrEnum):
+    """What happens to a new run when the deployment's concurrency limit is full."""
+
     ENQUEUE = "ENQUEUE"
     CANCEL_NEW = "CANCEL_NEW"
 
 
 class ConcurrencyOptions(BaseModel):
-    collision_strategy: CollisionStrategy
-    grace_period_seconds: Annotated[int, Field(ge=60, le=86400)] | None = None
+    """How a deployment's concurrency limit treats runs past the limit."""
+
+    collision_strategy: ConcurrencyLimitStrategy
+    grace_period_seconds: Annotated[int, Field(ge=60, le=86400)] | None = Field(
+        default=None,
+        description=(
+            "Grace period in seconds for infrastructure to start before concurrency slots "
+            "are revoked. If not set, falls back to server setting."
+        ),
+    )
 
 
 class VersionInfo(BaseModel):
+    """Where this version of a deployment comes from; any further keys are kept."""
+
     model_config = ConfigDict(extra="allow")
 
-    type: str
-    version: str
+    type: str = Field(description="The type of version info.")
+    version: str = Field(description="The version of the deployment.")
 
 
 # Keys older Prefect clients send; Prefect drops them silently.
@@ -234,30 +298,77 @@ def empty_schema_as_object_schema(value: Any) -> Any:
 ParameterSchema = Annotated[dict[str, Any], BeforeValidator(empty_schema_as_object_schema)]
 
 
+PAUSED_DESCRIPTION = "Whether or not the deployment is paused."
+SCHEDULES_DESCRIPTION = "A list of schedules for the deployment."
+CONCURRENCY_LIMIT_DESCRIPTION = "The deployment's concurrency limit."
+CONCURRENCY_OPTIONS_DESCRIPTION = "The deployment's concurrency options."
+GLOBAL_CONCURRENCY_LIMIT_ID_DESCRIPTION = (
+    "The ID of the global concurrency limit to apply to the deployment."
+)
+ENFORCE_PARAMETER_SCHEMA_DESCRIPTION = (
+    "Whether or not the deployment should enforce the parameter schema."
+)
+PARAMETER_OPENAPI_SCHEMA_DESCRIPTION = "The parameter schema of the flow, including defaults."
+PARAMETERS_DESCRIPTION = "Parameters for flow runs scheduled by the deployment."
+DEPLOYMENT_TAGS_DESCRIPTION = "A list of deployment tags."
+LABELS_DESCRIPTION = (
+    "A dictionary of key-value labels. Values can be strings, numbers, or booleans."
+)
+LABELS_EXAMPLE = {"key": "value1", "key2": 42}
+WORK_POOL_NAME_DESCRIPTION = "The name of the deployment's work pool."
+JOB_VARIABLES_DESCRIPTION = "Overrides for the flow's infrastructure configuration."
+VERSION_INFO_DESCRIPTION = "A description of this version of the deployment."
+PositiveCount = Annotated[int, Field(gt=0, le=MAX_INT)]
+
+
 class DeploymentCreate(ActionModel):
-    name: ShortText
-    flow_id: UUID
-    paused: bool = False
-    schedules: list[DeploymentScheduleCreate] = Field(default_factory=list)
-    concurrency_limit: Annotated[int, Field(gt=0, le=MAX_INT)] | None = None
-    concurrency_options: ConcurrencyOptions | None = None
-    global_concurrency_limit_id: UUID | None = None
-    enforce_parameter_schema: bool = True
-    parameter_openapi_schema: ParameterSchema | None = None
-    parameters: SizedParameters = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
-    labels: Labels | None = Field(default_factory=dict)
+    """A new deployment, or the new state of the deployment of this flow and name."""
+
+    name: ShortText = Field(description="The name of the deployment.", examples=["my-deployment"])
+    flow_id: UUID = Field(description="The ID of the flow associated with the deployment.")
+    paused: bool = Field(default=False, description=PAUSED_DESCRIPTION)
+    schedules: list[DeploymentScheduleCreate] = Field(
+        default_factory=list, description=SCHEDULES_DESCRIPTION
+    )
+    concurrency_limit: PositiveCount | None = Field(
+        default=None, description=CONCURRENCY_LIMIT_DESCRIPTION
+    )
+    concurrency_options: ConcurrencyOptions | None = Field(
+        default=None, description=CONCURRENCY_OPTIONS_DESCRIPTION
+    )
+    global_concurrency_limit_id: UUID | None = Field(
+        default=None, description=GLOBAL_CONCURRENCY_LIMIT_ID_DESCRIPTION
+    )
+    enforce_parameter_schema: bool = Field(
+        default=True, description=ENFORCE_PARAMETER_SCHEMA_DESCRIPTION
+    )
+    parameter_openapi_schema: ParameterSchema | None = Field(
+        default=None,
+        description=PARAMETER_OPENAPI_SCHEMA_DESCRIPTION,
+        json_schema_extra={"additionalProperties": True},
+    )
+    parameters: SizedParameters = Field(default_factory=dict, description=PARAMETERS_DESCRIPTION)
+    tags: list[str] = Field(
+        default_factory=list, description=DEPLOYMENT_TAGS_DESCRIPTION, examples=[TAGS_EXAMPLE]
+    )
+    labels: Labels | None = Field(
+        default_factory=dict, description=LABELS_DESCRIPTION, examples=[LABELS_EXAMPLE]
+    )
     pull_steps: list[dict[str, Any]] | None = None
     work_queue_name: ShortText | None = None
-    work_pool_name: ShortText | None = None
+    work_pool_name: ShortText | None = Field(
+        default=None, description=WORK_POOL_NAME_DESCRIPTION, examples=["my-work-pool"]
+    )
     storage_document_id: UUID | None = None
     infrastructure_document_id: UUID | None = None
     description: str | None = None
     path: str | None = None
     version: ShortText | None = None
     entrypoint: str | None = None
-    job_variables: dict[str, Any] = Field(default_factory=dict)
-    version_info: VersionInfo | None = None
+    job_variables: dict[str, Any] = Field(
+        default_factory=dict, description=JOB_VARIABLES_DESCRIPTION
+    )
+    version_info: VersionInfo | None = Field(default=None, description=VERSION_INFO_DESCRIPTION)
 
     @model_validator(mode="before")
     @classmethod
@@ -286,6 +397,8 @@ class DeploymentCreate(ActionModel):
 
 
 class DeploymentUpdate(ActionModel):
+    """The keys of a deployment to change; the rest keep their values."""
+
     @model_validator(mode="before")
     @classmethod
     def remove_old_fields(cls, values: Any) -> Any:
@@ -293,24 +406,42 @@ class DeploymentUpdate(ActionModel):
 
     version: ShortText | None = None
     description: str | None = None
-    paused: bool = False
-    schedules: list[DeploymentScheduleUpdate] = Field(default_factory=list)
-    concurrency_limit: Annotated[int, Field(gt=0, le=MAX_INT)] | None = None
-    concurrency_options: ConcurrencyOptions | None = None
-    global_concurrency_limit_id: UUID | None = None
-    parameters: SizedParameters | None = None
-    parameter_openapi_schema: ParameterSchema | None = None
-    tags: list[str] = Field(default_factory=list)
+    paused: bool = Field(default=False, description=PAUSED_DESCRIPTION)
+    schedules: list[DeploymentScheduleUpdate] = Field(
+        default_factory=list, description=SCHEDULES_DESCRIPTION
+    )
+    concurrency_limit: PositiveCount | None = Field(
+        default=None, description=CONCURRENCY_LIMIT_DESCRIPTION
+    )
+    concurrency_options: ConcurrencyOptions | None = Field(
+        default=None, description=CONCURRENCY_OPTIONS_DESCRIPTION
+    )
+    global_concurrency_limit_id: UUID | None = Field(
+        default=None, description=GLOBAL_CONCURRENCY_LIMIT_ID_DESCRIPTION
+    )
+    parameters: SizedParameters | None = Field(default=None, description=PARAMETERS_DESCRIPTION)
+    parameter_openapi_schema: ParameterSchema | None = Field(
+        default=None, description=PARAMETER_OPENAPI_SCHEMA_DESCRIPTION
+    )
+    tags: list[str] = Field(
+        default_factory=list, description=DEPLOYMENT_TAGS_DESCRIPTION, examples=[TAGS_EXAMPLE]
+    )
     work_queue_name: ShortText | None = None
-    work_pool_name: ShortText | None = None
+    work_pool_name: ShortText | None = Field(
+        default=None, description=WORK_POOL_NAME_DESCRIPTION, examples=["my-work-pool"]
+    )
     path: str | None = None
-    job_variables: dict[str, Any] | None = None
+    job_variables: dict[str, Any] | None = Field(
+        default=None, description=JOB_VARIABLES_DESCRIPTION
+    )
     pull_steps: list[dict[str, Any]] | None = None
     entrypoint: str | None = None
     storage_document_id: UUID | None = None
     infrastructure_document_id: UUID | None = None
-    enforce_parameter_schema: bool | None = None
-    version_info: VersionInfo | None = None
+    enforce_parameter_schema: bool | None = Field(
+        default=None, description=ENFORCE_PARAMETER_SCHEMA_DESCRIPTION
+    )
+    version_info: VersionInfo | None = Field(default=None, description=VERSION_INFO_DESCRIPTION)
 
     @model_validator(mode="before")
     @classmethod
@@ -321,32 +452,88 @@ class DeploymentUpdate(ActionModel):
 # Flows and concurrency limits ----------------------------------------------------------
 
 
+FLOW_TAGS_DESCRIPTION = "A list of flow tags"
+
+
 class FlowCreate(ActionModel):
-    name: Name
-    tags: list[str] = Field(default_factory=list)
-    labels: Labels | None = Field(default_factory=dict)
+    """A new flow; a flow of that name already there is answered unchanged."""
+
+    name: Name = Field(description="The name of the flow", examples=["my-flow"])
+    tags: list[str] = Field(
+        default_factory=list, description=FLOW_TAGS_DESCRIPTION, examples=[TAGS_EXAMPLE]
+    )
+    labels: Labels | None = Field(
+        default_factory=dict, description=LABELS_DESCRIPTION, examples=[LABELS_EXAMPLE]
+    )
 
 
 class FlowUpdate(ActionModel):
-    tags: list[str] = Field(default_factory=list)
+    """A flow's new tags."""
+
+    tags: list[str] = Field(
+        default_factory=list, description=FLOW_TAGS_DESCRIPTION, examples=[TAGS_EXAMPLE]
+    )
 
 
-class ConcurrencyLimitCreate(ActionModel):
-    active: bool = True
-    name: Name
-    limit: Annotated[int, Field(ge=0, le=MAX_INT)]
-    active_slots: Annotated[int, Field(ge=0, le=MAX_INT)] = 0
-    denied_slots: Annotated[int, Field(ge=0, le=MAX_INT)] = 0
-    slot_decay_per_second: Annotated[float, Field(ge=0.0)] = 0
+Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+DecayRate = Annotated[float, Field(ge=0.0)]
 
 
-class ConcurrencyLimitUpdate(ActionModel):
+class ConcurrencyLimitV2Create(ActionModel):
+    """A new global concurrency limit."""
+
+    active: bool = Field(default=True, description="Whether the concurrency limit is active.")
+    name: Name = Field(description="The name of the concurrency limit.")
+    limit: Count = Field(description="The concurrency limit.")
+    active_slots: Count = Field(default=0, description="The number of active slots.")
+    denied_slots: Count = Field(default=0, description="The number of denied slots.")
+    slot_decay_per_second: DecayRate = Field(
+        default=0, description="The decay rate for active slots when used as a rate limit."
+    )
+
+
+class ConcurrencyLimitV2Update(ActionModel):
+    """The keys of a global concurrency limit to change."""
+
     active: bool | None = None
     name: Name | None = None
-    limit: Annotated[int, Field(ge=0, le=MAX_INT)] | None = None
-    active_slots: Annotated[int, Field(ge=0, le=MAX_INT)] | None = None
-    denied_slots: Annotated[int, Field(ge=0, le=MAX_INT)] | None = None
-    slot_decay_per_second: Annotated[float, Field(ge=0.0)] | None = None
+    limit: Count | None = None
+    active_slots: Count | None = None
+    denied_slots: Count | None = None
+    slot_decay_per_second: DecayRate | None = None
+
+
+# Work pools ----------------------------------------------------------------------------
+
+
+class WorkPoolCreate(ActionModel):
+    """A new work pool; it gets a `default` queue."""
+
+    name: Name = Field(description="The name of the work pool.")
+    description: str | None = Field(default=None, description="The work pool description.")
+    type: str = Field(default="prefect-agent", description="The work pool type.")
+    base_job_template: dict = Field(
+        default_factory=dict, description="The work pool's base job template."
+    )
+    is_paused: bool = Field(
+        default=False, description="Pausing the work pool stops the delivery of all work."
+    )
+    concurrency_limit: Count | None = Field(
+        default=None, description="A concurrency limit for the work pool."
+    )
+    storage_configuration: dict = Field(
+        default_factory=dict, description="The storage configuration for the work pool."
+    )
+
+
+class ScheduledFlowRunsPoll(ActionModel):
+    """A worker's poll for the scheduled runs of some deployments."""
+
+    deployment_ids: list[UUID] = Field(description="The deployment IDs to get scheduled runs for")
+    scheduled_before: datetime | None = Field(
+        default=None, description="The maximum time to look for scheduled flow runs"
+    )
+    limit: int | None = None
 
 
 # Variables -----------------------------------------------------------------------------
@@ -425,15 +612,28 @@ VariableValue = Annotated[
 ]
 
 
+VARIABLE_NAME_DESCRIPTION = "The name of the variable"
+VARIABLE_VALUE_DESCRIPTION = "The value of the variable"
+VARIABLE_TAGS_DESCRIPTION = "A list of variable tags"
+
+
 class VariableCreate(ActionModel):
-    name: VariableName
-    value: VariableValue
-    tags: list[str] = Field(default_factory=list)
+    """A new variable."""
+
+    name: VariableName = Field(description=VARIABLE_NAME_DESCRIPTION, examples=["my_variable"])
+    value: VariableValue = Field(description=VARIABLE_VALUE_DESCRIPTION, examples=["my-value"])
+    tags: list[str] = Field(
+        default_factory=list, description=VARIABLE_TAGS_DESCRIPTION, examples=[TAGS_EXAMPLE]
+    )
 
 
 class VariableUpdate(ActionModel):
     """Only the keys sent are changed; `"value": null` sets the value to null."""
 
     name: VariableName | None = None
-    value: VariableValue = None
-    tags: list[str] | None = None
+    value: VariableValue = Field(
+        default=None, description=VARIABLE_VALUE_DESCRIPTION, examples=["my-value"]
+    )
+    tags: list[str] | None = Field(
+        default=None, description=VARIABLE_TAGS_DESCRIPTION, examples=[TAGS_EXAMPLE]
+    )

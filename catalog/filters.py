@@ -15,7 +15,7 @@ from uuid import UUID
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from catalog.models import (
     Deployment,
@@ -32,6 +32,8 @@ MATCH_NONE = Q(pk__in=[])
 
 
 class Operator(StrEnum):
+    """How a filter's criteria join: all of them (`and_`) or any (`or_`)."""
+
     and_ = "and_"
     or_ = "or_"
 
@@ -54,10 +56,17 @@ class FilterModel(BaseModel):
 
 
 class OperatorFilterModel(FilterModel):
-    operator: Operator = Operator.and_
+    operator: Operator = Field(
+        default=Operator.and_,
+        description="Operator for combining filter criteria. Defaults to 'and_'.",
+    )
 
     def as_q(self) -> Q:
         return combine(self.conditions(), self.operator)
+
+
+def criteria_for(column: str) -> Any:
+    return Field(default=None, description=f"Filter criteria for `{column}`")
 
 
 def nested(*filters: FilterModel | None) -> list[Q]:
@@ -139,13 +148,25 @@ class DeploymentFilterConcurrencyLimit(FilterModel):
 
 
 class DeploymentFilter(OperatorFilterModel):
-    id: DeploymentFilterId | None = None
-    name: DeploymentFilterName | None = None
-    flow_or_deployment_name: DeploymentOrFlowNameFilter | None = None
-    paused: DeploymentFilterPaused | None = None
-    tags: DeploymentFilterTags | None = None
-    work_queue_name: DeploymentFilterWorkQueueName | None = None
-    concurrency_limit: DeploymentFilterConcurrencyLimit | None = None
+    id: DeploymentFilterId | None = criteria_for("Deployment.id")
+    name: DeploymentFilterName | None = criteria_for("Deployment.name")
+    flow_or_deployment_name: DeploymentOrFlowNameFilter | None = criteria_for(
+        "Deployment.name` or `Flow.name"
+    )
+    paused: DeploymentFilterPaused | None = criteria_for("Deployment.paused")
+    tags: DeploymentFilterTags | None = criteria_for("Deployment.tags")
+    work_queue_name: DeploymentFilterWorkQueueName | None = criteria_for(
+        "Deployment.work_queue_name"
+    )
+    concurrency_limit: DeploymentFilterConcurrencyLimit | None = Field(
+        default=None,
+        deprecated=True,
+        description=(
+            "DEPRECATED: Prefer `Deployment.concurrency_limit_id` over "
+            "`Deployment.concurrency_limit`. If provided, will be ignored for "
+            "backwards-compatibility. Will be removed after December 2024."
+        ),
+    )
 
     def conditions(self) -> list[Q]:
         return nested(
@@ -184,10 +205,12 @@ class FlowFilterTags(TagsFilter):
 
 
 class FlowFilter(OperatorFilterModel):
-    id: FlowFilterId | None = None
-    deployment: FlowFilterDeployment | None = None
-    name: FlowFilterName | None = None
-    tags: FlowFilterTags | None = None
+    id: FlowFilterId | None = criteria_for("Flow.id")
+    deployment: FlowFilterDeployment | None = Field(
+        default=None, description="Filter criteria for Flow deployments"
+    )
+    name: FlowFilterName | None = criteria_for("Flow.name")
+    tags: FlowFilterTags | None = criteria_for("Flow.tags")
 
     def conditions(self) -> list[Q]:
         return nested(self.id, self.deployment, self.name, self.tags)
@@ -201,6 +224,10 @@ class AnyIdFilter(FilterModel):
 
     def conditions(self) -> list[Q]:
         return [] if self.any_ is None else [Q(id__in=self.any_)]
+
+
+class WorkPoolFilterId(AnyIdFilter):
+    pass
 
 
 class WorkPoolFilterName(FilterModel):
@@ -218,9 +245,9 @@ class WorkPoolFilterType(FilterModel):
 
 
 class WorkPoolFilter(OperatorFilterModel):
-    id: AnyIdFilter | None = None
-    name: WorkPoolFilterName | None = None
-    type: WorkPoolFilterType | None = None
+    id: WorkPoolFilterId | None = criteria_for("WorkPool.id")
+    name: WorkPoolFilterName | None = criteria_for("WorkPool.name")
+    type: WorkPoolFilterType | None = criteria_for("WorkPool.type")
 
     def conditions(self) -> list[Q]:
         return nested(self.id, self.name, self.type)
@@ -238,9 +265,13 @@ class WorkQueueFilterName(FilterModel):
         return found
 
 
+class WorkQueueFilterId(AnyIdFilter):
+    pass
+
+
 class WorkQueueFilter(OperatorFilterModel):
-    id: AnyIdFilter | None = None
-    name: WorkQueueFilterName | None = None
+    id: WorkQueueFilterId | None = criteria_for("WorkQueue.id")
+    name: WorkQueueFilterName | None = criteria_for("WorkQueue.name")
 
     def conditions(self) -> list[Q]:
         return nested(self.id, self.name)
@@ -262,7 +293,33 @@ class RunFilter(BaseModel):
 # Whole filter bodies -------------------------------------------------------------------
 
 
-class Sort(StrEnum):
+def nulls_take_defaults(schema: dict) -> None:
+    """The schema of a body whose null keys `optional_object_body` drops before
+    validation: each key may be null, which means its default."""
+    for name, field_schema in schema.get("properties", {}).items():
+        schema["properties"][name] = nullable(field_schema)
+
+
+def nullable(field_schema: dict) -> dict:
+    if {"type": "null"} in field_schema.get("anyOf", []):
+        return field_schema
+    annotations = {
+        key: field_schema.pop(key)
+        for key in ("title", "description", "default")
+        if key in field_schema
+    }
+    return {"anyOf": [field_schema, {"type": "null"}], **annotations}
+
+
+class FilterBody(BaseModel):
+    """A filter route's body: unknown keys are ignored, null keys take their defaults."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra=nulls_take_defaults)
+
+
+class DeploymentSort(StrEnum):
+    """The orders deployments can be listed in."""
+
     CREATED_DESC = "CREATED_DESC"
     UPDATED_DESC = "UPDATED_DESC"
     NAME_ASC = "NAME_ASC"
@@ -279,10 +336,20 @@ class Sort(StrEnum):
         return [column, "id"]
 
 
-class DeploymentsQuery(BaseModel):
-    """The filters of `/deployments/filter`, `/count`, `/paginate` and `/bulk_delete`."""
+class FlowSort(StrEnum):
+    """The orders flows can be listed in."""
 
-    model_config = ConfigDict(extra="ignore")
+    CREATED_DESC = "CREATED_DESC"
+    UPDATED_DESC = "UPDATED_DESC"
+    NAME_ASC = "NAME_ASC"
+    NAME_DESC = "NAME_DESC"
+
+    def order_by(self) -> list[str]:
+        return DeploymentSort(self.value).order_by()
+
+
+class DeploymentsQuery(FilterBody):
+    """The filters of `/deployments/filter`, `/count`, `/paginate` and `/bulk_delete`."""
 
     flows: FlowFilter | None = None
     flow_runs: RunFilter | None = None
@@ -312,10 +379,8 @@ def queues_matching(pools: WorkPoolFilter | None, queues: WorkQueueFilter | None
     return matching
 
 
-class FlowsQuery(BaseModel):
+class FlowsQuery(FilterBody):
     """The filters of `/flows/filter`, `/count` and `/paginate`."""
-
-    model_config = ConfigDict(extra="ignore")
 
     flows: FlowFilter | None = None
     flow_runs: RunFilter | None = None
@@ -334,53 +399,58 @@ class FlowsQuery(BaseModel):
 
 NonNegative = Annotated[int, Field(ge=0)]
 PageNumber = Annotated[int, Field(ge=1)]
+# `check_limit` reads the limit before the model does, to answer with Prefect's own
+# errors; the model only lists it, for the schema.
+Limit = Annotated[
+    SkipValidation[Annotated[int, Field(ge=0, le=200)]],
+    Field(description="Defaults to 200, the most allowed, if not provided."),
+]
 
 
 class DeploymentsFilterBody(DeploymentsQuery):
     offset: NonNegative = 0
-    sort: Sort = Sort.NAME_ASC
+    sort: DeploymentSort = DeploymentSort.NAME_ASC
+    limit: Limit = 200
 
 
 class DeploymentsPageBody(DeploymentsQuery):
     page: PageNumber = 1
-    sort: Sort = Sort.NAME_ASC
+    sort: DeploymentSort = DeploymentSort.NAME_ASC
+    limit: Limit = 200
 
 
-class DeploymentsBulkDeleteBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class DeploymentsBulkDeleteBody(FilterBody):
     deployments: DeploymentFilter | None = None
     limit: Annotated[int, Field(ge=1, le=50)] = 50
 
 
 class FlowsFilterBody(FlowsQuery):
     offset: NonNegative = 0
-    sort: Sort = Sort.NAME_ASC
+    sort: FlowSort = FlowSort.NAME_ASC
+    limit: Limit = 200
 
 
 class FlowsPageBody(FlowsQuery):
     page: PageNumber = 1
-    sort: Sort = Sort.NAME_ASC
+    sort: FlowSort = FlowSort.NAME_ASC
+    limit: Limit = 200
 
 
-class WorkPoolsFilterBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class WorkPoolsFilterBody(FilterBody):
     work_pools: WorkPoolFilter | None = None
     offset: NonNegative = 0
+    limit: Limit = 200
 
 
-class WorkQueuesFilterBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class WorkQueuesFilterBody(FilterBody):
     work_queues: WorkQueueFilter | None = None
     offset: NonNegative = 0
+    limit: Limit = 200
 
 
-class OffsetBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class OffsetBody(FilterBody):
     offset: NonNegative = 0
+    limit: Limit = 200
 
 
 # Query-string filters for `GET /api/deployments/` --------------------------------------
@@ -453,9 +523,9 @@ class VariableFilterTags(TagsFilter):
 
 
 class VariableFilter(OperatorFilterModel):
-    id: VariableFilterId | None = None
-    name: VariableFilterName | None = None
-    tags: VariableFilterTags | None = None
+    id: VariableFilterId | None = criteria_for("Variable.id")
+    name: VariableFilterName | None = criteria_for("Variable.name")
+    tags: VariableFilterTags | None = criteria_for("Variable.tags")
 
     def conditions(self) -> list[Q]:
         return nested(self.id, self.name, self.tags)
@@ -470,13 +540,11 @@ class VariableSort(StrEnum):
     NAME_ASC = "NAME_ASC"
 
     def order_by(self) -> list[str]:
-        return Sort(self.value).order_by()
+        return DeploymentSort(self.value).order_by()
 
 
-class VariablesQuery(BaseModel):
+class VariablesQuery(FilterBody):
     """The filter of `/variables/filter` and `/variables/count`."""
-
-    model_config = ConfigDict(extra="ignore")
 
     variables: VariableFilter | None = None
 
@@ -487,3 +555,4 @@ class VariablesQuery(BaseModel):
 class VariablesFilterBody(VariablesQuery):
     offset: NonNegative = 0
     sort: VariableSort = VariableSort.NAME_ASC
+    limit: Limit = 200

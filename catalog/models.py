@@ -269,6 +269,8 @@ class WorkQueue(TimestampedModel):
 
 
 class DeploymentStatus(models.TextChoices):
+    """Whether a worker has polled for the deployment's runs lately."""
+
     READY = "READY"
     NOT_READY = "NOT_READY"
 

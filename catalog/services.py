@@ -527,7 +527,7 @@ def deployment_set_paused(deployment_id: UUID, paused: bool) -> None:
 # Concurrency limits (`/v2/concurrency_limits/`) ----------------------------------------
 
 
-def concurrency_limit_create(data: actions.ConcurrencyLimitCreate) -> ConcurrencyLimit:
+def concurrency_limit_create(data: actions.ConcurrencyLimitV2Create) -> ConcurrencyLimit:
     try:
         with transaction.atomic():
             return ConcurrencyLimit.objects.create(**data.model_dump())
@@ -535,7 +535,7 @@ def concurrency_limit_create(data: actions.ConcurrencyLimitCreate) -> Concurrenc
         raise integrity_conflict() from None
 
 
-def concurrency_limit_update(limit: ConcurrencyLimit, data: actions.ConcurrencyLimitUpdate):
+def concurrency_limit_update(limit: ConcurrencyLimit, data: actions.ConcurrencyLimitV2Update):
     for field, value in data.model_dump(exclude_unset=True).items():
         if value is not None:
             setattr(limit, field, value)

@@ -102,7 +102,7 @@ urlpatterns = [
     path("work_pools/filter", views.WorkPoolFilterView.as_view(), name="work-pool-filter"),
     path("work_pools/<str:name>", views.WorkPoolDetailView.as_view(), name="work-pool-detail"),
     path(
-        "work_pools/<str:name>/queues/filter",
+        "work_pools/<str:work_pool_name>/queues/filter",
         views.WorkQueueFilterView.as_view(),
         name="work-queue-filter",
     ),
@@ -110,7 +110,7 @@ urlpatterns = [
     path("variables/", views.VariableCreateView.as_view(), name="variable-create"),
     path("variables/filter", views.VariableFilterView.as_view(), name="variable-filter"),
     path("variables/count", views.VariableCountView.as_view(), name="variable-count"),
-    path("variables/name/<str:name>", views.VariableDetailView.as_view(), name="variable-by-name"),
+    path("variables/name/<str:name>", views.VariableByNameView.as_view(), name="variable-by-name"),
     path("variables/<prefect_uuid:id>", views.VariableDetailView.as_view(), name="variable-detail"),
     re_path(r"^(?P<unmatched>.*)$", views.api_not_found, name="api-not-found"),
 ]

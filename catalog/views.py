@@ -2,8 +2,6 @@
 answers and its errors; the rules themselves live in `catalog.services`."""
 
 import uuid
-from datetime import datetime
-from typing import Annotated
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -12,14 +10,21 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django_filters.rest_framework import DjangoFilterBackend
-from pydantic import Field, RootModel
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from pydantic import RootModel
 from rest_framework import exceptions, generics
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog import actions, filters, services
+from catalog import actions, filters, responses, services
 from catalog.bodies import check_limit, optional_object_body, raw_json, required_body, validated
 from catalog.errors import NOT_FOUND, ApiError, RequestValidationError, detail_response
 from catalog.models import (
@@ -29,6 +34,23 @@ from catalog.models import (
     Flow,
     Variable,
     WorkPool,
+)
+from catalog.openapi import (
+    CONFLICT,
+    DEPLOYMENT_ID,
+    FLOW_ID,
+    INVALID_BODY,
+    LIMIT_ID_OR_NAME,
+    NO_CONTENT,
+    SCHEDULE_ID,
+    WORK_POOL_NAME,
+    WORK_POOL_NAME_IN_QUEUE_ROUTES,
+    error,
+    json_body,
+    list_of,
+    ok,
+    path_parameter,
+    returns,
 )
 from catalog.serializers import (
     ConcurrencyLimitSerializer,
@@ -82,6 +104,15 @@ class FlowCreateView(PrefectAPIView):
 
     prefect_allow = "POST"
 
+    @extend_schema(
+        summary="Create Flow",
+        request=json_body(actions.FlowCreate),
+        responses={
+            200: ok(returns(responses.Flow), "The flow of that name, which already existed"),
+            201: ok(returns(responses.Flow), "The new flow"),
+            422: INVALID_BODY,
+        },
+    )
     def post(self, request: Request) -> Response:
         flow, created = services.flow_create(required_body(request, actions.FlowCreate))
         return Response(FlowSerializer(flow).data, status=201 if created else 200)
@@ -93,15 +124,31 @@ class FlowDetailView(PrefectAPIView):
 
     prefect_allow = "PATCH"
 
+    @extend_schema(
+        summary="Read Flow",
+        parameters=[FLOW_ID],
+        responses={200: ok(returns(responses.Flow)), 404: error("Flow not found")},
+    )
     def get(self, request: Request, id: uuid.UUID) -> Response:
         return Response(FlowSerializer(get_or_404(Flow.objects, "Flow not found", id=id)).data)
 
+    @extend_schema(
+        summary="Update Flow",
+        parameters=[FLOW_ID],
+        request=json_body(actions.FlowUpdate),
+        responses={204: NO_CONTENT, 404: error("Flow not found"), 422: INVALID_BODY},
+    )
     @transaction.atomic
     def patch(self, request: Request, id: uuid.UUID) -> Response:
         update = required_body(request, actions.FlowUpdate)
         services.flow_update(get_or_404(Flow.objects, "Flow not found", id=id), update)
         return no_content()
 
+    @extend_schema(
+        summary="Delete Flow",
+        parameters=[FLOW_ID],
+        responses={204: NO_CONTENT, 404: error("Flow not found")},
+    )
     @transaction.atomic
     def delete(self, request: Request, id: uuid.UUID) -> Response:
         get_or_404(Flow.objects, "Flow not found", id=id).delete()
@@ -111,6 +158,11 @@ class FlowDetailView(PrefectAPIView):
 class FlowByNameView(PrefectAPIView):
     """`GET /api/flows/name/{name}`: the flow; 404 `Flow not found`."""
 
+    @extend_schema(
+        summary="Read Flow By Name",
+        parameters=[path_parameter("name", "The name of the flow")],
+        responses={200: ok(returns(responses.Flow)), 404: error("Flow not found")},
+    )
     def get(self, request: Request, name: str) -> Response:
         return Response(FlowSerializer(get_or_404(Flow.objects, "Flow not found", name=name)).data)
 
@@ -118,6 +170,11 @@ class FlowByNameView(PrefectAPIView):
 class FlowFilterView(PrefectAPIView):
     """`POST /api/flows/filter`: flows matching Prefect's filter body, sorted and paged."""
 
+    @extend_schema(
+        summary="Read Flows",
+        request=json_body(filters.FlowsFilterBody, required=False),
+        responses={200: ok(list_of(responses.Flow)), 422: INVALID_BODY},
+    )
     def post(self, request: Request) -> Response:
         body = optional_object_body(request)
         limit = check_limit(body)
@@ -130,6 +187,11 @@ class FlowFilterView(PrefectAPIView):
 class FlowCountView(PrefectAPIView):
     """`POST /api/flows/count`: the number of matching flows, as a bare integer."""
 
+    @extend_schema(
+        summary="Count Flows",
+        request=json_body(filters.FlowsQuery, required=False),
+        responses={200: ok(OpenApiTypes.INT), 422: INVALID_BODY},
+    )
     def post(self, request: Request) -> Response:
         body = optional_object_body(request)
         query = validated(filters.FlowsQuery, body, echo=raw_json_or_none(request))
@@ -139,6 +201,11 @@ class FlowCountView(PrefectAPIView):
 class FlowPaginateView(PrefectAPIView):
     """`POST /api/flows/paginate`: `{"results", "count", "limit", "pages", "page"}`."""
 
+    @extend_schema(
+        summary="Paginate Flows",
+        request=json_body(filters.FlowsPageBody, required=False),
+        responses={200: ok(returns(responses.FlowPaginationResponse)), 422: INVALID_BODY},
+    )
     def post(self, request: Request) -> Response:
         body = optional_object_body(request)
         limit = check_limit(body)
@@ -161,13 +228,44 @@ class DeploymentListPagination(LimitOffsetPagination):
     default_limit = 200
     max_limit = 200
 
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        """DRF's page schema, with the null links written as OpenAPI 3.1 writes them."""
+        page = super().get_paginated_response_schema(schema)
+        for link in ("next", "previous"):
+            page["properties"][link] = {
+                "anyOf": [{"type": "string", "format": "uri"}, {"type": "null"}]
+            }
+        return page
 
+
+DEPLOYMENT = returns(responses.DeploymentResponse)
+DEPLOYMENT_NOT_FOUND = error(services.DEPLOYMENT_NOT_FOUND)
+DEPLOYMENT_NOT_FOUND_PERIOD = error(services.DEPLOYMENT_NOT_FOUND_PERIOD)
+
+
+# The query parameters django-filter cannot describe itself.
+LISTING_PARAMETERS = [
+    OpenApiParameter("paused", OpenApiTypes.BOOL),
+    OpenApiParameter(
+        "tag",
+        {"type": "array", "items": {"type": "string"}},
+        explode=True,
+        description="Repeat it for more tags; deployments with all of them, or any with "
+        "`tag_match=any`.",
+    ),
+    OpenApiParameter("tag_match", OpenApiTypes.STR, enum=["all", "any"], default="all"),
+]
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="List Deployments",
+        parameters=LISTING_PARAMETERS,
+        responses={200: ok(DEPLOYMENT), 400: error("A query parameter with a bad value")},
+    )
+)
 class DeploymentCollectionView(PrefectAPIView, generics.ListAPIView):
-    """`POST /api/deployments/`: create, or update the deployment of the same flow and
-    name (201 created, 200 updated); 404 for an unknown work pool or concurrency limit;
-    409 for an unknown flow; 422 for a bad body.
-
-    `GET /api/deployments/`: a plain REST listing for clients that do not speak Prefect's
+    """`GET /api/deployments/`: a plain REST listing for clients that do not speak Prefect's
     filter bodies, filtered by query parameters (see `DeploymentFilterSet`), with
     `ordering` and `limit`/`offset`; 400 names a parameter with a bad value.
     """
@@ -182,8 +280,22 @@ class DeploymentCollectionView(PrefectAPIView, generics.ListAPIView):
     def get_queryset(self):
         return Deployment.objects.with_related().order_by("name", "id")
 
+    @extend_schema(
+        summary="Create Deployment",
+        request=json_body(actions.DeploymentCreate),
+        responses={
+            200: ok(DEPLOYMENT, "The deployment of that flow and name, updated"),
+            201: ok(DEPLOYMENT, "The new deployment"),
+            404: error("An unknown work pool or global concurrency limit"),
+            409: CONFLICT,
+            422: INVALID_BODY,
+        },
+    )
     @transaction.atomic
     def post(self, request: Request) -> Response:
+        """`POST /api/deployments/`: create, or update the deployment of the same flow and
+        name (201 created, 200 updated); 404 for an unknown work pool or concurrency limit;
+        409 for an unknown flow; 422 for a bad body."""
         data = required_body(request, actions.DeploymentCreate)
         deployment, created = services.deployment_upsert(data)
         deployment = Deployment.objects.with_related().get(id=deployment.id)
@@ -212,17 +324,38 @@ class DeploymentDetailView(PrefectAPIView):
 
     prefect_allow = "PATCH"
 
+    @extend_schema(
+        summary="Read Deployment",
+        parameters=[DEPLOYMENT_ID],
+        responses={200: ok(DEPLOYMENT), 404: DEPLOYMENT_NOT_FOUND},
+    )
     def get(self, request: Request, id: uuid.UUID) -> Response:
         deployment = get_or_404(
             Deployment.objects.with_related(), services.DEPLOYMENT_NOT_FOUND, id=id
         )
         return Response(DeploymentSerializer(deployment).data)
 
+    @extend_schema(
+        summary="Update Deployment",
+        parameters=[DEPLOYMENT_ID],
+        request=json_body(actions.DeploymentUpdate),
+        responses={
+            204: NO_CONTENT,
+            404: DEPLOYMENT_NOT_FOUND_PERIOD,
+            409: CONFLICT,
+            422: INVALID_BODY,
+        },
+    )
     @transaction.atomic
     def patch(self, request: Request, id: uuid.UUID) -> Response:
         services.deployment_update(id, required_body(request, actions.DeploymentUpdate))
         return no_content()
 
+    @extend_schema(
+        summary="Delete Deployment",
+        parameters=[DEPLOYMENT_ID],
+        responses={204: NO_CONTENT, 404: DEPLOYMENT_NOT_FOUND},
+    )
     @transaction.atomic
     def delete(self, request: Request, id: uuid.UUID) -> Response:
         services.deployment_delete(id)
@@ -232,6 +365,14 @@ class DeploymentDetailView(PrefectAPIView):
 class DeploymentByNameView(PrefectAPIView):
     """`GET /api/deployments/name/{flow_name}/{deployment_name}`; 404 `Deployment not found`."""
 
+    @extend_schema(
+        summary="Read Deployment By Name",
+        parameters=[
+            path_parameter("flow_name", "The name of the flow"),
+            path_parameter("deployment_name", "The name of the deployment"),
+        ],
+        responses={200: ok(DEPLOYMENT), 404: DEPLOYMENT_NOT_FOUND},
+    )
     def get(self, request: Request, flow_name: str, deployment_name: str) -> Response:
         deployment = get_or_404(
             Deployment.objects.with_related(),
@@ -246,6 +387,11 @@ class DeploymentFilterView(PrefectAPIView):
     """`POST /api/deployments/filter`: deployments matching Prefect's filter body, in two
     queries whatever the number of deployments and schedules."""
 
+    @extend_schema(
+        summary="Read Deployments",
+        request=json_body(filters.DeploymentsFilterBody, required=False),
+        responses={200: ok(list_of(responses.DeploymentResponse)), 422: INVALID_BODY},
+    )
     def post(self, request: Request) -> Response:
         body = optional_object_body(request)
         limit = check_limit(body)
@@ -257,6 +403,11 @@ class DeploymentFilterView(PrefectAPIView):
 class DeploymentCountView(PrefectAPIView):
     """`POST /api/deployments/count`: the number of matching deployments."""
 
+    @extend_schema(
+        summary="Count Deployments",
+        request=json_body(filters.DeploymentsQuery, required=False),
+        responses={200: ok(OpenApiTypes.INT), 422: INVALID_BODY},
+    )
     def post(self, request: Request) -> Response:
         body = optional_object_body(request)
         query = validated(filters.DeploymentsQuery, body, echo=raw_json_or_none(request))
@@ -266,6 +417,14 @@ class DeploymentCountView(PrefectAPIView):
 class DeploymentPaginateView(PrefectAPIView):
     """`POST /api/deployments/paginate`: a page with `count`, `limit`, `pages`, `page`."""
 
+    @extend_schema(
+        summary="Paginate Deployments",
+        request=json_body(filters.DeploymentsPageBody, required=False),
+        responses={
+            200: ok(returns(responses.DeploymentPaginationResponse)),
+            422: INVALID_BODY,
+        },
+    )
     def post(self, request: Request) -> Response:
         body = optional_object_body(request)
         limit = check_limit(body)
@@ -280,6 +439,14 @@ class DeploymentBulkDeleteView(PrefectAPIView):
     """`POST /api/deployments/bulk_delete`: deletes up to `limit` (1 to 50) matching
     deployments; 200 `{"deleted": [ids]}`."""
 
+    @extend_schema(
+        summary="Bulk Delete Deployments",
+        request=json_body(filters.DeploymentsBulkDeleteBody, required=False),
+        responses={
+            200: ok(returns(responses.DeploymentBulkDeleteResponse)),
+            422: INVALID_BODY,
+        },
+    )
     @transaction.atomic
     def post(self, request: Request) -> Response:
         body = optional_object_body(request)
@@ -287,7 +454,7 @@ class DeploymentBulkDeleteView(PrefectAPIView):
         matching = Deployment.objects.all()
         if query.deployments is not None:
             matching = matching.filter(query.deployments.as_q())
-        chosen = matching.order_by(*filters.Sort.NAME_ASC.order_by())[: query.limit]
+        chosen = matching.order_by(*filters.DeploymentSort.NAME_ASC.order_by())[: query.limit]
         deleted = services.deployments_delete(chosen)
         return Response({"deleted": [str(deployment_id) for deployment_id in deleted]})
 
@@ -298,11 +465,18 @@ class DeploymentPauseView(PrefectAPIView):
 
     paused = True
 
+    @extend_schema(
+        summary="Pause Deployment",
+        parameters=[DEPLOYMENT_ID],
+        request=None,
+        responses={200: ok({"type": "null"}), 404: DEPLOYMENT_NOT_FOUND},
+    )
     def post(self, request: Request, id: uuid.UUID) -> Response:
         services.deployment_set_paused(id, self.paused)
         return Response(None)
 
 
+@extend_schema_view(post=extend_schema(summary="Resume Deployment"))
 class DeploymentResumeView(DeploymentPauseView):
     """`POST /api/deployments/{id}/resume_deployment`: 200 `null`."""
 
@@ -314,20 +488,27 @@ class ScheduledFlowRunsView(PrefectAPIView):
     runs nothing, so the answer is `[]`; the polled deployments become `READY` with
     `last_polled` set and `updated` untouched, as in Prefect."""
 
-    class Body(actions.ActionModel):
-        deployment_ids: list[uuid.UUID]
-        scheduled_before: datetime | None = None
-        limit: int | None = None
-
+    @extend_schema(
+        summary="Get Scheduled Flow Runs For Deployments",
+        request=json_body(actions.ScheduledFlowRunsPoll),
+        responses={
+            200: ok({"type": "array", "items": {}, "maxItems": 0}, "Always empty"),
+            422: INVALID_BODY,
+        },
+    )
     def post(self, request: Request) -> Response:
-        body = required_body(request, self.Body)
-        Deployment.objects.filter(id__in=body.deployment_ids).update(
+        poll = required_body(request, actions.ScheduledFlowRunsPoll)
+        Deployment.objects.filter(id__in=poll.deployment_ids).update(
             status=DeploymentStatus.READY, last_polled=timezone.now()
         )
         return Response([])
 
 
 # Schedules -----------------------------------------------------------------------------
+
+
+class ScheduleList(RootModel[list[actions.DeploymentScheduleCreate]]):
+    """The schedules to create."""
 
 
 class DeploymentSchedulesView(PrefectAPIView):
@@ -337,11 +518,30 @@ class DeploymentSchedulesView(PrefectAPIView):
 
     prefect_allow = "GET"
 
+    @extend_schema(
+        summary="Read Deployment Schedules",
+        parameters=[DEPLOYMENT_ID],
+        responses={
+            200: ok(list_of(responses.DeploymentSchedule)),
+            404: DEPLOYMENT_NOT_FOUND_PERIOD,
+        },
+    )
     def get(self, request: Request, id: uuid.UUID) -> Response:
         deployment = get_or_404(Deployment.objects, services.DEPLOYMENT_NOT_FOUND_PERIOD, id=id)
         schedules = deployment.schedules.order_by("-updated")
         return Response(DeploymentScheduleSerializer(schedules, many=True).data)
 
+    @extend_schema(
+        summary="Create Deployment Schedules",
+        parameters=[DEPLOYMENT_ID],
+        request=json_body(ScheduleList),
+        responses={
+            201: ok(list_of(responses.DeploymentSchedule), "The new schedules"),
+            404: DEPLOYMENT_NOT_FOUND_PERIOD,
+            409: CONFLICT,
+            422: INVALID_BODY,
+        },
+    )
     @transaction.atomic
     def post(self, request: Request, id: uuid.UUID) -> Response:
         entries = required_body(request, ScheduleList)
@@ -350,16 +550,23 @@ class DeploymentSchedulesView(PrefectAPIView):
         return Response(DeploymentScheduleSerializer(created, many=True).data, status=201)
 
 
-class ScheduleList(RootModel[list[actions.DeploymentScheduleCreate]]):
-    pass
-
-
 class DeploymentScheduleDetailView(PrefectAPIView):
     """`PATCH` (204) and `DELETE` (204) `/api/deployments/{id}/schedules/{schedule_id}`;
     404 `Deployment not found.` or `Schedule not found.`; 409 for a slug already used."""
 
     prefect_allow = "PATCH"
 
+    @extend_schema(
+        summary="Update Deployment Schedule",
+        parameters=[DEPLOYMENT_ID, SCHEDULE_ID],
+        request=json_body(actions.DeploymentScheduleUpdate),
+        responses={
+            204: NO_CONTENT,
+            404: error("Deployment not found. or Schedule not found."),
+            409: CONFLICT,
+            422: INVALID_BODY,
+        },
+    )
     @transaction.atomic
     def patch(self, request: Request, id: uuid.UUID, schedule_id: uuid.UUID) -> Response:
         update = required_body(request, actions.DeploymentScheduleUpdate)
@@ -367,6 +574,11 @@ class DeploymentScheduleDetailView(PrefectAPIView):
         services.schedule_update(deployment, schedule_id, update)
         return no_content()
 
+    @extend_schema(
+        summary="Delete Deployment Schedule",
+        parameters=[DEPLOYMENT_ID, SCHEDULE_ID],
+        responses={204: NO_CONTENT, 404: error("Deployment not found. or Schedule not found.")},
+    )
     @transaction.atomic
     def delete(self, request: Request, id: uuid.UUID, schedule_id: uuid.UUID) -> Response:
         deployment = services.deployment_for_update(id, services.DEPLOYMENT_NOT_FOUND_PERIOD)
@@ -377,12 +589,16 @@ class DeploymentScheduleDetailView(PrefectAPIView):
 # Global concurrency limits -------------------------------------------------------------
 
 
+LIMIT_NOT_FOUND_MESSAGE = "Concurrency Limit not found"
+LIMIT_NOT_FOUND = error(LIMIT_NOT_FOUND_MESSAGE)
+
+
 def limit_by_id_or_name(id_or_name: str) -> ConcurrencyLimit:
     try:
         lookup = {"id": uuid.UUID(id_or_name)}
     except ValueError:
         lookup = {"name": id_or_name}
-    return get_or_404(ConcurrencyLimit.objects, "Concurrency Limit not found", **lookup)
+    return get_or_404(ConcurrencyLimit.objects, LIMIT_NOT_FOUND_MESSAGE, **lookup)
 
 
 class ConcurrencyLimitCreateView(PrefectAPIView):
@@ -390,10 +606,19 @@ class ConcurrencyLimitCreateView(PrefectAPIView):
 
     prefect_allow = "POST"
 
+    @extend_schema(
+        summary="Create Concurrency Limit V2",
+        request=json_body(actions.ConcurrencyLimitV2Create),
+        responses={
+            201: ok(returns(responses.ConcurrencyLimitV2), "The new limit"),
+            409: CONFLICT,
+            422: INVALID_BODY,
+        },
+    )
     @transaction.atomic
     def post(self, request: Request) -> Response:
         limit = services.concurrency_limit_create(
-            required_body(request, actions.ConcurrencyLimitCreate)
+            required_body(request, actions.ConcurrencyLimitV2Create)
         )
         return Response(ConcurrencyLimitSerializer(limit).data, status=201)
 
@@ -404,16 +629,35 @@ class ConcurrencyLimitDetailView(PrefectAPIView):
 
     prefect_allow = "GET"
 
+    @extend_schema(
+        summary="Read Concurrency Limit V2",
+        parameters=[LIMIT_ID_OR_NAME],
+        responses={
+            200: ok(returns(responses.GlobalConcurrencyLimitResponse)),
+            404: LIMIT_NOT_FOUND,
+        },
+    )
     def get(self, request: Request, id_or_name: str) -> Response:
         limit = limit_by_id_or_name(id_or_name)
         return Response(DeploymentConcurrencyLimitSerializer(limit).data)
 
+    @extend_schema(
+        summary="Update Concurrency Limit V2",
+        parameters=[LIMIT_ID_OR_NAME],
+        request=json_body(actions.ConcurrencyLimitV2Update),
+        responses={204: NO_CONTENT, 404: LIMIT_NOT_FOUND, 409: CONFLICT, 422: INVALID_BODY},
+    )
     @transaction.atomic
     def patch(self, request: Request, id_or_name: str) -> Response:
-        update = required_body(request, actions.ConcurrencyLimitUpdate)
+        update = required_body(request, actions.ConcurrencyLimitV2Update)
         services.concurrency_limit_update(limit_by_id_or_name(id_or_name), update)
         return no_content()
 
+    @extend_schema(
+        summary="Delete Concurrency Limit V2",
+        parameters=[LIMIT_ID_OR_NAME],
+        responses={204: NO_CONTENT, 404: LIMIT_NOT_FOUND},
+    )
     @transaction.atomic
     def delete(self, request: Request, id_or_name: str) -> Response:
         limit_by_id_or_name(id_or_name).delete()
@@ -423,6 +667,14 @@ class ConcurrencyLimitDetailView(PrefectAPIView):
 class ConcurrencyLimitFilterView(PrefectAPIView):
     """`POST /api/v2/concurrency_limits/filter`: limits by name, paged."""
 
+    @extend_schema(
+        summary="Read All Concurrency Limits V2",
+        request=json_body(filters.OffsetBody, required=False),
+        responses={
+            200: ok(list_of(responses.GlobalConcurrencyLimitResponse)),
+            422: INVALID_BODY,
+        },
+    )
     def post(self, request: Request) -> Response:
         body = optional_object_body(request)
         limit = check_limit(body)
@@ -432,6 +684,9 @@ class ConcurrencyLimitFilterView(PrefectAPIView):
 
 
 # Work pools and queues -----------------------------------------------------------------
+
+
+WORK_POOL_NOT_FOUND = error('Work pool "{name}" not found.')
 
 
 def work_pool_or_404(name: str) -> WorkPool:
@@ -445,30 +700,36 @@ class WorkPoolCreateView(PrefectAPIView):
     """`POST /api/work_pools/`: 201 with the pool and its default queue; 403 for a
     name starting with "prefect"; 409 for a taken name."""
 
-    class Body(actions.ActionModel):
-        name: actions.Name
-        description: str | None = None
-        type: str = "prefect-agent"
-        base_job_template: dict = Field(default_factory=dict)
-        is_paused: bool = False
-        concurrency_limit: Annotated[int, Field(ge=0, le=actions.MAX_INT)] | None = None
-        storage_configuration: dict = Field(default_factory=dict)
-
+    @extend_schema(
+        summary="Create Work Pool",
+        request=json_body(actions.WorkPoolCreate),
+        responses={
+            201: ok(returns(responses.WorkPoolResponse), "The new work pool"),
+            403: error("Work pools starting with 'Prefect' are reserved for internal use."),
+            409: error("A work pool with this name already exists."),
+            422: INVALID_BODY,
+        },
+    )
     @transaction.atomic
     def post(self, request: Request) -> Response:
-        body = required_body(request, self.Body)
-        if body.name.lower().startswith("prefect"):
+        new_pool = required_body(request, actions.WorkPoolCreate)
+        if new_pool.name.lower().startswith("prefect"):
             raise ApiError(403, "Work pools starting with 'Prefect' are reserved for internal use.")
-        if WorkPool.objects.filter(name=body.name).exists():
+        if WorkPool.objects.filter(name=new_pool.name).exists():
             raise ApiError(409, "A work pool with this name already exists.")
-        WorkPool.objects.create(**body.model_dump())
-        pool = services.work_pool_ensure(body.name)
+        WorkPool.objects.create(**new_pool.model_dump())
+        pool = services.work_pool_ensure(new_pool.name)
         return Response(WorkPoolSerializer(pool).data, status=201)
 
 
 class WorkPoolDetailView(PrefectAPIView):
     """`GET /api/work_pools/{name}`; 404 `Work pool "{name}" not found.`"""
 
+    @extend_schema(
+        summary="Read Work Pool",
+        parameters=[WORK_POOL_NAME],
+        responses={200: ok(returns(responses.WorkPoolResponse)), 404: WORK_POOL_NOT_FOUND},
+    )
     def get(self, request: Request, name: str) -> Response:
         return Response(WorkPoolSerializer(work_pool_or_404(name)).data)
 
@@ -476,6 +737,11 @@ class WorkPoolDetailView(PrefectAPIView):
 class WorkPoolFilterView(PrefectAPIView):
     """`POST /api/work_pools/filter`: pools matching a `work_pools` filter, by name."""
 
+    @extend_schema(
+        summary="Read Work Pools",
+        request=json_body(filters.WorkPoolsFilterBody, required=False),
+        responses={200: ok(list_of(responses.WorkPoolResponse)), 422: INVALID_BODY},
+    )
     def post(self, request: Request) -> Response:
         body = optional_object_body(request)
         limit = check_limit(body)
@@ -488,14 +754,24 @@ class WorkPoolFilterView(PrefectAPIView):
 
 
 class WorkQueueFilterView(PrefectAPIView):
-    """`POST /api/work_pools/{name}/queues/filter`: the pool's queues, by priority;
-    404 `Work pool "{name}" not found.`"""
+    """`POST /api/work_pools/{work_pool_name}/queues/filter`: the pool's queues, by
+    priority; 404 `Work pool "{name}" not found.`"""
 
-    def post(self, request: Request, name: str) -> Response:
+    @extend_schema(
+        summary="Read Work Queues",
+        parameters=[WORK_POOL_NAME_IN_QUEUE_ROUTES],
+        request=json_body(filters.WorkQueuesFilterBody, required=False),
+        responses={
+            200: ok(list_of(responses.WorkQueueResponse)),
+            404: WORK_POOL_NOT_FOUND,
+            422: INVALID_BODY,
+        },
+    )
+    def post(self, request: Request, work_pool_name: str) -> Response:
         body = optional_object_body(request)
         limit = check_limit(body)
         query = validated(filters.WorkQueuesFilterBody, body, echo=raw_json_or_none(request))
-        queues = work_pool_or_404(name).queues.select_related("work_pool")
+        queues = work_pool_or_404(work_pool_name).queues.select_related("work_pool")
         if query.work_queues is not None:
             queues = queues.filter(query.work_queues.as_q())
         page = queues.order_by("priority", "name")[query.offset : query.offset + limit]
@@ -515,6 +791,7 @@ class ProbeView(PrefectAPIView):
 class HealthView(ProbeView):
     """`GET /api/health`: 200 `true` while the process serves requests."""
 
+    @extend_schema(summary="Health Check", responses={200: ok(OpenApiTypes.BOOL)})
     def get(self, request: Request) -> Response:
         return Response(True)
 
@@ -522,6 +799,13 @@ class HealthView(ProbeView):
 class ReadyView(ProbeView):
     """`GET /api/ready`: 200 `{"message":"OK"}`; 503 when the database cannot be reached."""
 
+    @extend_schema(
+        summary="Perform Readiness Check",
+        responses={
+            200: ok(returns(responses.ReadyResponse)),
+            503: ok(returns(responses.ReadyResponse), "The database cannot be reached"),
+        },
+    )
     def get(self, request: Request) -> Response:
         try:
             with connection.cursor() as cursor:
@@ -534,6 +818,7 @@ class ReadyView(ProbeView):
 class ApiVersionView(PrefectAPIView):
     """`GET /api/version`: the Prefect REST API version this server speaks."""
 
+    @extend_schema(summary="Server Version", responses={200: ok(OpenApiTypes.STR)})
     def get(self, request: Request) -> Response:
         return Response(settings.PREFECT_API_VERSION)
 
@@ -541,6 +826,7 @@ class ApiVersionView(PrefectAPIView):
 class ServerVersionView(PrefectAPIView):
     """`GET /api/admin/version`: the Prefect server version (the client checks its major)."""
 
+    @extend_schema(summary="Read Version", responses={200: ok(OpenApiTypes.STR)})
     def get(self, request: Request) -> Response:
         return Response(settings.PREFECT_VERSION)
 
@@ -548,6 +834,7 @@ class ServerVersionView(PrefectAPIView):
 class HelloView(PrefectAPIView):
     """`GET /api/hello`: 200 `"👋"`."""
 
+    @extend_schema(summary="Hello", responses={200: ok(OpenApiTypes.STR)})
     def get(self, request: Request) -> Response:
         return Response("👋")
 
@@ -556,6 +843,29 @@ class CsrfTokenView(PrefectAPIView):
     """`GET /api/csrf-token?client=…`: 422 `CSRF protection is disabled.`, as Prefect's
     default server answers; the Prefect client then stops asking for tokens."""
 
+    @extend_schema(
+        summary="Create Csrf Token",
+        parameters=[
+            OpenApiParameter(
+                "client",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                required=True,
+                description="The client to create a CSRF token for",
+            )
+        ],
+        responses={
+            422: OpenApiResponse(
+                {
+                    "anyOf": [
+                        returns(responses.HTTPError),
+                        returns(responses.RequestValidationError),
+                    ]
+                },
+                description="CSRF protection is disabled; or no `client` was given",
+            )
+        },
+    )
     def get(self, request: Request) -> Response:
         if "client" not in request.query_params:
             missing = {"type": "missing", "loc": ["query", "client"], "msg": "Field required"}
@@ -586,6 +896,9 @@ def api_not_found(request: HttpRequest, unmatched: str = "") -> HttpResponse:
 # Variables -----------------------------------------------------------------------------
 
 
+VARIABLE_NOT_FOUND = error(services.VARIABLE_NOT_FOUND)
+
+
 def variable_or_404(**lookup) -> Variable:
     return get_or_404(Variable.objects, services.VARIABLE_NOT_FOUND, **lookup)
 
@@ -596,6 +909,15 @@ class VariableCreateView(PrefectAPIView):
 
     prefect_allow = "POST"
 
+    @extend_schema(
+        summary="Create Variable",
+        request=json_body(actions.VariableCreate),
+        responses={
+            201: ok(returns(responses.Variable), "The new variable"),
+            409: CONFLICT,
+            422: INVALID_BODY,
+        },
+    )
     def post(self, request: Request) -> Response:
         variable = services.variable_create(required_body(request, actions.VariableCreate))
         return Response(VariableSerializer(variable).data, status=201)
@@ -608,25 +930,53 @@ class VariableDetailView(PrefectAPIView):
 
     prefect_allow = "GET"
 
+    @extend_schema(
+        summary="Read Variable",
+        responses={200: ok(returns(responses.Variable)), 404: VARIABLE_NOT_FOUND},
+    )
     def get(self, request: Request, **lookup) -> Response:
         return Response(VariableSerializer(variable_or_404(**lookup)).data)
 
+    @extend_schema(
+        summary="Update Variable",
+        request=json_body(actions.VariableUpdate),
+        responses={204: NO_CONTENT, 404: VARIABLE_NOT_FOUND, 409: CONFLICT, 422: INVALID_BODY},
+    )
     @transaction.atomic
     def patch(self, request: Request, **lookup) -> Response:
         update = required_body(request, actions.VariableUpdate)
         services.variable_update(variable_or_404(**lookup), update)
         return no_content()
 
+    @extend_schema(
+        summary="Delete Variable",
+        responses={204: NO_CONTENT, 404: VARIABLE_NOT_FOUND},
+    )
     @transaction.atomic
     def delete(self, request: Request, **lookup) -> Response:
         variable_or_404(**lookup).delete()
         return no_content()
 
 
+@extend_schema_view(
+    get=extend_schema(summary="Read Variable By Name"),
+    patch=extend_schema(summary="Update Variable By Name"),
+    delete=extend_schema(summary="Delete Variable By Name"),
+)
+class VariableByNameView(VariableDetailView):
+    """`GET`, `PATCH` (204) and `DELETE` (204) `/api/variables/name/{name}`, as
+    `/api/variables/{id}` answers them."""
+
+
 class VariableFilterView(PrefectAPIView):
     """`POST /api/variables/filter`: variables matching a `variables` filter, sorted
     (`NAME_ASC` by default) and paged by `limit` (≤ 200) and `offset`."""
 
+    @extend_schema(
+        summary="Read Variables",
+        request=json_body(filters.VariablesFilterBody, required=False),
+        responses={200: ok(list_of(responses.Variable)), 422: INVALID_BODY},
+    )
     def post(self, request: Request) -> Response:
         body = optional_object_body(request)
         limit = check_limit(body)
@@ -639,6 +989,11 @@ class VariableFilterView(PrefectAPIView):
 class VariableCountView(PrefectAPIView):
     """`POST /api/variables/count`: the number of matching variables."""
 
+    @extend_schema(
+        summary="Count Variables",
+        request=json_body(filters.VariablesQuery, required=False),
+        responses={200: ok(OpenApiTypes.INT), 422: INVALID_BODY},
+    )
     def post(self, request: Request) -> Response:
         body = optional_object_body(request)
         query = validated(filters.VariablesQuery, body, echo=raw_json_or_none(request))

@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "catalog",
 ]
 
@@ -151,6 +153,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["catalog.auth.CatalogAccess"],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "catalog.openapi.PrefectAutoSchema",
 }
 # Who may use the API (catalog/auth.py): writes always need an API key or a user with the
 # model permission; reads need nothing while CATALOG_ANONYMOUS_READ is on (for local use;
@@ -164,6 +167,30 @@ CATALOG_BASIC_AUTH = env_bool("CATALOG_BASIC_AUTH", default=False)
 PREFECT_VERSION = "3.9.1"
 PREFECT_API_VERSION = "0.8.4"
 PREFECT_MINIMUM_API_VERSION = "0.8.0"
+
+# The OpenAPI schema at /api/openapi.json, with Swagger UI and ReDoc served from the
+# static files of drf-spectacular-sidecar (catalog/openapi.py).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Prefect deployment catalog",
+    "DESCRIPTION": "The Prefect 3 REST API routes the catalog serves, as a Prefect server "
+    "answers them.",
+    "VERSION": PREFECT_API_VERSION,
+    "OAS_VERSION": "3.1.0",
+    "SERVERS": [{"url": "/api"}],
+    "SCHEMA_PATH_PREFIX": "/api",
+    "SCHEMA_PATH_PREFIX_TRIM": True,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "PATH_CONVERTER_OVERRIDES": {"prefect_uuid": {"type": "string", "format": "uuid"}},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "catalog.openapi.add_model_components",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Swagger UI would send the schema to an online validator.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+}
 
 LOGGING = {
     "version": 1,

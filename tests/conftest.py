@@ -1,9 +1,13 @@
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
 
 from catalog.importer import import_paths
 from catalog.models import ApiKey
@@ -11,6 +15,23 @@ from tests.factories import ApiKeyFactory
 
 DATA = Path(__file__).parent / "data"
 PREFECT = DATA / "prefect"
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+# Chromium must not reach for Google's services: this machine's network is closed.
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1500,1100",
+]
 
 
 def prefect_file(name: str) -> Path:
@@ -64,3 +85,21 @@ def reference_deployments(db) -> dict[str, dict]:
     ]
     import_paths([prefect_file(name) for name in names], flow_name="anchor-etl")
     return {name: prefect_json(name) for name in names}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium through Debian's chromedriver. Its performance log
+    records every request a page makes (`Network.requestWillBeSent`)."""
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not shutil.which(path)]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing: install Debian's chromium and chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
