@@ -176,6 +176,39 @@ def add_model_components(result: dict, generator, request, public) -> dict:
     return result
 
 
+# Answers any operation may give before its view runs: the version header checked
+# (catalog.middleware; not on /health and /version, as in Prefect) and the credentials
+# (catalog.auth; the probes /health and /ready answer anyone).
+ANSWERS_BEFORE_THE_VIEW = {
+    "400": "A malformed x-prefect-api-version header, or a version below 0.8.0",
+    "401": "Credentials needed, or the ones sent are wrong, revoked or expired",
+    "403": "The credentials do not allow this",
+}
+PROBES = ("health", "ready")
+
+
+def add_answers_before_the_view(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook, after `add_model_components`."""
+    detail = {"$ref": f"{COMPONENTS}HTTPError"}
+    probes = {reverse(name).removeprefix("/api") for name in PROBES}
+    unversioned = {reverse(name).removeprefix("/api") for name in UNVERSIONED_ROUTES}
+    for path, operations in result["paths"].items():
+        for operation in operations.values():
+            for status, description in ANSWERS_BEFORE_THE_VIEW.items():
+                if (status == "400" and path in unversioned) or (
+                    status != "400" and path in probes
+                ):
+                    continue
+                operation["responses"].setdefault(
+                    status,
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": detail}},
+                    },
+                )
+    return result
+
+
 def mark_required_bodies(paths: dict) -> None:
     for operations in paths.values():
         for operation in operations.values():
