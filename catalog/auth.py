@@ -14,6 +14,7 @@ once. Refusals have Prefect's `{"detail": …}` body.
 """
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import (
@@ -112,7 +113,10 @@ class ApiKeyAuthentication(BaseAuthentication):
         if raw_key is None:
             return None
         try:
-            key = ApiKey.objects.select_related("user").get(digest=api_key_digest(raw_key))
+            # From the primary, named outright: a revocation counts at once, even for a
+            # request whose reads go to a replica.
+            keys = ApiKey.objects.using(DEFAULT_DB_ALIAS).select_related("user")
+            key = keys.get(digest=api_key_digest(raw_key))
         except ApiKey.DoesNotExist:
             raise exceptions.AuthenticationFailed("Invalid API key.") from None
         now = timezone.now()

@@ -1,11 +1,20 @@
-"""Behaviour Prefect's server applies to every API route, before and after the view."""
+"""What happens to every request around the views: request ids and the request log, the
+body size limit, read replica routing, and the behaviour Prefect's server applies to every
+API route."""
 
+import io
 import logging
+import re
+import time
+import uuid
 
 from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import LazyObject, empty
 
+from catalog import logs, routers
 from catalog.errors import (
     INTEGRITY_CONFLICT,
     detail_response,
@@ -15,6 +24,196 @@ from catalog.errors import (
 )
 
 logger = logging.getLogger("catalog.api")
+request_logger = logging.getLogger("catalog.requests")
+
+# Ids from a client or a proxy are kept when they are short and harmless in a log line.
+USABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:;=/+@-]{1,200}")
+
+# Prefect's read-only routes that take a POST body; with every GET and HEAD on the API they
+# may read from a replica. Any other POST, PATCH or DELETE reads the primary from the start.
+READ_ONLY_POST_ROUTES = {
+    "flow-filter",
+    "flow-count",
+    "flow-paginate",
+    "deployment-filter",
+    "deployment-count",
+    "deployment-paginate",
+    "concurrency-limit-filter",
+    "work-pool-filter",
+    "work-queue-filter",
+    "variable-filter",
+    "variable-count",
+}
+# Set on a response to a request that wrote: the client reads from the primary until then.
+READ_PRIMARY_COOKIE = "catalog_read_primary_until"
+
+
+# Request ids and the request log --------------------------------------------------------
+
+
+class RequestLogMiddleware:
+    """Gives every request an id, from `X-Request-ID` when the client or the proxy sent a
+    usable one, echoes it in the response's `X-Request-ID`, and logs one line a request to
+    `catalog.requests`."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        request.request_id = request_id_of(request)
+        with logs.request_id_bound(request.request_id):
+            response = self.get_response(request)
+            response["X-Request-ID"] = request.request_id
+            fields = request_log_fields(request, response, started)
+            request_logger.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={"fields": fields},
+            )
+        return response
+
+
+def request_id_of(request: HttpRequest) -> str:
+    given = request.headers.get("X-Request-ID", "")
+    return given if USABLE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def request_log_fields(request: HttpRequest, response: HttpResponse, started: float) -> dict:
+    return {
+        "method": request.method,
+        "path": request.path,
+        "status": response.status_code,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        "remote_addr": client_address(request),
+        "user_id": user_id(request),
+        "key_id": key_id(request),
+        "bytes_out": response_size(response),
+    }
+
+
+def client_address(request: HttpRequest) -> str:
+    """The address the first trusted proxy saw, or the peer's when no proxy is trusted."""
+    proxies = settings.CATALOG_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    hops = [address.strip() for address in forwarded.split(",") if address.strip()]
+    if proxies and len(hops) >= proxies:
+        return hops[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def user_id(request: HttpRequest):
+    user = getattr(request, "user", None)
+    # A session's user is loaded lazily; the log never costs a query of its own.
+    if isinstance(user, LazyObject) and user._wrapped is empty:
+        return None
+    return user.pk if user is not None and user.is_authenticated else None
+
+
+def key_id(request: HttpRequest):
+    """The id of the API key DRF authenticated the request with (`request.auth`), if any;
+    never the secret itself."""
+    return getattr(getattr(request, "auth", None), "pk", None)
+
+
+def response_size(response: HttpResponse) -> int | None:
+    if not response.streaming:
+        return len(response.content)
+    length = response.get("Content-Length")
+    return int(length) if length else None
+
+
+# The body size limit -------------------------------------------------------------------
+
+
+class RequestBodyLimitMiddleware:
+    """Answers 413 to a body over `CATALOG_MAX_BODY_BYTES` before anything reads it. A body
+    sent without a Content-Length (chunked) is read up to the limit and then handed on as
+    if it had come with one."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.CATALOG_MAX_BODY_BYTES
+        if body_size(request, limit) > limit:
+            return detail_response(f"Request body too large: the limit is {limit} bytes.", 413)
+        return self.get_response(request)
+
+
+def body_size(request: HttpRequest, limit: int) -> int:
+    """The body's size, reading at most `limit + 1` bytes of a body sent without a length."""
+    declared = request.META.get("CONTENT_LENGTH")
+    if declared:
+        return int(declared) if declared.isdigit() else 0
+    if not sends_chunks(request):
+        return 0
+    body = request.META["wsgi.input"].read(limit + 1)
+    request._stream = LimitedStream(io.BytesIO(body), len(body))
+    request.META["CONTENT_LENGTH"] = str(len(body))
+    return len(body)
+
+
+def sends_chunks(request: HttpRequest) -> bool:
+    """A chunked body on a WSGI server that ends the input stream with the body (gunicorn
+    does); Django alone reads no body without a Content-Length."""
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return chunked and bool(request.META.get("wsgi.input_terminated"))
+
+
+# Read replicas -------------------------------------------------------------------------
+
+
+class ReadReplicaMiddleware:
+    """Lets the API's reads go to a read replica, and keeps a client that wrote reading from
+    the primary for `CATALOG_REPLICA_PIN_SECONDS`, so it reads its own writes despite the
+    replicas' lag (a cookie, which the Prefect client's httpx session keeps)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not settings.CATALOG_READ_REPLICAS:
+            return self.get_response(request)
+        with routers.request_databases() as databases:
+            response = self.get_response(request)
+        if databases.wrote:
+            pin_to_primary(response)
+        return response
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        if may_read_from_a_replica(request) and not pinned_to_primary(request):
+            routers.read_from_a_replica()
+
+
+def may_read_from_a_replica(request: HttpRequest) -> bool:
+    if not is_api_request(request):
+        return False
+    if request.method in {"GET", "HEAD"}:
+        return True
+    return request.method == "POST" and request.resolver_match.url_name in READ_ONLY_POST_ROUTES
+
+
+def pinned_to_primary(request: HttpRequest) -> bool:
+    until = request.COOKIES.get(READ_PRIMARY_COOKIE, "")
+    return until.isdigit() and int(until) > time.time()
+
+
+def pin_to_primary(response: HttpResponse) -> None:
+    seconds = settings.CATALOG_REPLICA_PIN_SECONDS
+    response.set_cookie(
+        READ_PRIMARY_COOKIE,
+        str(int(time.time()) + seconds),
+        max_age=seconds,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+# Prefect's API behaviour ---------------------------------------------------------------
 
 # Prefect mounts these outside the routers that check the client's API version.
 ROUTES_WITHOUT_VERSION_CHECK = {"health", "version", "api-not-found"}

@@ -15,7 +15,7 @@ from datetime import timezone as dt_timezone
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -698,7 +698,8 @@ class ApiKey(models.Model):
         """Record a use, at most once a minute: a write on every request would cost more
         than the lookup itself."""
         if self.last_used is None or now - self.last_used >= LAST_USED_RESOLUTION:
-            ApiKey.objects.filter(pk=self.pk).update(last_used=now)
+            # Named outright, so the router does not count it as the request's write.
+            ApiKey.objects.using(DEFAULT_DB_ALIAS).filter(pk=self.pk).update(last_used=now)
             self.last_used = now
 
 

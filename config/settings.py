@@ -24,6 +24,16 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}")
 
 
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:
@@ -56,18 +66,60 @@ def database_from_url(url: str | None) -> dict:
     if url.startswith("sqlite:"):
         parsed = dj_database_url.parse(url)
         return sqlite_database(Path(parsed["NAME"]))
-    database = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
-    return database
+    # Each worker keeps its connection between requests for CONN_MAX_AGE seconds, checked
+    # before reuse, so a restarted PostgreSQL costs one failed check, not a failed request.
+    return dj_database_url.parse(
+        url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+
+
+def replica_databases(urls: list[str]) -> dict[str, dict]:
+    """Read replicas as `replica_1`, `replica_2`, … In tests each one mirrors the primary's
+    test database, since nothing replicates into a separate test database."""
+    replicas = {}
+    for number, url in enumerate(urls, start=1):
+        replicas[f"replica_{number}"] = database_from_url(url) | {"TEST": {"MIRROR": "default"}}
+    return replicas
+
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "testserver"}
+
+
+def development_secret_key(allowed_hosts: list[str]) -> str:
+    """The fixed key of a laptop, which keeps sessions valid across dev server restarts;
+    refused as soon as the site answers for any host but this machine."""
+    if set(allowed_hosts) - LOCAL_HOSTS:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is required when DJANGO_ALLOWED_HOSTS names hosts other "
+            "than this machine"
+        )
+    return "insecure-local-development-key-set-DJANGO_SECRET_KEY-in-production"
 
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and os.environ.get("DJANGO_REQUIRE_SECRET_KEY"):
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required")
-    # Local use only: a fixed key keeps sessions valid across restarts of a dev server.
-    SECRET_KEY = "insecure-local-development-key-set-DJANGO_SECRET_KEY-in-production"
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", sorted(LOCAL_HOSTS))
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or development_secret_key(ALLOWED_HOSTS)
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+# HTTPS, when a TLS-terminating proxy sits in front (README.md, "Production"). The proxy
+# must set X-Forwarded-Proto itself, replacing whatever a client sent.
+if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+# A load balancer probes the app servers themselves, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^api/ready$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=False)
+
+# How many proxies in front append to X-Forwarded-For; the request log takes the client's
+# address from there, that many entries from the right (the ones a client cannot forge).
+CATALOG_PROXY_COUNT = env_int("CATALOG_PROXY_COUNT", 0)
+# 1 MiB holds the largest deployment bodies ten times over (a parameter schema takes 100
+# to 150 bytes a parameter); see README.md, "Production".
+CATALOG_MAX_BODY_BYTES = env_int("CATALOG_MAX_BODY_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = CATALOG_MAX_BODY_BYTES
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -84,8 +136,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "catalog.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "catalog.middleware.RequestBodyLimitMiddleware",
+    "catalog.middleware.ReadReplicaMiddleware",
     "catalog.middleware.PrefectApiMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -114,7 +169,14 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL"))}
+DATABASES = {
+    "default": database_from_url(os.environ.get("DATABASE_URL")),
+    **replica_databases(env_list("DATABASE_REPLICA_URLS", [])),
+}
+CATALOG_READ_REPLICAS = [alias for alias in DATABASES if alias != "default"]
+DATABASE_ROUTERS = ["catalog.routers.ReadReplicaRouter"]
+# How long a client that wrote keeps reading from the primary: longer than replication lag.
+CATALOG_REPLICA_PIN_SECONDS = env_int("CATALOG_REPLICA_PIN_SECONDS", 10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -130,10 +192,11 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "var" / "static")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-# Serve app static files straight from the apps when `collectstatic` has not been run.
-WHITENOISE_USE_FINDERS = True
+# Serve app static files straight from the apps when `collectstatic` has not been run;
+# production collects them (compressed) and turns this off.
+WHITENOISE_USE_FINDERS = env_bool("DJANGO_STATIC_USE_FINDERS", default=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -193,9 +256,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
+# One JSON object a line on stderr, and one line a request from `catalog.requests`.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "catalog.logs.JsonLineFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
+    "loggers": {
+        "catalog.requests": {"level": os.environ.get("CATALOG_REQUEST_LOG_LEVEL", "INFO")},
+    },
 }

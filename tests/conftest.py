@@ -103,3 +103,25 @@ def browser():
     driver.implicitly_wait(5)
     yield driver
     driver.quit()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The requests tests/test_schemathesis.py made, by operation and status."""
+    import sys
+
+    module = sys.modules.get("tests.test_schemathesis")
+    statuses = getattr(module, "STATUSES", None)
+    if not statuses:
+        return
+    by_operation: dict[str, dict[int, int]] = {}
+    for (operation, status), count in statuses.items():
+        by_operation.setdefault(operation, {})[status] = count
+    write = terminalreporter.write_line
+    terminalreporter.section("schemathesis: requests by operation and status")
+    for operation in sorted(by_operation):
+        counts = by_operation[operation]
+        spread = ", ".join(f"{status}: {counts[status]}" for status in sorted(counts))
+        write(f"{sum(counts.values()):5d}  {operation}  ({spread})")
+    total = sum(statuses.values())
+    server_errors = sum(count for (_, status), count in statuses.items() if status >= 500)
+    write(f"{total} requests over {len(by_operation)} operations; 5xx answers: {server_errors}")

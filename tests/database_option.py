@@ -23,6 +23,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, parser, args) -> None:
     choice = early_config.known_args_namespace.db
+    # The suite runs on one database; tests/test_routers.py serves real replicas itself.
+    os.environ.pop("DATABASE_REPLICA_URLS", None)
     if choice == "postgres":
         os.environ["DATABASE_URL"] = os.environ.get("TEST_POSTGRES_URL", POSTGRES_URL)
     elif choice == "sqlite":

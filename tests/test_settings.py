@@ -3,7 +3,13 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from config.settings import database_from_url, env_bool
+from config.settings import (
+    database_from_url,
+    development_secret_key,
+    env_bool,
+    env_int,
+    replica_databases,
+)
 
 
 def test_it_defaults_to_an_sqlite_file_under_var():
@@ -29,6 +35,39 @@ def test_it_refuses_a_boolean_it_cannot_read(monkeypatch):
     monkeypatch.setenv("DJANGO_DEBUG", "maybe")
     with pytest.raises(Exception, match="DJANGO_DEBUG must be true or false"):
         env_bool("DJANGO_DEBUG", default=False)
+
+
+def test_it_refuses_a_number_it_cannot_read(monkeypatch):
+    monkeypatch.setenv("CATALOG_MAX_BODY_BYTES", "1MB")
+    with pytest.raises(Exception, match="CATALOG_MAX_BODY_BYTES must be a whole number"):
+        env_int("CATALOG_MAX_BODY_BYTES", default=1)
+
+
+def test_it_keeps_postgres_connections_for_a_configurable_time(monkeypatch):
+    assert database_from_url("postgres://db.example/catalog")["CONN_MAX_AGE"] == 60
+    monkeypatch.setenv("DATABASE_CONN_MAX_AGE", "0")
+    assert database_from_url("postgres://db.example/catalog")["CONN_MAX_AGE"] == 0
+
+
+def test_replica_urls_become_numbered_databases():
+    replicas = replica_databases(["postgres://ro@replica-a/catalog", "postgres://ro@replica-b/c"])
+    assert list(replicas) == ["replica_1", "replica_2"]
+    assert replicas["replica_2"]["HOST"] == "replica-b"
+
+
+def test_replicas_mirror_the_primary_in_tests():
+    replica = replica_databases(["postgres://ro@replica-a/catalog"])["replica_1"]
+    assert replica["TEST"] == {"MIRROR": "default"}
+
+
+def test_the_suite_runs_without_replicas(settings):
+    assert (list(settings.DATABASES), settings.CATALOG_READ_REPLICAS) == (["default"], [])
+
+
+def test_the_development_key_serves_this_machine_only():
+    assert development_secret_key(["localhost", "127.0.0.1"])
+    with pytest.raises(Exception, match="DJANGO_SECRET_KEY is required"):
+        development_secret_key(["localhost", "catalog.example.com"])
 
 
 @pytest.mark.django_db
