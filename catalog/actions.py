@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from catalog import parameter_schemas, schedules
+from catalog.datetimes import DatetimeError, check_utc_range
 
 MAX_PARAMETERS_BYTES = 524_288
 MAX_SCHEDULED_RUNS = 50
@@ -70,7 +71,14 @@ def positive_interval(value: timedelta) -> timedelta:
 
 
 def naive_as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    """Naive as UTC; an aware value must have a UTC instant Python can hold."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        check_utc_range(value)
+    except DatetimeError as exc:
+        raise ValueError(str(exc)) from None
+    return value
 
 
 def strict_timezone(value: str | None) -> str | None:

@@ -8,3 +8,6 @@ class CatalogConfig(AppConfig):
 
     def ready(self) -> None:
         from catalog import lookups  # noqa: F401  (registers the cross-database lookups)
+        from catalog.adapters import send_aware_datetimes_in_utc
+
+        send_aware_datetimes_in_utc()

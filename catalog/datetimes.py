@@ -27,7 +27,16 @@ def parse_datetime(value: object) -> datetime:
         parsed = iso_datetime(value) or lenient_datetime(value)
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
+    check_utc_range(parsed)
     return parsed.replace(tzinfo=fixed_zone(parsed.utcoffset()))
+
+
+def check_utc_range(moment: datetime) -> None:
+    """Databases compare instants in UTC: `0001-01-01T00:00:00+15:00` has none in range."""
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise DatetimeError("Input should be a valid datetime, dates out of range") from None
 
 
 def iso_datetime(value: object) -> datetime | None:

@@ -17,6 +17,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
+from catalog.datetimes import DatetimeError, check_utc_range
 from catalog.models import (
     Deployment,
     DeploymentStatus,
@@ -469,6 +470,23 @@ class MultipleValueFilter(django_filters.Filter):
     field_class = MultipleValueField
 
 
+class InstantField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 datetime that has a UTC instant Python can hold."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        try:
+            if moment is not None:
+                check_utc_range(moment)
+        except DatetimeError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return moment
+
+
+class InstantFilter(django_filters.IsoDateTimeFilter):
+    field_class = InstantField
+
+
 class DeploymentFilterSet(django_filters.FilterSet):
     flow = django_filters.UUIDFilter(field_name="flow_id")
     flow_name = django_filters.CharFilter(field_name="flow__name")
@@ -487,8 +505,8 @@ class DeploymentFilterSet(django_filters.FilterSet):
     schedule_kind = django_filters.ChoiceFilter(
         choices=ScheduleKind.choices, method="filter_schedule_kind"
     )
-    updated_after = django_filters.IsoDateTimeFilter(field_name="updated", lookup_expr="gte")
-    updated_before = django_filters.IsoDateTimeFilter(field_name="updated", lookup_expr="lt")
+    updated_after = InstantFilter(field_name="updated", lookup_expr="gte")
+    updated_before = InstantFilter(field_name="updated", lookup_expr="lt")
     ordering = django_filters.OrderingFilter(fields=["name", "created", "updated"], field_labels={})
 
     class Meta:

@@ -4,12 +4,14 @@ upcoming-runs page are saved in `test-artifacts/` (or `$TEST_ARTIFACTS`)."""
 
 import json
 import urllib.request
+from contextlib import contextmanager
 
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from catalog.importer import import_paths
 from catalog.models import Deployment, DeploymentSchedule
@@ -41,7 +43,17 @@ def log_in(browser, server) -> None:
     browser.get(f"{server.url}/admin/login/?next=/admin/catalog/deployment/")
     browser.find_element(By.NAME, "username").send_keys("ops")
     browser.find_element(By.NAME, "password").send_keys("a-long-test-password")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    with page_change(browser):
+        browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+
+
+@contextmanager
+def page_change(browser):
+    """Wait for the page the block leaves to be replaced: a submit by Enter returns
+    before the next page loads, and reading the old page then finds stale elements."""
+    old_page = browser.find_element(By.TAG_NAME, "html")
+    yield
+    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(old_page))
 
 
 def listed_names(browser) -> list[str]:
@@ -69,26 +81,31 @@ def test_ops_staff_triage_edit_and_act_in_the_admin(browser, catalog):
     assert listed_names(browser) == ["anchor-full", "anchor-gcl-linked", "anchor-minimal"]
     screenshot(browser, "deployment-list")
 
-    filter_link(browser, "tag", "nightly").click()
+    with page_change(browser):
+        filter_link(browser, "tag", "nightly").click()
     assert listed_names(browser) == ["anchor-full"]
     browser.get(f"{server.url}/admin/catalog/deployment/")
-    filter_link(browser, "paused", "No").click()
+    with page_change(browser):
+        filter_link(browser, "paused", "No").click()
     assert len(listed_names(browser)) == 3
 
     search = browser.find_element(By.ID, "searchbar")
     search.clear()
-    search.send_keys("minimal\n")
+    with page_change(browser):
+        search.send_keys("minimal\n")
     assert listed_names(browser) == ["anchor-minimal"]
 
     browser.get(f"{server.url}/admin/catalog/deployment/")
-    browser.find_element(By.LINK_TEXT, "anchor-full").click()
+    with page_change(browser):
+        browser.find_element(By.LINK_TEXT, "anchor-full").click()
     assert "anchor-full" in browser.title
     screenshot(browser, "deployment-form")
 
     field = cron_input(browser)
     field.clear()
     field.send_keys("61 * * * *")
-    browser.find_element(By.NAME, "_save").click()
+    with page_change(browser):
+        browser.find_element(By.NAME, "_save").click()
     error = browser.find_element(By.CSS_SELECTOR, ".field-cron .errorlist")
     assert 'Invalid cron string: "61 * * * *"' in error.text
     assert DeploymentSchedule.objects.filter(cron="30 9 1-7 * 1").exists()
@@ -97,7 +114,8 @@ def test_ops_staff_triage_edit_and_act_in_the_admin(browser, catalog):
     field = browser.find_element(By.CSS_SELECTOR, "input[name$='-cron'][value='61 * * * *']")
     field.clear()
     field.send_keys("45 8 * * 1-5")
-    browser.find_element(By.NAME, "_save").click()
+    with page_change(browser):
+        browser.find_element(By.NAME, "_save").click()
     assert "was changed successfully" in browser.find_element(By.CSS_SELECTOR, ".messagelist").text
 
     deployment = Deployment.objects.get(name="anchor-full")
@@ -116,7 +134,8 @@ def test_ops_staff_triage_edit_and_act_in_the_admin(browser, catalog):
     for row in chosen:
         browser.find_element(By.CSS_SELECTOR, f"input.action-select[value='{row.pk}']").click()
     Select(browser.find_element(By.NAME, "action")).select_by_value("pause")
-    browser.find_element(By.NAME, "index").click()
+    with page_change(browser):
+        browser.find_element(By.NAME, "index").click()
     assert "2 deployment(s) changed." in browser.find_element(By.CSS_SELECTOR, ".messagelist").text
     for row in chosen:
         browser.get(f"{server.url}/admin/catalog/deployment/{row.pk}/history/")
@@ -129,7 +148,8 @@ def test_ops_staff_triage_edit_and_act_in_the_admin(browser, catalog):
     }
 
     browser.get(f"{server.url}/admin/catalog/deployment/")
-    browser.find_element(By.CSS_SELECTOR, ".object-tools a[href$='/upcoming/']").click()
+    with page_change(browser):
+        browser.find_element(By.CSS_SELECTOR, ".object-tools a[href$='/upcoming/']").click()
     assert "Upcoming runs" in browser.title
     assert browser.find_elements(By.CSS_SELECTOR, "svg")
 
