@@ -49,6 +49,11 @@ ShortText = Annotated[str, Field(max_length=255)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=255)]
 # Counts are stored in 32-bit integer columns.
 MAX_INT = 2_147_483_647
+# Prefect sets no limit on tags; an unbounded list would swell every list page and the
+# admin's tag filter, so a row holds at most MAX_TAGS tags of at most MAX_TAG_LENGTH.
+MAX_TAGS = 100
+MAX_TAG_LENGTH = 255
+Tags = Annotated[list[Annotated[str, Field(max_length=MAX_TAG_LENGTH)]], Field(max_length=MAX_TAGS)]
 
 
 class ActionModel(BaseModel):
@@ -356,7 +361,7 @@ class DeploymentCreate(ActionModel):
         json_schema_extra={"additionalProperties": True},
     )
     parameters: SizedParameters = Field(default_factory=dict, description=PARAMETERS_DESCRIPTION)
-    tags: list[str] = Field(
+    tags: Tags = Field(
         default_factory=list, description=DEPLOYMENT_TAGS_DESCRIPTION, examples=[TAGS_EXAMPLE]
     )
     labels: Labels | None = Field(
@@ -431,7 +436,7 @@ class DeploymentUpdate(ActionModel):
     parameter_openapi_schema: ParameterSchema | None = Field(
         default=None, description=PARAMETER_OPENAPI_SCHEMA_DESCRIPTION
     )
-    tags: list[str] = Field(
+    tags: Tags = Field(
         default_factory=list, description=DEPLOYMENT_TAGS_DESCRIPTION, examples=[TAGS_EXAMPLE]
     )
     work_queue_name: ShortText | None = None
@@ -467,7 +472,7 @@ class FlowCreate(ActionModel):
     """A new flow; a flow of that name already there is answered unchanged."""
 
     name: Name = Field(description="The name of the flow", examples=["my-flow"])
-    tags: list[str] = Field(
+    tags: Tags = Field(
         default_factory=list, description=FLOW_TAGS_DESCRIPTION, examples=[TAGS_EXAMPLE]
     )
     labels: Labels | None = Field(
@@ -478,7 +483,7 @@ class FlowCreate(ActionModel):
 class FlowUpdate(ActionModel):
     """A flow's new tags."""
 
-    tags: list[str] = Field(
+    tags: Tags = Field(
         default_factory=list, description=FLOW_TAGS_DESCRIPTION, examples=[TAGS_EXAMPLE]
     )
 
@@ -630,7 +635,7 @@ class VariableCreate(ActionModel):
 
     name: VariableName = Field(description=VARIABLE_NAME_DESCRIPTION, examples=["my_variable"])
     value: VariableValue = Field(description=VARIABLE_VALUE_DESCRIPTION, examples=["my-value"])
-    tags: list[str] = Field(
+    tags: Tags = Field(
         default_factory=list, description=VARIABLE_TAGS_DESCRIPTION, examples=[TAGS_EXAMPLE]
     )
 
@@ -642,6 +647,6 @@ class VariableUpdate(ActionModel):
     value: VariableValue = Field(
         default=None, description=VARIABLE_VALUE_DESCRIPTION, examples=["my-value"]
     )
-    tags: list[str] | None = Field(
+    tags: Tags | None = Field(
         default=None, description=VARIABLE_TAGS_DESCRIPTION, examples=[TAGS_EXAMPLE]
     )

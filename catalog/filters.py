@@ -398,8 +398,10 @@ class FlowsQuery(FilterBody):
         return queryset.filter(*conditions)
 
 
-NonNegative = Annotated[int, Field(ge=0)]
-PageNumber = Annotated[int, Field(ge=1)]
+# Offsets go to SQL as 64-bit integers; beyond that no row can be there anyway.
+MAX_OFFSET = 2**63 - 1
+NonNegative = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
+PageNumber = Annotated[int, Field(ge=1, le=MAX_OFFSET // 200)]
 # `check_limit` reads the limit before the model does, to answer with Prefect's own
 # errors; the model only lists it, for the schema.
 Limit = Annotated[

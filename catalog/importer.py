@@ -58,6 +58,7 @@ from catalog.models import (
     schedule_columns,
     validate_labels,
     validate_name,
+    validate_tags,
 )
 from catalog.storable import unstorable
 
@@ -291,6 +292,15 @@ def as_string_list(value: Any, where: str) -> list[str]:
     return value
 
 
+def as_tags(value: Any, where: str) -> list[str]:
+    tags = as_string_list(value, where)
+    try:
+        validate_tags(tags)
+    except Exception as exc:  # a ValidationError from the model's own rule
+        raise RecordError(where, " ".join(getattr(exc, "messages", [str(exc)]))) from None
+    return tags
+
+
 def as_positive_int(value: Any, where: str, *, nullable: bool = True) -> int | None:
     number = as_type(value, int, where, nullable=nullable)
     if number is not None and number <= 0:
@@ -389,7 +399,7 @@ PLAIN_FIELDS: dict[str, Callable[[Any, str], Any]] = {
     "paused": lambda v, w: as_type(v, bool, w),
     "job_variables": lambda v, w: as_type(v, dict, w),
     "parameters": lambda v, w: as_type(v, dict, w),
-    "tags": as_string_list,
+    "tags": as_tags,
     "last_polled": lambda v, w: as_datetime(v, w, nullable=True),
     "parameter_openapi_schema": lambda v, w: as_type(v, dict, w, nullable=True),
     "path": lambda v, w: as_text(v, w),
@@ -576,7 +586,7 @@ def flow_from_record(data: Any) -> Flow:
         created=as_datetime(data.get("created", now), "created"),
         updated=as_datetime(data.get("updated", now), "updated"),
         name=as_name(get(data, "name"), "name", may_be_empty=False),
-        tags=as_string_list(data.get("tags", []), "tags"),
+        tags=as_tags(data.get("tags", []), "tags"),
         labels=as_type(data.get("labels", {}), dict, "labels", nullable=True),
     )
 

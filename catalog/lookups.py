@@ -7,9 +7,11 @@
   (`= ANY(%s)`) instead of thousands of placeholders, which costs more to build than to run.
 - `name__prefect_like="x"`: Prefect's `like_`, a case-insensitive substring match in which
   `%` and `_` stay wildcards, as they do in Prefect's own SQL.
+
+`JsonArrayLength("tags")` counts a JSON array's items on both (for check constraints).
 """
 
-from django.db.models import CharField, Field, JSONField, Lookup, TextField
+from django.db.models import CharField, Field, Func, IntegerField, JSONField, Lookup, TextField
 from django.db.models.fields.related import ForeignObject
 from django.db.models.lookups import In
 
@@ -109,3 +111,13 @@ class AnyOf(In):
 
 # `flow_id__any=[…]` on a foreign key: the key's own field prepares each value.
 ForeignObject.register_lookup(AnyOf)
+
+
+class JsonArrayLength(Func):
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, function="jsonb_array_length", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, function="json_array_length", **extra)

@@ -17,9 +17,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import DEFAULT_DB_ALIAS, models
 from django.db.models import Q
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 from catalog import actions, schedules
+from catalog.lookups import JsonArrayLength
 
 BANNED_NAME_CHARACTERS = "/%&><"
 DEFAULT_AGENT_POOL = "default-agent-pool"
@@ -62,6 +64,30 @@ def validate_name(value: str) -> None:
 def validate_string_list(value) -> None:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ValidationError("Enter a list of strings.", code="not_a_string_list")
+
+
+def validate_tags(value) -> None:
+    validate_string_list(value)
+    if len(value) > actions.MAX_TAGS:
+        raise ValidationError(
+            "Enter at most %(limit)s tags (%(count)s given).",
+            code="too_many_tags",
+            params={"limit": actions.MAX_TAGS, "count": len(value)},
+        )
+    for tag in value:
+        if len(tag) > actions.MAX_TAG_LENGTH:
+            raise ValidationError(
+                "Tag %(start)s… is longer than %(limit)s characters.",
+                code="tag_too_long",
+                params={"start": tag[:20], "limit": actions.MAX_TAG_LENGTH},
+            )
+
+
+def tag_count_constraint() -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=LessThanOrEqual(JsonArrayLength("tags"), actions.MAX_TAGS),
+        name="%(app_label)s_%(class)s_tag_count",
+    )
 
 
 def validate_object(value) -> None:
@@ -144,7 +170,7 @@ class TimestampedModel(models.Model):
 
 class Flow(TimestampedModel):
     name = models.CharField(max_length=255, unique=True, validators=[validate_name])
-    tags = models.JSONField(default=list, blank=True, validators=[validate_string_list])
+    tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
     labels = models.JSONField(
         default=dict, null=True, blank=True, validators=[validate_optional_object]
     )
@@ -153,6 +179,7 @@ class Flow(TimestampedModel):
         ordering = ["name"]
         constraints = [
             name_allowed_constraint(),
+            tag_count_constraint(),
         ]
 
     def __str__(self) -> str:
@@ -316,7 +343,7 @@ class Deployment(TimestampedModel):
     )
     job_variables = models.JSONField(default=dict, blank=True, validators=[validate_object])
     parameters = models.JSONField(default=dict, blank=True, validators=[validate_object])
-    tags = models.JSONField(default=list, blank=True, validators=[validate_string_list])
+    tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
     labels = models.JSONField(default=dict, blank=True, validators=[validate_labels])
     work_queue = models.ForeignKey(
         WorkQueue, on_delete=models.SET_NULL, null=True, blank=True, related_name="deployments"
@@ -354,6 +381,7 @@ class Deployment(TimestampedModel):
                 fields=["flow", "name"], name="%(app_label)s_%(class)s_unique_flow_name"
             ),
             name_allowed_constraint(may_be_empty=True),
+            tag_count_constraint(),
             models.CheckConstraint(
                 condition=Q(concurrency_grace_period_seconds__isnull=True)
                 | Q(
@@ -382,6 +410,33 @@ class Deployment(TimestampedModel):
         merged[FLOW_ID_LABEL] = str(self.flow_id)
         merged.update(self.labels or {})
         return merged
+
+
+class DeploymentJson(models.Model):
+    """The API's JSON of a deployment, kept so that reads need not render it again.
+
+    Database triggers (`catalog.json_cache`) create a row with each deployment, and on
+    every change that shows in the JSON (the deployment, its schedules, its queue, pool
+    or concurrency limit) clear `body` and advance `version`; a read that finds no body
+    renders one and keeps it only if `version` has not moved meanwhile. Whatever writes,
+    the ORM, the importer's COPY or raw SQL, the triggers see it.
+    """
+
+    deployment = models.OneToOneField(
+        Deployment,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,  # the triggers delete the row with its deployment
+        db_constraint=False,
+        related_name="+",
+    )
+    version = models.BigIntegerField(default=0)
+    body = models.TextField(null=True)
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"JSON of deployment {self.deployment_id} (version {self.version})"
 
 
 class ScheduleKind(models.TextChoices):
@@ -568,7 +623,7 @@ class Variable(TimestampedModel):
         validators=[validate_variable_name],
     )
     value = models.JSONField(null=True, blank=True, validators=[validate_variable_value])
-    tags = models.JSONField(default=list, blank=True, validators=[validate_string_list])
+    tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
 
     class Meta:
         ordering = ["name"]
@@ -578,6 +633,7 @@ class Variable(TimestampedModel):
                 condition=Q(name__regex=r"^[-_a-z0-9]*\n?$"),
                 name="%(app_label)s_%(class)s_name_allowed",
             ),
+            tag_count_constraint(),
         ]
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, resolve
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
 from django.views.decorators.csrf import csrf_exempt
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -24,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog import actions, filters, responses, services
+from catalog import actions, filters, json_cache, responses, services
 from catalog.bodies import check_limit, optional_object_body, raw_json, required_body, validated
 from catalog.errors import NOT_FOUND, ApiError, RequestValidationError, detail_response
 from catalog.models import (
@@ -52,6 +53,7 @@ from catalog.openapi import (
     path_parameter,
     returns,
 )
+from catalog.renderers import dumps
 from catalog.serializers import (
     ConcurrencyLimitSerializer,
     DeploymentConcurrencyLimitSerializer,
@@ -91,8 +93,25 @@ def no_content() -> Response:
     return Response(status=204)
 
 
-def deployments_json(queryset) -> list:
-    return DeploymentSerializer(queryset.with_related(), many=True).data
+def deployments_json(page) -> bytes:
+    """A page of deployments (a sliced queryset) as a JSON array of their kept bodies."""
+    return json_cache.json_array(
+        json_cache.deployment_bodies(list(page.values_list("id", flat=True)))
+    )
+
+
+def json_response(body: bytes) -> HttpResponse:
+    return HttpResponse(body, content_type="application/json")
+
+
+def deployment_response(request: Request, body: bytes | None) -> HttpResponse:
+    """A deployment's JSON with its ETag, 304 when the client holds that very body."""
+    if body is None:
+        raise exceptions.NotFound(services.DEPLOYMENT_NOT_FOUND)
+    etag = json_cache.etag_of(body)
+    response = get_conditional_response(request, etag=etag) or json_response(body)
+    response["ETag"] = etag
+    return response
 
 
 # Flows ---------------------------------------------------------------------------------
@@ -329,11 +348,8 @@ class DeploymentDetailView(PrefectAPIView):
         parameters=[DEPLOYMENT_ID],
         responses={200: ok(DEPLOYMENT), 404: DEPLOYMENT_NOT_FOUND},
     )
-    def get(self, request: Request, id: uuid.UUID) -> Response:
-        deployment = get_or_404(
-            Deployment.objects.with_related(), services.DEPLOYMENT_NOT_FOUND, id=id
-        )
-        return Response(DeploymentSerializer(deployment).data)
+    def get(self, request: Request, id: uuid.UUID) -> HttpResponse:
+        return deployment_response(request, json_cache.deployment_body(id))
 
     @extend_schema(
         summary="Update Deployment",
@@ -373,14 +389,10 @@ class DeploymentByNameView(PrefectAPIView):
         ],
         responses={200: ok(DEPLOYMENT), 404: DEPLOYMENT_NOT_FOUND},
     )
-    def get(self, request: Request, flow_name: str, deployment_name: str) -> Response:
-        deployment = get_or_404(
-            Deployment.objects.with_related(),
-            services.DEPLOYMENT_NOT_FOUND,
-            flow__name=flow_name,
-            name=deployment_name,
-        )
-        return Response(DeploymentSerializer(deployment).data)
+    def get(self, request: Request, flow_name: str, deployment_name: str) -> HttpResponse:
+        named = Deployment.objects.filter(flow__name=flow_name, name=deployment_name)
+        id = named.values_list("id", flat=True).first()
+        return deployment_response(request, id and json_cache.deployment_body(id))
 
 
 class DeploymentFilterView(PrefectAPIView):
@@ -397,7 +409,7 @@ class DeploymentFilterView(PrefectAPIView):
         limit = check_limit(body)
         query = validated(filters.DeploymentsFilterBody, body, echo=raw_json_or_none(request))
         matching = query.apply(Deployment.objects.all()).order_by(*query.sort.order_by())
-        return Response(deployments_json(matching[query.offset : query.offset + limit]))
+        return json_response(deployments_json(matching[query.offset : query.offset + limit]))
 
 
 class DeploymentCountView(PrefectAPIView):
@@ -432,7 +444,11 @@ class DeploymentPaginateView(PrefectAPIView):
         matching = query.apply(Deployment.objects.all())
         start = (query.page - 1) * limit
         ordered = matching.order_by(*query.sort.order_by())[start : start + limit]
-        return Response(page_of(deployments_json(ordered), matching.count(), limit, query.page))
+        envelope = dumps(page_of([], matching.count(), limit, query.page))
+        # `results` leads Prefect's envelope: the kept bodies go in place of its `[]`.
+        return json_response(
+            b'{"results":' + deployments_json(ordered) + envelope[len(b'{"results":[]') :]
+        )
 
 
 class DeploymentBulkDeleteView(PrefectAPIView):

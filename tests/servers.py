@@ -1,16 +1,22 @@
 """Real processes for the production tests: `manage.py` commands and gunicorn, run with the
 environment a server would have, on scratch databases of the backend under test (SQLite
-files, or PostgreSQL databases named after the test database)."""
+files, or PostgreSQL databases named after the test database), and private PostgreSQL
+clusters that a test may stop and start."""
 
 import os
+import pwd
 import re
+import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +24,21 @@ from urllib.parse import quote
 
 import psycopg
 from django.conf import settings
+from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_PREFIXES = ("DJANGO_", "DATABASE_", "CATALOG_", "GUNICORN_")
 STARTUP_SECONDS = 60
+
+
+def production_variables() -> dict[str, str]:
+    """The variables of config/production.env.example, as a deploy would set them."""
+    variables = {}
+    for line in (ROOT / "config" / "production.env.example").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            variables[name] = value
+    return variables
 
 
 def server_environment(**variables: str) -> dict[str, str]:
@@ -46,12 +63,12 @@ def managed(*arguments: str, env: dict[str, str]) -> str:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], log: Path) -> Iterator[str]:
+def gunicorn(env: dict[str, str], log: Path, workers: int = 1) -> Iterator[str]:
     """Gunicorn with config/gunicorn.conf.py on a free loopback port, until the block ends;
     yields its URL. Everything it prints goes to `log`."""
     command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py"]
-    # One worker: each one imports the whole app, which is most of the start-up time.
-    env = env | {"GUNICORN_BIND": "127.0.0.1:0", "GUNICORN_WORKERS": "1"}
+    # One worker unless asked: each one imports the whole app, most of the start-up time.
+    env = env | {"GUNICORN_BIND": "127.0.0.1:0", "GUNICORN_WORKERS": str(workers)}
     with log.open("w") as output:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
     try:
@@ -216,3 +233,131 @@ def postgres_conninfo(name: str) -> str:
 def maintenance_connection():
     with psycopg.connect(postgres_conninfo("postgres"), autocommit=True) as connection:
         yield connection
+
+
+# A private PostgreSQL ------------------------------------------------------------------
+
+POSTGRES_PROGRAMS = Path("/usr/lib/postgresql/15/bin")
+
+
+@dataclass
+class PrivatePostgres:
+    """A PostgreSQL cluster of one test's own, in `directory`, on a loopback `port`, with
+    trust authentication: unlike the suite's shared server, a test may stop it mid-run and
+    start it again."""
+
+    directory: Path
+    port: int
+
+    @property
+    def data(self) -> Path:
+        return self.directory / "data"
+
+    @property
+    def log(self) -> Path:
+        return self.directory / "postgres.log"
+
+    def url(self, name: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+    def start(self) -> None:
+        # Sockets in `directory`, not /var/run/postgresql, which belongs to the shared
+        # server; no fsync, since the cluster is thrown away.
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        as_postgres("pg_ctl", "start", "-w", "-D", self.data, "-l", self.log, "-o", options)
+
+    def stop(self) -> None:
+        """A fast shutdown: every open session is cut off, as when the database goes away."""
+        as_postgres("pg_ctl", "stop", "-w", "-m", "fast", "-D", self.data)
+
+    def is_running(self) -> bool:
+        command = postgres_command("pg_ctl", "status", "-D", self.data)
+        status = subprocess.run(command, capture_output=True, timeout=60)
+        return status.returncode == 0
+
+    def rows(self, sql: str) -> list[tuple]:
+        with self.connection() as connection:
+            return list(connection.execute(sql).fetchall())
+
+    def create_database(self, name: str) -> None:
+        with self.connection() as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+    def connection(self) -> psycopg.Connection:
+        """A connection to the `postgres` database, closed at the end of a `with` block."""
+        conninfo = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+
+
+@contextmanager
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A new cluster, started, until the block ends; then stopped and deleted."""
+    # Not pytest's tmp_path: the `postgres` user cannot enter /tmp/pytest-of-root, and a
+    # socket's path must stay under 108 bytes.
+    directory = Path(tempfile.mkdtemp(prefix="catalog-postgres-"))
+    try:
+        hand_to_postgres(directory)
+        cluster = PrivatePostgres(directory, free_port())
+        as_postgres("initdb", "-U", "postgres", "--auth=trust", "--no-sync", "-D", cluster.data)
+        cluster.start()
+        try:
+            yield cluster
+        finally:
+            if cluster.is_running():
+                cluster.stop()
+    finally:
+        shutil.rmtree(directory)
+
+
+def postgres_command(program: str, *arguments: str | Path) -> list[str]:
+    command = [str(POSTGRES_PROGRAMS / program), *map(str, arguments)]
+    # initdb and postgres refuse to run as root.
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *command]
+    return command
+
+
+def as_postgres(program: str, *arguments: str | Path) -> None:
+    command = postgres_command(program, *arguments)
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    if finished.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{finished.stdout}{finished.stderr}")
+
+
+def hand_to_postgres(directory: Path) -> None:
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam("postgres")
+        os.chown(directory, owner.pw_uid, owner.pw_gid)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# Concurrency ---------------------------------------------------------------------------
+
+
+def at_once(work: Callable[[int], object], count: int) -> list:
+    """Runs `work(n)` in `count` threads released together; their results, in order (an
+    exception a thread raised is its result)."""
+    results: list = [None] * count
+    start = threading.Barrier(count)
+
+    def run(n: int) -> None:
+        start.wait()
+        try:
+            results[n] = work(n)
+        except Exception as exc:  # reported by the test's assertions
+            results[n] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results

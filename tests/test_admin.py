@@ -310,9 +310,10 @@ def test_json_fields_are_checked_for_type_and_shape(
         ("job_variables", '{"env": {"A": "\\u0000"}}', "NUL characters are not allowed (at env.A)"),
         ("tags", "etl, bad\x00tag", "NUL characters are not allowed"),
         ("description", "nul\x00here", "Null characters are not allowed."),
+        ("tags", ", ".join(f"t{n}" for n in range(101)), "Enter at most 100 tags (101 given)."),
     ],
 )
-def test_nul_characters_are_a_form_error_on_every_database(
+def test_unstorable_values_are_a_form_error_on_every_database(
     admin_client, full_deployment, field, value, message
 ):
     before = database_fingerprint()

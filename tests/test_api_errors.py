@@ -52,6 +52,38 @@ def test_a_name_longer_than_255_characters_is_422(api_client, unchanged):
     assert response.json()["exception_detail"][0]["type"] == "string_too_long"
 
 
+@pytest.mark.parametrize("path", ["/api/deployments/", "/api/flows/"])
+def test_more_tags_than_a_row_holds_is_422(api_client, unchanged, path):
+    flow = Flow.objects.get(name="existing")
+    tags = [f"tag-{n}" for n in range(10_000)]
+    response = post(api_client, path, {"name": "tagged", "flow_id": str(flow.id), "tags": tags})
+    assert response.status_code == 422
+    error = response.json()["exception_detail"][0]
+    assert (error["type"], error["loc"]) == ("too_long", ["body", "tags"])
+    assert error["msg"] == "List should have at most 100 items after validation, not 10000"
+
+
+def test_a_tag_longer_than_255_characters_is_422(api_client, unchanged):
+    flow = Flow.objects.get(name="existing")
+    tags = ["short", "t" * 256]
+    response = post(
+        api_client, "/api/deployments/", {"name": "x", "flow_id": str(flow.id), "tags": tags}
+    )
+    assert response.status_code == 422
+    error = response.json()["exception_detail"][0]
+    assert (error["type"], error["loc"]) == ("string_too_long", ["body", "tags", 1])
+
+
+def test_patching_in_too_many_tags_is_422_and_changes_nothing(api_client):
+    deployment = DeploymentFactory(tags=["kept"])
+    before = database_fingerprint()
+    tags = [f"tag-{n}" for n in range(101)]
+    response = patch(api_client, f"/api/deployments/{deployment.id}", {"tags": tags})
+    assert response.status_code == 422
+    assert response.json()["exception_detail"][0]["type"] == "too_long"
+    assert database_fingerprint() == before
+
+
 def test_a_limit_beyond_a_32_bit_column_is_422(api_client, unchanged):
     response = post(api_client, "/api/v2/concurrency_limits/", {"name": "big", "limit": 2**40})
     assert response.status_code == 422
@@ -225,3 +257,21 @@ def test_an_escaped_error_gets_prefects_answer_for_it(rf, error, status, body):
 def test_an_error_outside_the_api_is_left_to_django(rf):
     middleware = PrefectApiMiddleware(lambda request: None)
     assert middleware.process_exception(rf.get("/admin/"), RuntimeError("bug")) is None
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/deployments/filter", {"offset": 2**66}),
+        ("/api/flows/filter", {"offset": 2**63}),
+        ("/api/variables/filter", {"offset": 77497459935323242496}),
+        ("/api/work_pools/filter", {"offset": 2**64}),
+        ("/api/v2/concurrency_limits/filter", {"offset": 2**64}),
+        ("/api/deployments/paginate", {"page": 2**62}),
+        ("/api/flows/paginate", {"page": 2**62}),
+    ],
+)
+def test_an_offset_beyond_64_bits_is_422_not_a_database_error(api_client, path, body):
+    response = post(api_client, path, body)
+    assert response.status_code == 422, response.content
+    assert response.json()["exception_detail"][0]["type"] == "less_than_equal"

@@ -345,6 +345,18 @@ MALFORMED = [
     ),
     ("tags not a list", {"tags": "etl"}, None, "{path}: [0].tags: expected a list"),
     (
+        "more tags than a row holds",
+        {"tags": [f"t{n}" for n in range(101)]},
+        None,
+        "{path}: [0].tags: Enter at most 100 tags (101 given).",
+    ),
+    (
+        "a tag too long",
+        {"tags": ["ok", "x" * 256]},
+        None,
+        "{path}: [0].tags: Tag xxxxxxxxxxxxxxxxxxxx… is longer than 255 characters.",
+    ),
+    (
         "a nested label value",
         {"labels": {"team": {"name": "data"}}},
         None,

@@ -17,8 +17,8 @@ LIMIT = 1024 * 1024
 
 def flow_body(name: str, size: int) -> bytes:
     """A flow create body of exactly `size` bytes."""
-    bare = json.dumps({"name": name, "tags": [""]})
-    return json.dumps({"name": name, "tags": ["x" * (size - len(bare))]}).encode()
+    bare = json.dumps({"name": name, "labels": {"padding": ""}})
+    return json.dumps({"name": name, "labels": {"padding": "x" * (size - len(bare))}}).encode()
 
 
 def post_chunked(client, path: str, body: bytes):

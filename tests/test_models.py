@@ -7,12 +7,20 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from catalog import schedules
-from catalog.models import ConcurrencyLimit, Deployment, DeploymentSchedule, Flow, WorkQueue
+from catalog.models import (
+    ConcurrencyLimit,
+    Deployment,
+    DeploymentSchedule,
+    Flow,
+    WorkQueue,
+    validate_tags,
+)
 from tests.factories import (
     ConcurrencyLimitFactory,
     DeploymentFactory,
     DeploymentScheduleFactory,
     FlowFactory,
+    VariableFactory,
     WorkQueueFactory,
 )
 
@@ -36,6 +44,21 @@ def test_flow_names_are_unique():
 @pytest.mark.parametrize("name", ["a/b", "50%", "x&y", "<tag>", ""])
 def test_the_database_refuses_flow_names_prefect_refuses(name):
     assert refused_by_database(lambda: Flow.objects.create(name=name))
+
+
+@pytest.mark.parametrize("factory", [FlowFactory, DeploymentFactory, VariableFactory])
+def test_the_database_refuses_more_tags_than_a_row_holds(factory):
+    row = factory(tags=[f"t{n}" for n in range(100)])
+    more = [*row.tags, "one-more"]
+    assert refused_by_database(lambda: type(row).objects.filter(pk=row.pk).update(tags=more))
+
+
+def test_a_tag_list_is_checked_for_count_and_length():
+    with pytest.raises(ValidationError, match="at most 100 tags"):
+        validate_tags([f"t{n}" for n in range(101)])
+    with pytest.raises(ValidationError, match="longer than 255 characters"):
+        validate_tags(["x" * 256])
+    validate_tags(["x" * 255] * 100)
 
 
 def test_deployment_names_are_unique_per_flow_not_globally():

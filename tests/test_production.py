@@ -22,6 +22,7 @@ from tests.servers import (
     gunicorn,
     manage,
     managed,
+    production_variables,
     scratch_database,
     send,
     server_environment,
@@ -32,15 +33,6 @@ PRODUCTION_ENV = ROOT / "config" / "production.env.example"
 GUNICORN_CONF = ROOT / "config" / "gunicorn.conf.py"
 ADMIN_CSS = Path(django.__file__).parent / "contrib" / "admin" / "static" / "admin" / "css"
 BODY_LIMIT = 64 * 1024
-
-
-def production_variables() -> dict[str, str]:
-    variables = {}
-    for line in PRODUCTION_ENV.read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, _, value = line.partition("=")
-            variables[name] = value
-    return variables
 
 
 def new_secret_key() -> str:
@@ -152,7 +144,7 @@ CREDENTIALS: dict[str, str] = {}
 
 
 def flow_body(name: str, padding: int = 0) -> bytes:
-    return json.dumps({"name": name, "tags": ["x" * padding] if padding else []}).encode()
+    return json.dumps({"name": name, "labels": {"padding": "x" * padding}}).encode()
 
 
 def post_chunked(url: str, path: str, body: bytes) -> tuple[int, bytes]:

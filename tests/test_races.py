@@ -7,7 +7,6 @@ tested, on PostgreSQL only.
 """
 
 import json
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -19,11 +18,12 @@ from django.urls import reverse
 from catalog.importer import import_paths
 from catalog.models import Deployment, DeploymentSchedule
 from tests.factories import ApiKeyFactory, DeploymentFactory, DeploymentScheduleFactory, FlowFactory
+from tests.servers import at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
-        "connection.vendor != 'postgresql'",
+        f"{connection.vendor!r} != 'postgresql'",
         reason="races need concurrent writers; SQLite serialises them by design",
     ),
 ]
@@ -49,28 +49,6 @@ def request(method: str, url: str, body, key: str) -> tuple[int, object]:
         return error.code, json.loads(error.read() or b"null")
 
 
-def at_once(work: Callable[[int], object], count: int = THREADS) -> list:
-    """Runs `work(n)` in `count` threads released together; their results, in order."""
-    results: list = [None] * count
-    start = threading.Barrier(count)
-
-    def run(n: int) -> None:
-        start.wait()
-        try:
-            results[n] = work(n)
-        except Exception as exc:  # reported by the test's assertions
-            results[n] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
-
-
 def test_concurrent_upserts_of_one_deployment_make_one_row(call, live_server):
     flow = FlowFactory()
     url = f"{live_server.url}/api/deployments/"
@@ -79,7 +57,7 @@ def test_concurrent_upserts_of_one_deployment_make_one_row(call, live_server):
         body = {"name": "raced", "flow_id": str(flow.id), "description": f"writer {n}"}
         return call("POST", url, body)
 
-    results = at_once(upsert)
+    results = at_once(upsert, THREADS)
     statuses = [status for status, _ in results]
     assert set(statuses) <= {200, 201}, results
     assert len({body["id"] for _, body in results}) == 1
@@ -100,7 +78,7 @@ def test_concurrent_upserts_with_schedules_leave_one_set(call, live_server):
         body = {"name": "raced", "flow_id": str(flow.id), "schedules": schedules}
         return call("POST", url, body)
 
-    results = at_once(upsert)
+    results = at_once(upsert, THREADS)
     assert {status for status, _ in results} <= {200, 201}, results
     deployment = Deployment.objects.get(flow=flow, name="raced")
     assert sorted(deployment.schedules.values_list("slug", flat=True)) == ["hourly", "morning"]
@@ -115,7 +93,7 @@ def test_concurrent_patches_of_one_schedule_lose_nothing_else(call, live_server)
     def patch(n: int):
         return call("PATCH", url, {"schedule": {"cron": f"{n} 6 * * *"}, "active": n % 2 == 0})
 
-    results = at_once(patch)
+    results = at_once(patch, THREADS)
     assert {status for status, _ in results} == {204}, results
     target.refresh_from_db()
     assert target.cron in {f"{n} 6 * * *" for n in range(THREADS)}
@@ -130,7 +108,7 @@ def test_concurrent_schedule_creates_with_one_slug_make_one_row(call, live_serve
     def create(n: int):
         return call("POST", url, [{"schedule": {"interval": 60 * (n + 1)}, "slug": "only"}])
 
-    results = at_once(create)
+    results = at_once(create, THREADS)
     statuses = sorted(status for status, _ in results)
     assert statuses.count(201) == 1 and set(statuses) <= {201, 409}, results
     assert deployment.schedules.filter(slug="only").count() == 1
@@ -144,7 +122,7 @@ def test_concurrent_patches_of_different_fields_all_land(call, live_server):
     def patch(n: int):
         return call("PATCH", url, {fields[n]: f"value {n}"})
 
-    results = at_once(patch, count=len(fields))
+    results = at_once(patch, len(fields))
     assert {status for status, _ in results} == {204}, results
     deployment.refresh_from_db()
     assert [getattr(deployment, field) for field in fields] == [
@@ -172,7 +150,7 @@ def test_an_admin_save_during_an_import_loses_neither(call, live_server, admin_u
             return import_paths([path]).summary()
         return client.post(change, {**data, "description": "after", **inline_management()})
 
-    imported, saved = at_once(work, count=2)
+    imported, saved = at_once(work, 2)
     assert imported == "created=2000 updated=1 unchanged=0 errors=0", imported
     assert saved.status_code == 302, saved
     edited.refresh_from_db()
@@ -193,6 +171,6 @@ def inline_management() -> dict:
 
 def test_concurrent_creates_of_one_flow_give_one_flow(call, live_server):
     url = f"{live_server.url}/api/flows/"
-    results = at_once(lambda n: call("POST", url, {"name": "raced-flow"}))
+    results = at_once(lambda n: call("POST", url, {"name": "raced-flow"}), THREADS)
     assert {status for status, _ in results} <= {200, 201}, results
     assert len({body["id"] for _, body in results}) == 1

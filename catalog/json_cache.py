@@ -1,0 +1,228 @@
+"""Each deployment's API JSON, kept in `DeploymentJson` and served without rendering.
+
+Rendering a deployment (its row, schedules, queue, pool and limit through the
+serializer) costs many times what reading one stored text does, and reads far outnumber
+writes. So a read serves the kept body when there is one; otherwise it renders the
+deployment on the primary and keeps the body, unless a write moved `version` meanwhile.
+
+Keeping bodies correct is the database's job, not every write path's: triggers on the
+tables the JSON is made from clear the body and advance the version in the writing
+transaction itself, whatever the writer (ORM saves, queryset updates, cascades, the
+importer's COPY, raw SQL). `install_triggers` runs after every `migrate`, which also
+clears every kept body, since a new release may render differently.
+"""
+
+import hashlib
+from collections.abc import Iterable
+from uuid import UUID
+
+from django.db import DEFAULT_DB_ALIAS, connections, router
+
+from catalog.models import Deployment, DeploymentJson
+from catalog.renderers import dumps
+from catalog.serializers import DeploymentSerializer
+
+TABLE = DeploymentJson._meta.db_table
+
+# How each kind of change finds the deployments whose JSON it changes. Each entry: a
+# table, an event and the ids of the deployments touched, for PostgreSQL's statement
+# triggers (rows in the transition table `written`) and for SQLite's row triggers.
+CHANGES = [
+    (
+        "catalog_deploymentschedule",
+        "INSERT",
+        "SELECT deployment_id FROM written",
+        "NEW.deployment_id",
+    ),
+    (
+        "catalog_deploymentschedule",
+        "DELETE",
+        "SELECT deployment_id FROM written",
+        "OLD.deployment_id",
+    ),
+    (
+        "catalog_deploymentschedule",
+        "UPDATE",
+        "SELECT deployment_id FROM written UNION SELECT deployment_id FROM before_write",
+        "OLD.deployment_id, NEW.deployment_id",
+    ),
+    ("catalog_deployment", "UPDATE", "SELECT id FROM written", "NEW.id"),
+    (
+        "catalog_workqueue",
+        "UPDATE",
+        "SELECT d.id FROM catalog_deployment d JOIN written q ON d.work_queue_id = q.id",
+        "SELECT id FROM catalog_deployment WHERE work_queue_id = NEW.id",
+    ),
+    (
+        "catalog_workpool",
+        "UPDATE",
+        "SELECT d.id FROM catalog_deployment d JOIN catalog_workqueue q "
+        "ON d.work_queue_id = q.id JOIN written p ON q.work_pool_id = p.id",
+        "SELECT d.id FROM catalog_deployment d JOIN catalog_workqueue q "
+        "ON d.work_queue_id = q.id WHERE q.work_pool_id = NEW.id",
+    ),
+    (
+        "catalog_concurrencylimit",
+        "UPDATE",
+        "SELECT d.id FROM catalog_deployment d "
+        "JOIN written c ON d.global_concurrency_limit_id = c.id",
+        "SELECT id FROM catalog_deployment WHERE global_concurrency_limit_id = NEW.id",
+    ),
+]
+FORGET = f"UPDATE {TABLE} SET body = NULL, version = version + 1 WHERE deployment_id IN"
+
+
+# Triggers -------------------------------------------------------------------------------
+
+
+def install_triggers(using: str = DEFAULT_DB_ALIAS, **_) -> None:
+    """(Re)creates the triggers, gives every deployment its row and clears every body.
+    Idempotent; connected to `post_migrate`."""
+    if not router.allow_migrate_model(using, DeploymentJson):
+        return
+    connection = connections[using]
+    statements = postgres_triggers() if connection.vendor == "postgresql" else sqlite_triggers()
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+        cursor.execute(
+            f"INSERT INTO {TABLE} (deployment_id, version) SELECT id, 0 FROM catalog_deployment "
+            f"WHERE id NOT IN (SELECT deployment_id FROM {TABLE})"
+        )
+        cursor.execute(f"UPDATE {TABLE} SET body = NULL, version = version + 1")
+
+
+def trigger_name(table: str, event: str) -> str:
+    return f"{table}_json_on_{event.lower()}"
+
+
+def postgres_triggers() -> list[str]:
+    statements = [
+        postgres_trigger(
+            "catalog_deployment",
+            "INSERT",
+            f"INSERT INTO {TABLE} (deployment_id, version) SELECT id, 0 FROM written "
+            f"ON CONFLICT (deployment_id) DO UPDATE SET body = NULL, "
+            f"version = {TABLE}.version + 1",
+        ),
+        postgres_trigger(
+            "catalog_deployment",
+            "DELETE",
+            f"DELETE FROM {TABLE} WHERE deployment_id IN (SELECT id FROM written)",
+        ),
+    ]
+    for table, event, touched, _ in CHANGES:
+        statements.append(postgres_trigger(table, event, f"{FORGET} ({touched})"))
+    return statements
+
+
+def postgres_trigger(table: str, event: str, action: str) -> str:
+    """A statement trigger: one action per statement, however many rows (a COPY of 100,000
+    deployments runs it once), with the rows it wrote as the transition table `written`."""
+    name = trigger_name(table, event)
+    transition = {
+        "INSERT": "NEW TABLE AS written",
+        "DELETE": "OLD TABLE AS written",
+        "UPDATE": "NEW TABLE AS written OLD TABLE AS before_write",
+    }[event]
+    return (
+        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN {action}; RETURN NULL; END $$; "
+        f"CREATE OR REPLACE TRIGGER {name} AFTER {event} ON {table} "
+        f"REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
+    )
+
+
+def sqlite_triggers() -> list[str]:
+    statements = [
+        *sqlite_trigger(
+            "catalog_deployment",
+            "INSERT",
+            f"INSERT OR REPLACE INTO {TABLE} (deployment_id, version, body) VALUES (NEW.id, "
+            f"COALESCE((SELECT version + 1 FROM {TABLE} WHERE deployment_id = NEW.id), 0), NULL)",
+        ),
+        *sqlite_trigger(
+            "catalog_deployment", "DELETE", f"DELETE FROM {TABLE} WHERE deployment_id = OLD.id"
+        ),
+    ]
+    for table, event, _, touched in CHANGES:
+        statements.extend(sqlite_trigger(table, event, f"{FORGET} ({touched})"))
+    return statements
+
+
+def sqlite_trigger(table: str, event: str, action: str) -> list[str]:
+    name = trigger_name(table, event)
+    return [
+        f"DROP TRIGGER IF EXISTS {name}",
+        f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {action}; END",
+    ]
+
+
+# Reads ----------------------------------------------------------------------------------
+
+
+def deployment_body(deployment_id: UUID) -> bytes | None:
+    """The deployment's JSON, or None when there is no such deployment. A kept body
+    costs one indexed query, in SQL written out: building it with the ORM would cost
+    more than running it."""
+    connection = connections[router.db_for_read(DeploymentJson)]
+    key = DeploymentJson._meta.pk.get_db_prep_value(deployment_id, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT body FROM {TABLE} WHERE deployment_id = %s", [key])
+        kept = cursor.fetchone()
+    if kept and kept[0] is not None:
+        return kept[0].encode()
+    return rendered_and_kept([deployment_id]).get(deployment_id)
+
+
+def deployment_bodies(ids: list[UUID]) -> list[bytes]:
+    """The JSON of each deployment in `ids`, in that order (ids of deployments that
+    are gone meanwhile are left out)."""
+    kept = dict(
+        DeploymentJson.objects.filter(deployment_id__in=ids, body__isnull=False).values_list(
+            "deployment_id", "body"
+        )
+    )
+    bodies = {id: body.encode() for id, body in kept.items()}
+    missing = [id for id in ids if id not in bodies]
+    if missing:
+        bodies.update(rendered_and_kept(missing))
+    return [bodies[id] for id in ids if id in bodies]
+
+
+def json_array(bodies: Iterable[bytes]) -> bytes:
+    return b"[" + b",".join(bodies) + b"]"
+
+
+def etag_of(body: bytes) -> str:
+    return f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
+
+
+def rendered_and_kept(ids: list[UUID]) -> dict[UUID, bytes]:
+    """Renders the deployments on the primary and keeps each body whose version is still
+    the one read before rendering: a write committed after that read has moved it."""
+    versions = dict(
+        DeploymentJson.objects.using(DEFAULT_DB_ALIAS)
+        .filter(deployment_id__in=ids)
+        .values_list("deployment_id", "version")
+    )
+    deployments = Deployment.objects.using(DEFAULT_DB_ALIAS).with_related().filter(id__in=ids)
+    bodies = {row.id: dumps(DeploymentSerializer(row).data) for row in deployments}
+    keep(
+        [(body, id, versions[id]) for id, body in bodies.items() if id in versions],
+    )
+    return bodies
+
+
+def keep(rows: list[tuple[bytes, UUID, int]]) -> None:
+    if not rows:
+        return
+    connection = connections[DEFAULT_DB_ALIAS]
+    prepare = DeploymentJson._meta.pk.get_db_prep_value
+    parameters = [(body.decode(), prepare(id, connection), version) for body, id, version in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {TABLE} SET body = %s "
+            "WHERE deployment_id = %s AND version = %s AND body IS NULL",
+            parameters,
+        )
