@@ -60,7 +60,7 @@ from catalog.models import (
     validate_name,
     validate_tags,
 )
-from catalog.storable import unstorable
+from catalog.storable import may_be_unstorable, unstorable
 
 MISSING: Any = object()
 NAME_LENGTH = 255
@@ -685,7 +685,7 @@ def collect(records: list[Record], build, problems: list[str], now=None) -> list
 
 
 def refuse_unstorable_text(value: Any) -> None:
-    found = unstorable(value)
+    found = may_be_unstorable(value) and unstorable(value)
     if found:
         raise RecordError(*found)
 

@@ -77,7 +77,7 @@ class RequestLogMiddleware:
 
 
 def request_id_of(request: HttpRequest) -> str:
-    given = request.headers.get("X-Request-ID", "")
+    given = request.META.get("HTTP_X_REQUEST_ID", "")
     return given if USABLE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 

@@ -2,6 +2,7 @@
 
 import json
 
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 
 
@@ -20,3 +21,12 @@ class PrefectJSONRenderer(JSONRenderer):
         if data is None and (response is None or response.status_code == 204):
             return b""
         return dumps(data)
+
+
+class JsonOnly(DefaultContentNegotiation):
+    """Prefect's server answers JSON whatever `Accept` says, and so does the catalog (DRF
+    would answer 406 to `Accept: text/html`, and parse the header on every request)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        renderer = renderers[0]
+        return renderer, renderer.media_type

@@ -68,9 +68,12 @@ def database_from_url(url: str | None) -> dict:
         return sqlite_database(Path(parsed["NAME"]))
     # Each worker keeps its connection between requests for CONN_MAX_AGE seconds, checked
     # before reuse, so a restarted PostgreSQL costs one failed check, not a failed request.
-    return dj_database_url.parse(
+    database = dj_database_url.parse(
         url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
     )
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        database["ENGINE"] = "catalog.backends.postgresql"  # checks without a round trip
+    return database
 
 
 def replica_databases(urls: list[str]) -> dict[str, dict]:
@@ -208,6 +211,7 @@ APPEND_SLASH = False
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["catalog.renderers.PrefectJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "catalog.renderers.JsonOnly",
     "EXCEPTION_HANDLER": "catalog.errors.prefect_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "catalog.auth.ApiKeyAuthentication",

@@ -27,7 +27,7 @@ def test_it_tunes_sqlite_for_concurrent_writers():
 
 def test_it_reads_postgres_urls():
     database = database_from_url("postgres://user:secret@db.example:5433/catalog")
-    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert database["ENGINE"] == "catalog.backends.postgresql"
     assert (database["HOST"], database["PORT"], database["NAME"]) == ("db.example", 5433, "catalog")
 
 

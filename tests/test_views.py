@@ -258,3 +258,14 @@ def test_the_csrf_token_route_needs_a_client(api_client):
 
 def test_the_reference_files_are_the_ones_captured():
     assert prefect_json("ids.json")["full_deployment_id"] == prefect_json(GOLDEN[0])["id"]
+
+
+def test_the_answer_is_json_whatever_accept_says_as_prefect_answers(api_client):
+    deployment = DeploymentFactory()
+    response = api_client.get(f"/api/deployments/{deployment.id}", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    flows = api_client.post(
+        "/api/flows/filter", "{}", content_type="application/json", HTTP_ACCEPT="text/html"
+    )
+    assert (flows.status_code, flows["Content-Type"]) == (200, "application/json")
