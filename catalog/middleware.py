@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import LazyObject, empty
 
 from catalog import logs, routers
+from catalog.auth import READS_SENT_AS_POST
 from catalog.errors import (
     INTEGRITY_CONFLICT,
     detail_response,
@@ -29,21 +30,6 @@ request_logger = logging.getLogger("catalog.requests")
 # Ids from a client or a proxy are kept when they are short and harmless in a log line.
 USABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:;=/+@-]{1,200}")
 
-# Prefect's read-only routes that take a POST body; with every GET and HEAD on the API they
-# may read from a replica. Any other POST, PATCH or DELETE reads the primary from the start.
-READ_ONLY_POST_ROUTES = {
-    "flow-filter",
-    "flow-count",
-    "flow-paginate",
-    "deployment-filter",
-    "deployment-count",
-    "deployment-paginate",
-    "concurrency-limit-filter",
-    "work-pool-filter",
-    "work-queue-filter",
-    "variable-filter",
-    "variable-count",
-}
 # Set on a response to a request that wrote: the client reads from the primary until then.
 READ_PRIMARY_COOKIE = "catalog_read_primary_until"
 
@@ -193,7 +179,7 @@ def may_read_from_a_replica(request: HttpRequest) -> bool:
         return False
     if request.method in {"GET", "HEAD"}:
         return True
-    return request.method == "POST" and request.resolver_match.url_name in READ_ONLY_POST_ROUTES
+    return request.method == "POST" and request.resolver_match.url_name in READS_SENT_AS_POST
 
 
 def pinned_to_primary(request: HttpRequest) -> bool:

@@ -29,7 +29,6 @@ from tests.servers import (
     write_key_for,
 )
 
-PRODUCTION_ENV = ROOT / "config" / "production.env.example"
 GUNICORN_CONF = ROOT / "config" / "gunicorn.conf.py"
 ADMIN_CSS = Path(django.__file__).parent / "contrib" / "admin" / "static" / "admin" / "css"
 BODY_LIMIT = 64 * 1024
