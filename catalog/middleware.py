@@ -9,6 +9,7 @@ import time
 import uuid
 
 from django.conf import settings
+from django.contrib.messages.middleware import MessageMiddleware
 from django.core.handlers.wsgi import LimitedStream
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
@@ -264,3 +265,15 @@ class PrefectApiMiddleware:
             return json_response({"exception_message": "Service Unavailable"}, 503)
         logger.exception("Unhandled error on %s %s", request.method, request.path)
         return server_error_response()
+
+
+# The admin's messages ------------------------------------------------------------------
+
+
+class AdminMessageMiddleware(MessageMiddleware):
+    """Django's messages for every page but the API's, which never shows one: making the
+    message store costs each API request a cookie signer for nothing."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if not is_api_request(request):
+            super().process_request(request)

@@ -25,6 +25,8 @@ register_converter(PrefectUUIDConverter, "prefect_uuid")
 DEPLOYMENT = "deployments/<prefect_uuid:id>"
 
 urlpatterns = [
+    # The most requested route comes first: Django tries the patterns in order.
+    path(DEPLOYMENT, views.DeploymentDetailView.as_view(), name="deployment-detail"),
     path("health", views.HealthView.as_view(), name="health"),
     path("version", views.ApiVersionView.as_view(), name="version"),
     path("ready", views.ReadyView.as_view(), name="ready"),
@@ -60,7 +62,6 @@ urlpatterns = [
         views.DeploymentByNameView.as_view(),
         name="deployment-by-name",
     ),
-    path(DEPLOYMENT, views.DeploymentDetailView.as_view(), name="deployment-detail"),
     path(
         f"{DEPLOYMENT}/pause_deployment",
         views.DeploymentPauseView.as_view(),

@@ -11,6 +11,7 @@ from django.utils.functional import SimpleLazyObject
 from catalog.logs import JsonLineFormatter
 from catalog.middleware import RequestLogMiddleware
 from catalog.models import Flow
+from tests.factories import DeploymentFactory
 
 LIMIT = 1024 * 1024
 
@@ -194,3 +195,27 @@ def test_bytes_out_counts_a_streamed_static_file(client, caplog):
     caplog.set_level(logging.INFO, logger="catalog.requests")
     response = client.get("/static/admin/css/base.css")
     assert logged_requests(caplog)[0]["bytes_out"] == int(response["Content-Length"]) > 0
+
+
+# The admin's messages ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_api_requests_get_no_message_store(client):
+    deployment = DeploymentFactory()
+    response = client.get(f"/api/deployments/{deployment.id}")
+    assert response.status_code == 200
+    assert not hasattr(response.wsgi_request, "_messages")
+
+
+@pytest.mark.django_db
+def test_the_admin_still_shows_messages(admin_client):
+    deployment = DeploymentFactory()
+    response = admin_client.post(
+        "/admin/catalog/deployment/",
+        {"action": "pause", "_selected_action": [str(deployment.id)]},
+        follow=True,
+    )
+    assert hasattr(response.wsgi_request, "_messages")
+    shown = [str(message) for message in response.context["messages"]]
+    assert shown == ["1 deployment(s) changed."]
