@@ -14,6 +14,7 @@ from uuid import UUID
 
 import django_filters
 from django import forms
+from django.core import validators
 from django.db.models import Q, QuerySet
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
@@ -466,6 +467,12 @@ class MultipleValueField(forms.Field):
 
     def to_python(self, value):
         return [str(item) for item in value or [] if str(item)]
+
+    def validate(self, value):
+        super().validate(value)
+        for item in value:
+            # As Django's CharField refuses them: PostgreSQL text cannot hold a NUL.
+            validators.ProhibitNullCharactersValidator()(item)
 
 
 class MultipleValueFilter(django_filters.Filter):

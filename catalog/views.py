@@ -6,7 +6,7 @@ import uuid
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.views.decorators.csrf import csrf_exempt
@@ -71,6 +71,21 @@ class PrefectAPIView(APIView):
     """An API view without DRF's OPTIONS handler, which Prefect's routes do not have."""
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head"]
+
+    # For a fixed path that a parameter route declared before it matches too (`/filter`
+    # and `/{name}`), Starlette takes the parameter route for the methods the fixed one
+    # lacks: `DELETE /v2/concurrency_limits/filter` deletes the limit named "filter".
+    # Each entry: the parameter route's name, its view and its arguments.
+    parameter_route: tuple[str, type["PrefectAPIView"], dict[str, str]] | None = None
+
+    def dispatch(self, request, *args, **kwargs):
+        if self.parameter_route and not hasattr(self, request.method.lower()):
+            name, view_class, arguments = self.parameter_route
+            view = view_class.as_view()
+            # Permissions look routes up by name: this request is the parameter route's.
+            request.resolver_match = ResolverMatch(view, (), arguments, url_name=name)
+            return view(request, **arguments)
+        return super().dispatch(request, *args, **kwargs)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -683,6 +698,12 @@ class ConcurrencyLimitDetailView(PrefectAPIView):
 class ConcurrencyLimitFilterView(PrefectAPIView):
     """`POST /api/v2/concurrency_limits/filter`: limits by name, paged."""
 
+    parameter_route = (
+        "concurrency-limit-detail",
+        ConcurrencyLimitDetailView,
+        {"id_or_name": "filter"},
+    )
+
     @extend_schema(
         summary="Read All Concurrency Limits V2",
         request=json_body(filters.OffsetBody, required=False),
@@ -752,6 +773,8 @@ class WorkPoolDetailView(PrefectAPIView):
 
 class WorkPoolFilterView(PrefectAPIView):
     """`POST /api/work_pools/filter`: pools matching a `work_pools` filter, by name."""
+
+    parameter_route = ("work-pool-detail", WorkPoolDetailView, {"name": "filter"})
 
     @extend_schema(
         summary="Read Work Pools",

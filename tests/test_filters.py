@@ -277,6 +277,9 @@ def test_the_listing_filters_by_flow_id(api_client, listed):
         ("flow=x", "flow"),
         ("schedule_kind=weekly", "schedule_kind"),
         ("updated_after=yesterday", "updated_after"),
+        ("tag=a%00b", "tag"),
+        ("tag=ok&tag=%00", "tag"),
+        ("flow_name=a%00", "flow_name"),
     ],
 )
 def test_a_bad_value_is_400_naming_the_parameter(api_client, query, parameter):

@@ -5,8 +5,14 @@ import json
 import pytest
 from django.db import connection
 
+from catalog.models import ConcurrencyLimit
 from tests.conftest import prefect_file, prefect_json
-from tests.factories import DeploymentFactory, DeploymentScheduleFactory
+from tests.factories import (
+    ConcurrencyLimitFactory,
+    DeploymentFactory,
+    DeploymentScheduleFactory,
+    WorkPoolFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -121,6 +127,39 @@ def test_a_wrong_method_is_405_naming_the_first_routes_methods_as_starlette_does
     assert response.status_code == 405
     assert response.json() == {"detail": "Method Not Allowed"}
     assert response["Allow"] == "PATCH"
+
+
+def test_a_limit_named_filter_is_read_and_deleted_at_filter_as_starlette_routes_it(
+    api_client,
+):
+    other = ConcurrencyLimitFactory(name="other")
+    ConcurrencyLimitFactory(name="filter", limit=3)
+    read = api_client.get("/api/v2/concurrency_limits/filter")
+    assert read.status_code == 200
+    assert (read.json()["name"], read.json()["limit"]) == ("filter", 3)
+    listed = api_client.post("/api/v2/concurrency_limits/filter", {}, format="json")
+    assert [limit["name"] for limit in listed.json()] == ["filter", "other"]
+    assert api_client.delete("/api/v2/concurrency_limits/filter").status_code == 204
+    assert list(ConcurrencyLimit.objects.values_list("id", flat=True)) == [other.id]
+    gone = api_client.delete("/api/v2/concurrency_limits/filter")
+    assert (gone.status_code, gone.json()) == (404, {"detail": "Concurrency Limit not found"})
+
+
+def test_a_wrong_method_at_filter_is_405_naming_the_parameter_routes_method(api_client):
+    response = api_client.put("/api/v2/concurrency_limits/filter", {}, format="json")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET"
+
+
+def test_a_work_pool_named_filter_is_read_at_filter(api_client):
+    missing = api_client.get("/api/work_pools/filter")
+    assert (missing.status_code, missing.json()) == (
+        404,
+        {"detail": 'Work pool "filter" not found.'},
+    )
+    WorkPoolFactory(name="filter")
+    assert api_client.get("/api/work_pools/filter").json()["name"] == "filter"
+    assert api_client.post("/api/work_pools/filter", {}, format="json").status_code == 200
 
 
 def test_reading_a_deployment_renders_it_once_then_takes_one_query(
