@@ -79,13 +79,17 @@ class PrefectAPIView(APIView):
     parameter_route: tuple[str, type["PrefectAPIView"], dict[str, str]] | None = None
 
     def dispatch(self, request, *args, **kwargs):
-        if self.parameter_route and not hasattr(self, request.method.lower()):
+        if self.parameter_route and not self.handles(request.method.lower()):
             name, view_class, arguments = self.parameter_route
             view = view_class.as_view()
             # Permissions look routes up by name: this request is the parameter route's.
             request.resolver_match = ResolverMatch(view, (), arguments, url_name=name)
             return view(request, **arguments)
         return super().dispatch(request, *args, **kwargs)
+
+    def handles(self, method: str) -> bool:
+        """Whether DRF's dispatch would find this view a handler for `method`."""
+        return method in self.http_method_names and hasattr(self, method)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

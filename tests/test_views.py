@@ -145,8 +145,9 @@ def test_a_limit_named_filter_is_read_and_deleted_at_filter_as_starlette_routes_
     assert (gone.status_code, gone.json()) == (404, {"detail": "Concurrency Limit not found"})
 
 
-def test_a_wrong_method_at_filter_is_405_naming_the_parameter_routes_method(api_client):
-    response = api_client.put("/api/v2/concurrency_limits/filter", {}, format="json")
+@pytest.mark.parametrize("method", ["PUT", "OPTIONS"])
+def test_a_wrong_method_at_filter_is_405_naming_the_parameter_routes_method(api_client, method):
+    response = api_client.generic(method, "/api/v2/concurrency_limits/filter")
     assert response.status_code == 405
     assert response["Allow"] == "GET"
 
