@@ -9,9 +9,9 @@ class CatalogConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from catalog import lookups  # noqa: F401  (registers the cross-database lookups)
         from catalog.adapters import send_aware_datetimes_in_utc
-        from catalog.json_cache import install_triggers
+        from catalog.models import lookups  # noqa: F401  (registers the cross-database lookups)
+        from catalog.rendering.json_cache import install_triggers
 
         send_aware_datetimes_in_utc()
         post_migrate.connect(install_triggers, sender=self)

@@ -139,17 +139,17 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "catalog.middleware.RequestLogMiddleware",
+    "catalog.api.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "catalog.middleware.RequestBodyLimitMiddleware",
-    "catalog.middleware.ReadReplicaMiddleware",
-    "catalog.middleware.PrefectApiMiddleware",
+    "catalog.api.middleware.RequestBodyLimitMiddleware",
+    "catalog.api.middleware.ReadReplicaMiddleware",
+    "catalog.api.middleware.PrefectApiMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "catalog.middleware.AdminMessageMiddleware",
+    "catalog.api.middleware.AdminMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -209,18 +209,18 @@ STORAGES = {
 APPEND_SLASH = False
 
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["catalog.renderers.PrefectJSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["catalog.api.renderers.PrefectJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "catalog.renderers.JsonOnly",
-    "EXCEPTION_HANDLER": "catalog.errors.prefect_exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "catalog.api.renderers.JsonOnly",
+    "EXCEPTION_HANDLER": "catalog.api.errors.prefect_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "catalog.auth.ApiKeyAuthentication",
-        "catalog.auth.UserBasicAuthentication",
-        "catalog.auth.StaffSessionAuthentication",
+        "catalog.api.auth.ApiKeyAuthentication",
+        "catalog.api.auth.UserBasicAuthentication",
+        "catalog.api.auth.StaffSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["catalog.auth.CatalogAccess"],
+    "DEFAULT_PERMISSION_CLASSES": ["catalog.api.auth.CatalogAccess"],
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_SCHEMA_CLASS": "catalog.openapi.PrefectAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "catalog.api.openapi.PrefectAutoSchema",
 }
 # Who may use the API (catalog/auth.py): writes always need an API key or a user with the
 # model permission; reads need nothing while CATALOG_ANONYMOUS_READ is on (for local use;
@@ -250,8 +250,8 @@ SPECTACULAR_SETTINGS = {
     "PATH_CONVERTER_OVERRIDES": {"prefect_uuid": {"type": "string", "format": "uuid"}},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "catalog.openapi.add_model_components",
-        "catalog.openapi.add_answers_before_the_view",
+        "catalog.api.openapi.add_model_components",
+        "catalog.api.openapi.add_answers_before_the_view",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

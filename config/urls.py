@@ -6,7 +6,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
-from catalog.openapi import served_from_this_host
+from catalog.api.openapi import served_from_this_host
 
 swagger_ui = SpectacularSwaggerView.as_view(url_name="openapi-schema")
 redoc = SpectacularRedocView.as_view(url_name="openapi-schema", template_name="api_redoc.html")
@@ -15,9 +15,9 @@ urlpatterns = [
     path("api/openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     path("api/docs", served_from_this_host(swagger_ui), name="api-docs"),
     path("api/redoc", served_from_this_host(redoc), name="api-redoc"),
-    path("api/", include("catalog.urls")),
+    path("api/", include("catalog.api.urls")),
     path("admin/", admin.site.urls),
 ]
 
-handler404 = "catalog.errors.not_found"
-handler500 = "catalog.errors.server_error"
+handler404 = "catalog.api.errors.not_found"
+handler500 = "catalog.api.errors.server_error"

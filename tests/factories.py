@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 import factory
 from factory.django import DjangoModelFactory
 
-from catalog import schedules
 from catalog.models import (
     ApiKey,
     ApiKeyAccess,
@@ -17,6 +16,7 @@ from catalog.models import (
     WorkPool,
     WorkQueue,
 )
+from catalog.rules import schedules
 
 
 class FlowFactory(DjangoModelFactory[Flow]):

@@ -9,10 +9,10 @@ from django.contrib.auth.models import Permission, User
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from catalog import schedules
 from catalog.admin.audit import actor_for
-from catalog.importer import import_paths
+from catalog.importing.core import import_paths
 from catalog.models import Deployment, DeploymentSchedule
+from catalog.rules import schedules
 from tests.conftest import prefect_file
 from tests.factories import (
     ConcurrencyLimitFactory,

@@ -9,8 +9,8 @@ import json
 import pytest
 from django.db import IntegrityError, OperationalError
 
-from catalog.errors import INTEGRITY_CONFLICT
-from catalog.middleware import PrefectApiMiddleware
+from catalog.api.errors import INTEGRITY_CONFLICT
+from catalog.api.middleware import PrefectApiMiddleware
 from catalog.models import Deployment, Flow
 from tests.factories import DeploymentFactory, DeploymentScheduleFactory, FlowFactory
 from tests.replay import database_fingerprint

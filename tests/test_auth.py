@@ -15,8 +15,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from catalog import urls
-from catalog.auth import READS_SENT_AS_POST, WRITE_PERMISSIONS
+from catalog.api import urls
+from catalog.api.auth import READS_SENT_AS_POST, WRITE_PERMISSIONS
 from catalog.models import ApiKey, ApiKeyAccess, Flow
 from tests.factories import ApiKeyFactory, DeploymentFactory, FlowFactory, WorkPoolFactory
 

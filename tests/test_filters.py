@@ -5,7 +5,7 @@ import json
 import pytest
 from django.db import connection
 
-from catalog.filters import DeploymentFilter, DeploymentsQuery, FlowFilter
+from catalog.api.filters import DeploymentFilter, DeploymentsQuery, FlowFilter
 from catalog.models import Deployment
 from tests.factories import (
     DeploymentFactory,
@@ -228,7 +228,7 @@ def listed():
     DeploymentFactory(name="alpha", flow=etl, tags=["a", "b"], paused=True)
     DeploymentFactory(name="beta", flow=etl, tags=["b"], work_queue=queue, status="READY")
     cron = DeploymentFactory(name="gamma", tags=["c"])
-    from catalog import schedules
+    from catalog.rules import schedules
 
     DeploymentScheduleFactory(deployment=cron, schedule=schedules.CronSchedule("* * * * *"))
     return etl

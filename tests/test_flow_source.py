@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.flow_source import FlowInfo, FlowSourceError, read_flow
+from catalog.importing.flow_source import FlowInfo, FlowSourceError, read_flow
 
 FLOWS = Path(__file__).parent / "data" / "flows"
 EXPECTED = json.loads((FLOWS / "expected.json").read_text())

@@ -10,7 +10,7 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from catalog.importer import ImportFailed, import_paths
+from catalog.importing.core import ImportFailed, import_paths
 from catalog.models import Deployment, DeploymentSchedule, Flow
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from catalog.importer import ImportFailed, import_bundle, import_paths
+from catalog.importing.core import ImportFailed, import_bundle, import_paths
+from catalog.importing.remote import fetch_bundle
 from catalog.models import ApiKeyAccess, ConcurrencyLimit, Deployment, Flow, WorkPool, WorkQueue
-from catalog.prefect_remote import fetch_bundle
 from tests.conftest import prefect_file, prefect_json
 from tests.factories import ApiKeyFactory
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.importer import ImportFailed, import_paths
+from catalog.importing.core import ImportFailed, import_paths
 from catalog.models import (
     ConcurrencyLimit,
     Deployment,
@@ -18,7 +18,7 @@ from catalog.models import (
     WorkPool,
     WorkQueue,
 )
-from catalog.serializers import DeploymentSerializer
+from catalog.rendering.serializers import DeploymentSerializer
 from tests.conftest import prefect_file, prefect_json
 from tests.factories import DeploymentFactory, DeploymentScheduleFactory, FlowFactory
 from tests.replay import database_fingerprint

@@ -9,8 +9,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import reverse
 
-from catalog import json_cache
-from catalog.importer import import_paths
+from catalog.importing.core import import_paths
 from catalog.models import (
     ConcurrencyLimit,
     Deployment,
@@ -20,6 +19,7 @@ from catalog.models import (
     WorkPool,
     WorkQueue,
 )
+from catalog.rendering import json_cache
 from tests.conftest import prefect_file, prefect_json
 from tests.factories import (
     ConcurrencyLimitFactory,

@@ -8,8 +8,8 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 from django.utils.functional import SimpleLazyObject
 
+from catalog.api.middleware import RequestLogMiddleware
 from catalog.logs import JsonLineFormatter
-from catalog.middleware import RequestLogMiddleware
 from catalog.models import Flow
 from tests.factories import DeploymentFactory
 

@@ -6,7 +6,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from catalog import schedules
 from catalog.models import (
     ConcurrencyLimit,
     Deployment,
@@ -15,6 +14,7 @@ from catalog.models import (
     WorkQueue,
     validate_tags,
 )
+from catalog.rules import schedules
 from tests.factories import (
     ConcurrencyLimitFactory,
     DeploymentFactory,

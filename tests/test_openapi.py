@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from catalog import urls
+from catalog.api import urls
 from tests.conftest import ARTIFACTS, DATA, prefect_json
 
 PREFECT = prefect_json("00_openapi.json")

@@ -13,12 +13,12 @@ from croniter import croniter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog import schedules
-from catalog.datetimes import format_utc, parse_datetime
-from catalog.exporter import bundle_text, deployments_to_export, export_bundle
-from catalog.import_sources import sort_document
-from catalog.importer import import_bundle
+from catalog.importing.core import import_bundle
+from catalog.importing.exporter import bundle_text, deployments_to_export, export_bundle
+from catalog.importing.sources import sort_document
 from catalog.models import ConcurrencyLimit, Deployment, Flow, WorkPool
+from catalog.rules import schedules
+from catalog.rules.datetimes import format_utc, parse_datetime
 from tests.factories import DeploymentFactory, FlowFactory
 
 PURE = settings(max_examples=300, deadline=None)

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.test import RequestFactory
 from django.urls import resolve
 
-from catalog.middleware import (
+from catalog.api.middleware import (
     READ_PRIMARY_COOKIE,
     may_read_from_a_replica,
     pinned_to_primary,

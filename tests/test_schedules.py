@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from catalog import schedules
-from catalog.schedules import (
+from catalog.rules import schedules
+from catalog.rules.schedules import (
     CronSchedule,
     IntervalSchedule,
     RRuleSchedule,

@@ -2,9 +2,9 @@
 
 import pytest
 
-from catalog.importer import flow_from_record, limit_from_record
-from catalog.renderers import dumps
-from catalog.serializers import ConcurrencyLimitSerializer, FlowSerializer
+from catalog.importing.core import flow_from_record, limit_from_record
+from catalog.rendering.jsontext import dumps
+from catalog.rendering.serializers import ConcurrencyLimitSerializer, FlowSerializer
 from tests.conftest import prefect_file, prefect_json
 
 

@@ -1,4 +1,4 @@
-"""The "Upcoming runs" admin page and its ORM-free core, `catalog.upcoming`.
+"""The "Upcoming runs" admin page and its ORM-free core, `catalog.admin.timeline`.
 
 The pure functions get explicit windows; the view's window starts at the current minute, so
 its tests use schedules whose run count is the same in any minute-aligned week (hourly at
@@ -15,8 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from catalog.schedules import CronSchedule, IntervalSchedule, RRuleSchedule
-from catalog.upcoming import (
+from catalog.admin.timeline import (
     MAX_ROWS,
     ScheduleEntry,
     UpcomingRun,
@@ -26,6 +25,7 @@ from catalog.upcoming import (
     runs_between,
     timeline_svg,
 )
+from catalog.rules.schedules import CronSchedule, IntervalSchedule, RRuleSchedule
 from tests.factories import (
     DeploymentFactory,
     DeploymentScheduleFactory,

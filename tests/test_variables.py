@@ -15,7 +15,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from catalog import actions
+from catalog.api import request_models as actions
 from catalog.models import Variable
 from tests.factories import VariableFactory
 from tests.replay import body_shape, expected_location, masked, replay_steps

@@ -7,7 +7,6 @@ from django.db import models
 from django.db.models import Count
 from django.utils.text import Truncator
 
-from catalog import schedules
 from catalog.admin.forms import PrettyJSONField, VariableForm
 from catalog.models import (
     ConcurrencyLimit,
@@ -17,6 +16,7 @@ from catalog.models import (
     WorkPool,
     WorkQueue,
 )
+from catalog.rules import schedules
 
 READ_ONLY = ["id", "created", "updated"]
 JSON_AS_TEXT = {models.JSONField: {"form_class": PrettyJSONField}}

@@ -15,15 +15,15 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.text import smart_split, unescape_string_literal
 
-from catalog import schedules
 from catalog.admin import filters
 from catalog.admin.audit import actor_for, log_changed_fields
 from catalog.admin.forms import DeploymentForm, ScheduleInlineForm
 from catalog.admin.paginator import EstimatedCountPaginator
-from catalog.exporter import bundle_text, deployments_to_export, export_bundle
+from catalog.importing.exporter import bundle_text, deployments_to_export, export_bundle
 from catalog.models import FLOW_ID_LABEL, Deployment, DeploymentSchedule, DeploymentStatus, Flow
-from catalog.renderers import dumps
-from catalog.serializers import DeploymentSerializer
+from catalog.rendering.jsontext import dumps
+from catalog.rendering.serializers import DeploymentSerializer
+from catalog.rules import schedules
 
 NEXT_RUNS_SHOWN = 10
 

@@ -1,5 +1,5 @@
 """Admin forms: JSON shown indented and checked, tags as a list, schedules validated by the
-shared rules in `catalog.schedules`, with each error next to its field."""
+shared rules in `catalog.rules.schedules`, with each error next to its field."""
 
 import json
 import re
@@ -10,10 +10,11 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from catalog import parameter_schemas, schedules
-from catalog.datetimes import DatetimeError, format_datetime, parse_datetime
 from catalog.models import Deployment, DeploymentSchedule, ScheduleKind, Variable
-from catalog.storable import text_problem, unstorable
+from catalog.rules import parameters as parameter_schemas
+from catalog.rules import schedules
+from catalog.rules.datetimes import DatetimeError, format_datetime, parse_datetime
+from catalog.rules.text import text_problem, unstorable
 
 
 class PrettyJSONField(forms.JSONField):

@@ -5,7 +5,7 @@ timeline with the minutes where many runs start at once marked as hot spots.
 Wired by the deployment ModelAdmin's `get_urls()`:
 `path("upcoming/", self.admin_site.admin_view(partial(upcoming_runs_view, model_admin=self)),
 name="catalog_deployment_upcoming")`. The page loads its rows in a constant number of
-queries; run times and the chart come from the ORM-free `catalog.upcoming`.
+queries; run times and the chart come from the ORM-free `catalog.admin.timeline`.
 """
 
 from datetime import datetime, timedelta
@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from catalog import upcoming
+from catalog.admin import timeline as upcoming
 from catalog.models import SCHEDULE_RULE_COLUMNS, DeploymentSchedule, Flow, WorkPool
 
 WINDOW = timedelta(days=7)

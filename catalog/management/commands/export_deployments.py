@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from catalog.exporter import (
+from catalog.importing.exporter import (
     bundle_text,
     deployments_to_export,
     export_bundle,

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.import_sources import read_paths
-from catalog.importer import Bundle, ImportFailed, import_bundle, progress_printer
+from catalog.importing.core import Bundle, ImportFailed, import_bundle, progress_printer
+from catalog.importing.sources import read_paths
 
 
 class Command(BaseCommand):
@@ -84,7 +84,7 @@ class Command(BaseCommand):
     def read(self, paths, file_format, url, api_key, basic_auth) -> Bundle:
         bundle = read_paths(paths, file_format=file_format) if paths else Bundle()
         if url:
-            from catalog.prefect_remote import fetch_bundle
+            from catalog.importing.remote import fetch_bundle
 
             bundle.extend(fetch_bundle(url, api_key=api_key, basic_auth=basic_auth))
         return bundle

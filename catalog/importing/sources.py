@@ -1,6 +1,6 @@
 """Where imports come from: files of Prefect API JSON, JSON Lines, prefect.yaml, and live
 Prefect servers. Each source yields a `Bundle` of records shaped like Prefect's API JSON,
-each knowing its file, line and path, for `catalog.importer` to check and write."""
+each knowing its file, line and path, for `catalog.importing.core` to check and write."""
 
 import json
 import os
@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from catalog.importer import Bundle, Record, RecordError, joined
+from catalog.importing.core import Bundle, Record, RecordError, joined
 
 FLOW_KEYS = {"id", "created", "updated", "name", "tags", "labels"}
 BUNDLE_KEYS = ("flows", "deployments", "concurrency_limits", "work_pools")
@@ -300,7 +300,7 @@ class PrefectYaml:
 
     def add_flow_facts(self, config: Mapping, data: dict) -> None:
         """What Prefect reads from the flow's code: read from its source, never run."""
-        from catalog.flow_source import FlowSourceError, read_flow
+        from catalog.importing.flow_source import FlowSourceError, read_flow
 
         entrypoint = config.get("entrypoint")
         info = None

@@ -31,7 +31,7 @@ from catalog.models import ApiKey, ApiKeyAccess, api_key_digest
 NOT_AUTHENTICATED = "Not authenticated: send an API key as 'Authorization: Bearer <key>'."
 
 # Prefect's reads that are POSTs, because their filters travel in the body: they need no
-# write permission, and they may read from a replica (catalog.middleware).
+# write permission, and they may read from a replica (catalog.api.middleware).
 READS_SENT_AS_POST = frozenset(
     {
         "flow-filter",

@@ -1,13 +1,10 @@
-"""JSON exactly as Prefect's server writes it: compact, raw UTF-8, no NaN, `null` bodies."""
-
-import json
+"""DRF's renderer and content negotiation, answering as Prefect's server does: JSON whatever
+`Accept` says, `null` bodies."""
 
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 
-
-def dumps(data) -> bytes:
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+from catalog.rendering.jsontext import dumps
 
 
 class PrefectJSONRenderer(JSONRenderer):

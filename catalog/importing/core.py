@@ -1,6 +1,6 @@
 """The one place where outside data becomes catalog rows.
 
-Sources (`catalog.import_sources`) turn files, prefect.yaml and live Prefect servers into
+Sources (`catalog.importing.sources`) turn files, prefect.yaml and live Prefect servers into
 `Record`s shaped like Prefect's API JSON. This module checks every record with the rules
 the API and the admin use, then reconciles them with the catalog in one transaction:
 
@@ -40,8 +40,6 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from catalog import schedules
-from catalog.datetimes import DatetimeError, parse_datetime
 from catalog.models import (
     DEFAULT_AGENT_POOL,
     DEFAULT_QUEUE,
@@ -60,7 +58,9 @@ from catalog.models import (
     validate_name,
     validate_tags,
 )
-from catalog.storable import may_be_unstorable, unstorable
+from catalog.rules import schedules
+from catalog.rules.datetimes import DatetimeError, parse_datetime
+from catalog.rules.text import may_be_unstorable, unstorable
 
 MISSING: Any = object()
 NAME_LENGTH = 255
@@ -751,7 +751,7 @@ def take_import_lock() -> None:
 
 def import_paths(paths, *, flow_name=None, dry_run=False, file_format=None, progress=None):
     """Read files (JSON, JSON Lines, prefect.yaml) and import them; see `import_bundle`."""
-    from catalog.import_sources import read_paths
+    from catalog.importing.sources import read_paths
 
     with cyclic_gc_paused():
         bundle = read_paths(paths, file_format=file_format)

@@ -3,7 +3,6 @@
 from django.db import models
 from rest_framework import serializers
 
-from catalog.datetimes import format_utc
 from catalog.models import (
     ConcurrencyLimit,
     Deployment,
@@ -13,7 +12,8 @@ from catalog.models import (
     WorkPool,
     WorkQueue,
 )
-from catalog.schedules import schedule_to_json
+from catalog.rules.datetimes import format_utc
+from catalog.rules.schedules import schedule_to_json
 
 
 class PrefectDateTimeField(serializers.DateTimeField):

@@ -4,7 +4,7 @@ These pydantic models mirror Prefect's action schemas field for field, so that a
 body gets the very 422 Prefect gives: the same error `type`, `loc`, `msg` and `ctx`.
 Class and validator names matter here: pydantic writes them into the `loc` of errors
 inside the schedule union (`function-after[validate_timezone(), CronSchedule]`).
-Every schedule rule itself comes from `catalog.schedules`.
+Every schedule rule itself comes from `catalog.rules.schedules`.
 """
 
 import json
@@ -30,8 +30,9 @@ from pydantic import (
     model_validator,
 )
 
-from catalog import parameter_schemas, schedules
-from catalog.datetimes import DatetimeError, check_utc_range
+from catalog.rules import parameters as parameter_schemas
+from catalog.rules import schedules
+from catalog.rules.datetimes import DatetimeError, check_utc_range
 
 MAX_PARAMETERS_BYTES = 524_288
 MAX_SCHEDULED_RUNS = 50

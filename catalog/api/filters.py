@@ -18,7 +18,6 @@ from django.core import validators
 from django.db.models import Q, QuerySet
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
-from catalog.datetimes import DatetimeError, check_utc_range
 from catalog.models import (
     Deployment,
     DeploymentStatus,
@@ -28,6 +27,7 @@ from catalog.models import (
     WorkPool,
     WorkQueue,
 )
+from catalog.rules.datetimes import DatetimeError, check_utc_range
 
 MATCH_ALL = Q(pk__isnull=False)
 MATCH_NONE = Q(pk__in=[])

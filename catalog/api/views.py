@@ -1,5 +1,5 @@
 """The API's views, one class per Prefect route. Each docstring lists its route, what it
-answers and its errors; the rules themselves live in `catalog.services`."""
+answers and its errors; the rules themselves live in `catalog.services.core`."""
 
 import uuid
 
@@ -25,18 +25,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog import actions, filters, json_cache, responses, services
-from catalog.bodies import check_limit, optional_object_body, raw_json, required_body, validated
-from catalog.errors import NOT_FOUND, ApiError, RequestValidationError, detail_response
-from catalog.models import (
-    ConcurrencyLimit,
-    Deployment,
-    DeploymentStatus,
-    Flow,
-    Variable,
-    WorkPool,
-)
-from catalog.openapi import (
+from catalog.api import filters
+from catalog.api import request_models as actions
+from catalog.api import response_models as responses
+from catalog.api.bodies import check_limit, optional_object_body, raw_json, required_body, validated
+from catalog.api.errors import NOT_FOUND, ApiError, RequestValidationError, detail_response
+from catalog.api.openapi import (
     CONFLICT,
     DEPLOYMENT_ID,
     FLOW_ID,
@@ -53,8 +47,17 @@ from catalog.openapi import (
     path_parameter,
     returns,
 )
-from catalog.renderers import dumps
-from catalog.serializers import (
+from catalog.models import (
+    ConcurrencyLimit,
+    Deployment,
+    DeploymentStatus,
+    Flow,
+    Variable,
+    WorkPool,
+)
+from catalog.rendering import json_cache
+from catalog.rendering.jsontext import dumps
+from catalog.rendering.serializers import (
     ConcurrencyLimitSerializer,
     DeploymentConcurrencyLimitSerializer,
     DeploymentScheduleSerializer,
@@ -65,6 +68,7 @@ from catalog.serializers import (
     WorkQueueSerializer,
     page_of,
 )
+from catalog.services import core as services
 
 
 class PrefectAPIView(APIView):

@@ -24,7 +24,7 @@ from croniter import croniter
 from croniter.croniter import CroniterBadDateError
 from pydantic import TypeAdapter, ValidationError
 
-from catalog.datetimes import DatetimeError, format_datetime, parse_datetime
+from catalog.rules.datetimes import DatetimeError, format_datetime, parse_datetime
 
 MAX_RRULE_LENGTH = 6500
 # Prefect checks at most this many candidate dates when it computes run times.

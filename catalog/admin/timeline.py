@@ -1,7 +1,7 @@
 """Upcoming runs of deployment schedules over a window, their hot spots, and a timeline chart.
 
 Pure functions, no ORM: the admin's "Upcoming runs" page loads the schedule rows and calls
-these. Run times come from `catalog.schedules.next_runs`, so they follow the same rules
+these. Run times come from `catalog.rules.schedules.next_runs`, so they follow the same rules
 (DST included) as everywhere else in the catalog. Every time here is aware and in UTC.
 """
 
@@ -18,7 +18,7 @@ from functools import partial
 from itertools import islice
 from operator import attrgetter
 
-from catalog.schedules import Schedule, next_runs
+from catalog.rules.schedules import Schedule, next_runs
 
 MAX_RUNS = 20_000
 MAX_RUNS_PER_SCHEDULE = 5_000

@@ -9,8 +9,8 @@ import yaml
 from django.db.models import QuerySet
 
 from catalog.models import ConcurrencyLimit, Deployment, Flow, WorkPool
-from catalog.renderers import dumps
-from catalog.serializers import (
+from catalog.rendering.jsontext import dumps
+from catalog.rendering.serializers import (
     ConcurrencyLimitSerializer,
     DeploymentSerializer,
     FlowSerializer,
@@ -106,7 +106,7 @@ def concurrency_yaml(row: Deployment) -> Any:
 
 
 def schedule_yaml(schedule) -> dict:
-    from catalog.schedules import schedule_to_json
+    from catalog.rules.schedules import schedule_to_json
 
     entry = dict(schedule_to_json(schedule.schedule))
     entry.update(

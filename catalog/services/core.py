@@ -1,7 +1,7 @@
 """What the API's writes do, with Prefect's rules: upserts, partial updates, the slug
 rules for schedules, concurrency limits and work-queue resolution.
 
-Functions take validated request models (`catalog.actions`) and raise `ApiError`s that
+Functions take validated request models (`catalog.api.request_models`) and raise `ApiError`s that
 carry Prefect's status and `detail`; views only translate HTTP to these calls.
 """
 
@@ -11,8 +11,8 @@ from uuid import UUID
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from catalog import actions, parameter_schemas
-from catalog.errors import INTEGRITY_CONFLICT, ApiError
+from catalog.api import request_models as actions
+from catalog.api.errors import INTEGRITY_CONFLICT, ApiError
 from catalog.models import (
     DEFAULT_AGENT_POOL,
     DEFAULT_QUEUE,
@@ -25,6 +25,7 @@ from catalog.models import (
     WorkPool,
     WorkQueue,
 )
+from catalog.rules import parameters as parameter_schemas
 
 DEPLOYMENT_NOT_FOUND = "Deployment not found"
 # Prefect's PATCH and schedule routes spell it with a full stop.

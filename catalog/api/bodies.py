@@ -12,8 +12,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from rest_framework.request import Request
 
-from catalog.errors import ApiError, RequestValidationError
-from catalog.storable import unstorable
+from catalog.api.errors import ApiError, RequestValidationError
+from catalog.rules.text import unstorable
 
 NO_BODY = object()
 SUSPECT_ESCAPE = re.compile(r"\\u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})")

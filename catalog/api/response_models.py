@@ -13,7 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog.actions import (
+from catalog.api.request_models import (
     NAME_PATTERN,
     ConcurrencyOptions,
     CronSchedule,

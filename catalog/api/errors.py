@@ -14,7 +14,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from catalog.renderers import dumps
+from catalog.rendering.jsontext import dumps
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import LazyObject, empty
 
 from catalog import logs, routers
-from catalog.auth import READS_SENT_AS_POST
-from catalog.errors import (
+from catalog.api.auth import READS_SENT_AS_POST
+from catalog.api.errors import (
     INTEGRITY_CONFLICT,
     detail_response,
     is_api_request,

@@ -5,7 +5,7 @@ import uuid
 
 from django.urls import path, re_path, register_converter
 
-from catalog import views
+from catalog.api import views
 
 
 class PrefectUUIDConverter:

@@ -19,8 +19,8 @@ from uuid import UUID
 from django.db import DEFAULT_DB_ALIAS, connections, router
 
 from catalog.models import Deployment, DeploymentJson
-from catalog.renderers import dumps
-from catalog.serializers import DeploymentSerializer
+from catalog.rendering.jsontext import dumps
+from catalog.rendering.serializers import DeploymentSerializer
 
 TABLE = DeploymentJson._meta.db_table
 

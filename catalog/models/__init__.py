@@ -3,7 +3,7 @@ global concurrency limits, work pools, work queues and variables; and the API ke
 let clients write to them.
 
 Rules the database can hold are constraints here; schedule rules live in
-`catalog.schedules` and are applied by `DeploymentSchedule.clean()` and every write path.
+`catalog.rules.schedules` and are applied by `DeploymentSchedule.clean()` and every write path.
 """
 
 import hashlib
@@ -20,8 +20,9 @@ from django.db.models import Q
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
-from catalog import actions, schedules
-from catalog.lookups import JsonArrayLength
+from catalog.api import request_models as actions
+from catalog.models.lookups import JsonArrayLength
+from catalog.rules import schedules
 
 BANNED_NAME_CHARACTERS = "/%&><"
 DEFAULT_AGENT_POOL = "default-agent-pool"
@@ -365,7 +366,7 @@ class Deployment(TimestampedModel):
         max_length=16, choices=DeploymentStatus.choices, default=DeploymentStatus.NOT_READY
     )
     enforce_parameter_schema = models.BooleanField(default=True)
-    # What the last import wrote and the state it left (see `catalog.importer`): when both
+    # What the last import wrote and the state it left (see `catalog.importing.core`): when both
     # still match, re-importing the same record can skip it without reading it closely.
     import_fingerprint = models.CharField(max_length=100, null=True, blank=True, editable=False)
 
@@ -415,7 +416,7 @@ class Deployment(TimestampedModel):
 class DeploymentJson(models.Model):
     """The API's JSON of a deployment, kept so that reads need not render it again.
 
-    Database triggers (`catalog.json_cache`) create a row with each deployment, and on
+    Database triggers (`catalog.rendering.json_cache`) create a row with each deployment, and on
     every change that shows in the JSON (the deployment, its schedules, its queue, pool
     or concurrency limit) clear `body` and advance `version`; a read that finds no body
     renders one and keeps it only if `version` has not moved meanwhile. Whatever writes,
