@@ -114,7 +114,7 @@ def flow_records() -> list[dict]:
 
 
 def load(wanted: int) -> str:
-    from catalog.importing.core import import_paths
+    from catalog.importing.run import import_paths
     from catalog.models import Deployment
 
     have = Deployment.objects.count()

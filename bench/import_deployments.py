@@ -33,7 +33,7 @@ def main() -> None:
 
     ensure_database(arguments.database_url)
     setup_django(arguments.database_url)
-    from catalog.importing.core import import_paths
+    from catalog.importing.run import import_paths
 
     empty_catalog()
     with tempfile.TemporaryDirectory() as folder:

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from catalog.importing.core import import_paths
+from catalog.importing.run import import_paths
 from catalog.models import ApiKey
 from tests.factories import ApiKeyFactory
 

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from catalog.admin.audit import actor_for
-from catalog.importing.core import import_paths
+from catalog.importing.run import import_paths
 from catalog.models import Deployment, DeploymentSchedule
 from catalog.rules import schedules
 from tests.conftest import prefect_file

@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from catalog.importing.core import import_paths
+from catalog.importing.run import import_paths
 from catalog.models import Deployment, DeploymentSchedule
 from tests.conftest import ARTIFACTS, prefect_file
 

@@ -9,9 +9,9 @@ import json
 import pytest
 from django.db import IntegrityError, OperationalError
 
-from catalog.api.errors import INTEGRITY_CONFLICT
 from catalog.api.middleware import PrefectApiMiddleware
 from catalog.models import Deployment, Flow
+from catalog.services.errors import INTEGRITY_CONFLICT
 from tests.factories import DeploymentFactory, DeploymentScheduleFactory, FlowFactory
 from tests.replay import database_fingerprint
 

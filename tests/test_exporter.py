@@ -6,13 +6,13 @@ import pytest
 import yaml
 from django.core.management import call_command
 
-from catalog.importing.core import import_paths
 from catalog.importing.exporter import (
     bundle_text,
     deployments_to_export,
     export_bundle,
     export_prefect_yaml,
 )
+from catalog.importing.run import import_paths
 from catalog.management.commands.setup_demo import DEMO_BUNDLE
 from catalog.models import ConcurrencyLimit, Deployment, Flow, WorkPool
 from tests.conftest import prefect_file

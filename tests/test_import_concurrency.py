@@ -10,7 +10,8 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from catalog.importing.core import ImportFailed, import_paths
+from catalog.importing.records import ImportFailed
+from catalog.importing.run import import_paths
 from catalog.models import Deployment, DeploymentSchedule, Flow
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from catalog.importing.core import import_paths
+from catalog.importing.run import import_paths
 from catalog.models import Deployment, DeploymentSchedule, Flow, Variable
 from tests.replay import database_fingerprint
 from tests.test_importer import refused, rendered

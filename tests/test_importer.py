@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.importing.core import ImportFailed, import_paths
+from catalog.importing.records import ImportFailed
+from catalog.importing.run import import_paths
 from catalog.models import (
     ConcurrencyLimit,
     Deployment,

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import reverse
 
-from catalog.importing.core import import_paths
+from catalog.importing.run import import_paths
 from catalog.models import (
     ConcurrencyLimit,
     Deployment,

@@ -12,8 +12,8 @@ from catalog.models import (
     DeploymentSchedule,
     Flow,
     WorkQueue,
-    validate_tags,
 )
+from catalog.models.base import validate_tags
 from catalog.rules import schedules
 from tests.factories import (
     ConcurrencyLimitFactory,

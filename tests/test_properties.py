@@ -13,8 +13,8 @@ from croniter import croniter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog.importing.core import import_bundle
 from catalog.importing.exporter import bundle_text, deployments_to_export, export_bundle
+from catalog.importing.run import import_bundle
 from catalog.importing.sources import sort_document
 from catalog.models import ConcurrencyLimit, Deployment, Flow, WorkPool
 from catalog.rules import schedules

@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from catalog.importing.core import import_paths
+from catalog.importing.run import import_paths
 from catalog.models import Deployment, DeploymentSchedule
 from tests.factories import ApiKeyFactory, DeploymentFactory, DeploymentScheduleFactory, FlowFactory
 from tests.servers import at_once

@@ -2,7 +2,7 @@
 
 import pytest
 
-from catalog.importing.core import flow_from_record, limit_from_record
+from catalog.importing.specs import flow_from_record, limit_from_record
 from catalog.rendering.jsontext import dumps
 from catalog.rendering.serializers import ConcurrencyLimitSerializer, FlowSerializer
 from tests.conftest import prefect_file, prefect_json

@@ -15,8 +15,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from catalog.api import request_models as actions
 from catalog.models import Variable
+from catalog.rules import limits
 from tests.factories import VariableFactory
 from tests.replay import body_shape, expected_location, masked, replay_steps
 
@@ -64,22 +64,22 @@ def test_a_refused_request_changes_nothing(replay, case):
     [(1.5e-05, "0.000015"), (-1e-05, "-0.00001"), (1e-07, "1e-7"), (1e16, "1e+16"), (0.1, "0.1")],
 )
 def test_it_measures_floats_as_orjson_writes_them(value, written):
-    assert actions.orjson_float(value) == written
+    assert limits.orjson_float(value) == written
 
 
 @pytest.mark.parametrize("value", [2**64, -(2**63) - 1, float("nan"), "\ud800"])
 def test_it_refuses_values_orjson_cannot_write(value):
     with pytest.raises(ValueError, match="serializable to JSON"):
-        actions.check_variable_value(value)
+        limits.check_variable_value(value)
 
 
 def test_it_refuses_nesting_deeper_than_orjson_writes():
     deepest = []
-    for _ in range(actions.MAX_JSON_DEPTH - 1):
+    for _ in range(limits.MAX_JSON_DEPTH - 1):
         deepest = [deepest]
-    assert actions.check_variable_value(deepest) is deepest
+    assert limits.check_variable_value(deepest) is deepest
     with pytest.raises(ValueError, match="serializable to JSON"):
-        actions.check_variable_value([deepest])
+        limits.check_variable_value([deepest])
 
 
 def test_the_database_refuses_a_name_outside_prefects_rule():
@@ -161,4 +161,4 @@ def test_a_value_over_5000_bytes_is_a_form_error(admin_client):
 
 def test_a_name_outside_prefects_rule_is_a_form_error(admin_client):
     response = add_variable(admin_client, name="Region")
-    assert response.context["adminform"].form.errors["name"] == [actions.BAD_VARIABLE_NAME]
+    assert response.context["adminform"].form.errors["name"] == [limits.BAD_VARIABLE_NAME]

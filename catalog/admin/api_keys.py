@@ -6,9 +6,10 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from catalog.admin.audit import log_changed_fields
+from catalog.admin.audit import admin_context
 from catalog.admin.filters import ApiKeyStateFilter
 from catalog.models import API_KEY_NAME_TAKEN, ApiKey
+from catalog.services.api_keys import api_keys_revoke
 
 COLUMNS = ["name", "prefix", "access", "user", "created", "expires", "last_used", "revoked"]
 
@@ -82,7 +83,5 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke(self, request, queryset):
-        keys = list(queryset.filter(revoked__isnull=True).order_by())
-        ApiKey.objects.filter(pk__in=[key.pk for key in keys]).revoke(timezone.now())
-        log_changed_fields(request.user, keys, ["Revoked"])
-        self.message_user(request, f"{len(keys)} API key(s) revoked.", messages.SUCCESS)
+        revoked = api_keys_revoke(keys=queryset, context=admin_context(request))
+        self.message_user(request, f"{revoked} API key(s) revoked.", messages.SUCCESS)

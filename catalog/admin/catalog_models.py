@@ -1,13 +1,21 @@
-"""Lists for the catalog's other tables, each with the filters and search staff need."""
+"""Lists for the catalog's other tables, each with the filters and search staff need.
+Saves and deletes go through the write core, as every other door's do."""
 
 import json
 
 from django.contrib import admin
-from django.db import models
 from django.db.models import Count
 from django.utils.text import Truncator
 
-from catalog.admin.forms import PrettyJSONField, VariableForm
+from catalog.admin.audit import admin_context
+from catalog.admin.forms import (
+    ConcurrencyLimitForm,
+    DeploymentScheduleForm,
+    FlowForm,
+    VariableForm,
+    WorkPoolForm,
+    WorkQueueForm,
+)
 from catalog.models import (
     ConcurrencyLimit,
     DeploymentSchedule,
@@ -17,14 +25,37 @@ from catalog.models import (
     WorkQueue,
 )
 from catalog.rules import schedules
+from catalog.services import flows, limits, variables, work_pools
+from catalog.services import schedules as schedule_writes
 
 READ_ONLY = ["id", "created", "updated"]
-JSON_AS_TEXT = {models.JSONField: {"form_class": PrettyJSONField}}
+
+
+class CoreAdmin(admin.ModelAdmin):
+    """A list whose saves and deletes are the write core's: `save` and `delete` name the
+    core's functions for one row of this model."""
+
+    def save_model(self, request, obj, form, change: bool) -> None:
+        self.save(obj, form, admin_context(request))
+
+    def delete_model(self, request, obj) -> None:
+        self.delete(obj, admin_context(request))
+
+    def delete_queryset(self, request, queryset) -> None:
+        context = admin_context(request)
+        for obj in queryset:
+            self.delete(obj, context)
+
+    def save(self, obj, form, context) -> None:
+        raise NotImplementedError
+
+    def delete(self, obj, context) -> None:
+        obj.delete()
 
 
 @admin.register(Flow)
-class FlowAdmin(admin.ModelAdmin):
-    formfield_overrides = JSON_AS_TEXT
+class FlowAdmin(CoreAdmin):
+    form = FlowForm
     list_display = ["name", "tags", "deployment_count", "created", "updated"]
     search_fields = ["name", "=id"]
     list_filter = ["created", "updated"]
@@ -37,9 +68,16 @@ class FlowAdmin(admin.ModelAdmin):
     def deployment_count(self, flow: Flow) -> int:
         return flow.number_of_deployments
 
+    def save(self, flow, form, context) -> None:
+        flows.flow_save(flow=flow, context=context)
+
+    def delete(self, flow, context) -> None:
+        flows.flow_delete(flow=flow, context=context)
+
 
 @admin.register(DeploymentSchedule)
-class DeploymentScheduleAdmin(admin.ModelAdmin):
+class DeploymentScheduleAdmin(CoreAdmin):
+    form = DeploymentScheduleForm
     list_display = ["__str__", "deployment", "kind", "summary", "active", "timezone", "updated"]
     list_select_related = ["deployment"]
     list_filter = ["kind", "active", "timezone", "day_or"]
@@ -51,9 +89,18 @@ class DeploymentScheduleAdmin(admin.ModelAdmin):
     def summary(self, row: DeploymentSchedule) -> str:
         return schedules.describe(row.schedule)
 
+    def save(self, row, form, context) -> None:
+        schedule_writes.schedule_save(row=row, context=context)
+
+    def delete(self, row, context) -> None:
+        schedule_writes.schedule_delete(
+            deployment=row.deployment, schedule_id=row.id, context=context
+        )
+
 
 @admin.register(ConcurrencyLimit)
-class ConcurrencyLimitAdmin(admin.ModelAdmin):
+class ConcurrencyLimitAdmin(CoreAdmin):
+    form = ConcurrencyLimitForm
     list_display = ["name", "limit", "active", "active_slots", "denied_slots", "linked", "owner"]
     list_filter = ["active"]
     search_fields = ["name", "=id"]
@@ -71,10 +118,16 @@ class ConcurrencyLimitAdmin(admin.ModelAdmin):
     def linked(self, limit: ConcurrencyLimit) -> int:
         return limit.number_linked
 
+    def save(self, limit, form, context) -> None:
+        limits.concurrency_limit_save(limit=limit, context=context)
+
+    def delete(self, limit, context) -> None:
+        limits.concurrency_limit_delete(limit=limit, context=context)
+
 
 @admin.register(WorkPool)
-class WorkPoolAdmin(admin.ModelAdmin):
-    formfield_overrides = JSON_AS_TEXT
+class WorkPoolAdmin(CoreAdmin):
+    form = WorkPoolForm
     list_display = ["name", "type", "is_paused", "status", "concurrency_limit", "queue_count"]
     list_filter = ["type", "is_paused", "status"]
     search_fields = ["name", "description", "=id"]
@@ -88,9 +141,16 @@ class WorkPoolAdmin(admin.ModelAdmin):
     def queue_count(self, pool: WorkPool) -> int:
         return pool.number_of_queues
 
+    def save(self, pool, form, context) -> None:
+        work_pools.work_pool_save(pool=pool, renamed=form.renames_pool(), context=context)
+
+    def delete(self, pool, context) -> None:
+        work_pools.work_pool_delete(pool=pool, context=context)
+
 
 @admin.register(WorkQueue)
-class WorkQueueAdmin(admin.ModelAdmin):
+class WorkQueueAdmin(CoreAdmin):
+    form = WorkQueueForm
     list_display = ["name", "work_pool", "priority", "is_paused", "status", "concurrency_limit"]
     list_select_related = ["work_pool"]
     list_filter = ["work_pool", "is_paused", "status"]
@@ -98,9 +158,12 @@ class WorkQueueAdmin(admin.ModelAdmin):
     autocomplete_fields = ["work_pool"]
     readonly_fields = READ_ONLY
 
+    def save(self, queue, form, context) -> None:
+        work_pools.work_queue_save(queue=queue, context=context)
+
 
 @admin.register(Variable)
-class VariableAdmin(admin.ModelAdmin):
+class VariableAdmin(CoreAdmin):
     form = VariableForm
     list_display = ["name", "value_json", "tags", "updated"]
     list_filter = ["updated"]
@@ -111,3 +174,9 @@ class VariableAdmin(admin.ModelAdmin):
     @admin.display(description="value")
     def value_json(self, variable: Variable) -> str:
         return Truncator(json.dumps(variable.value, ensure_ascii=False)).chars(80)
+
+    def save(self, variable, form, context) -> None:
+        variables.variable_save(variable=variable, context=context)
+
+    def delete(self, variable, context) -> None:
+        variables.variable_delete(variable=variable, context=context)

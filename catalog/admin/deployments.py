@@ -16,14 +16,16 @@ from django.utils.safestring import mark_safe
 from django.utils.text import smart_split, unescape_string_literal
 
 from catalog.admin import filters
-from catalog.admin.audit import actor_for, log_changed_fields
+from catalog.admin.audit import admin_context
 from catalog.admin.forms import DeploymentForm, ScheduleInlineForm
 from catalog.admin.paginator import EstimatedCountPaginator
 from catalog.importing.exporter import bundle_text, deployments_to_export, export_bundle
-from catalog.models import FLOW_ID_LABEL, Deployment, DeploymentSchedule, DeploymentStatus, Flow
+from catalog.models import Deployment, DeploymentSchedule, DeploymentStatus, Flow
 from catalog.rendering.jsontext import dumps
 from catalog.rendering.serializers import DeploymentSerializer
 from catalog.rules import schedules
+from catalog.services import deployments
+from catalog.services import schedules as schedule_writes
 
 NEXT_RUNS_SHOWN = 10
 
@@ -255,40 +257,53 @@ class DeploymentAdmin(admin.ModelAdmin):
         body = dumps(DeploymentSerializer(deployment).data).decode()
         return format_html('<pre class="api-json">{}</pre>', body)
 
-    # Saving -----------------------------------------------------------------------------
+    # Saving: every write through the write core ------------------------------------------
 
     def save_model(self, request, deployment: Deployment, form, change: bool) -> None:
-        actor = actor_for(request.user)
-        deployment.updated_by = actor
-        if not change:
-            deployment.created_by = actor
-        if FLOW_ID_LABEL not in (deployment.labels or {}):
-            deployment.labels = deployment.labels_with_flow_id()
-        super().save_model(request, deployment, form, change)
+        deployments.deployment_save(
+            deployment=deployment, created=not change, context=admin_context(request)
+        )
+        filters.forget_catalog_tags()
+
+    def save_formset(self, request, form, formset, change: bool) -> None:
+        context = admin_context(request)
+        rows = formset.save(commit=False)
+        for row in formset.deleted_objects:
+            schedule_writes.schedule_delete(
+                deployment=row.deployment, schedule_id=row.id, context=context
+            )
+        for row in rows:
+            schedule_writes.schedule_save(row=row, context=context)
+        formset.save_m2m()
+
+    def delete_model(self, request, deployment: Deployment) -> None:
+        deployments.deployment_delete(deployment_id=deployment.pk, context=admin_context(request))
         filters.forget_catalog_tags()
 
     def delete_queryset(self, request, queryset) -> None:
-        super().delete_queryset(request, queryset)
+        deployments.deployments_delete(deployments=queryset, context=admin_context(request))
         filters.forget_catalog_tags()
 
     # Actions ----------------------------------------------------------------------------
 
-    def update_and_log(self, request, queryset, fields: list[str], **values) -> None:
-        rows = list(queryset.order_by())
-        ids = [row.pk for row in rows]
-        Deployment.objects.filter(pk__in=ids).update(
-            **values, updated=timezone.now(), updated_by=actor_for(request.user)
+    def set_on_selected(self, request, queryset, label: str, **values) -> None:
+        changed = deployments.deployments_update(
+            deployments=queryset, values=values, label=label, context=admin_context(request)
         )
-        log_changed_fields(request.user, rows, fields)
-        self.message_user(request, f"{len(rows)} deployment(s) changed.", messages.SUCCESS)
+        self.report_changed(request, changed, queryset)
+
+    def report_changed(self, request, changed: int, queryset) -> None:
+        unchanged = queryset.count() - changed
+        note = f"; {unchanged} already so" if unchanged else ""
+        self.message_user(request, f"{changed} deployment(s) changed{note}.", messages.SUCCESS)
 
     @admin.action(description="Pause selected deployments", permissions=["change"])
     def pause(self, request, queryset):
-        self.update_and_log(request, queryset, ["Paused"], paused=True)
+        self.set_on_selected(request, queryset, "Paused", paused=True)
 
     @admin.action(description="Resume selected deployments", permissions=["change"])
     def resume(self, request, queryset):
-        self.update_and_log(request, queryset, ["Paused"], paused=False)
+        self.set_on_selected(request, queryset, "Paused", paused=False)
 
     @admin.action(description="Activate all schedules of selected", permissions=["change"])
     def activate_schedules(self, request, queryset):
@@ -299,26 +314,25 @@ class DeploymentAdmin(admin.ModelAdmin):
         self.set_schedules_active(request, queryset, active=False)
 
     def set_schedules_active(self, request, queryset, *, active: bool) -> None:
-        now = timezone.now()
-        DeploymentSchedule.objects.filter(deployment__in=queryset.order_by()).update(
-            active=active, updated=now
+        changed = deployments.deployments_set_schedules_active(
+            deployments=queryset, active=active, context=admin_context(request)
         )
-        self.update_and_log(request, queryset, ["Schedules active"])
+        self.report_changed(request, changed, queryset)
 
     @admin.action(description="Mark selected as ready", permissions=["change"])
     def mark_ready(self, request, queryset):
-        self.update_and_log(request, queryset, ["Status"], status=DeploymentStatus.READY)
+        self.set_on_selected(request, queryset, "Status", status=DeploymentStatus.READY)
 
     @admin.action(description="Mark selected as not ready", permissions=["change"])
     def mark_not_ready(self, request, queryset):
-        self.update_and_log(request, queryset, ["Status"], status=DeploymentStatus.NOT_READY)
+        self.set_on_selected(request, queryset, "Status", status=DeploymentStatus.NOT_READY)
 
     @admin.action(description="Export selected as Prefect JSON", permissions=["change"])
     def export_prefect_json(self, request, queryset):
         """The bundle `manage.py export_deployments` writes, which `import_deployments`
-        takes back: flows, limits, work pools, then the deployments as the API renders them."""
+        takes back: flows, limits, work pools, then the deployments as the API renders them.
+        An export changes nothing, so it leaves no history entry."""
         selected = deployments_to_export().filter(pk__in=queryset.values("pk"))
-        log_changed_fields(request.user, list(selected), ["Exported as Prefect JSON"])
         response = HttpResponse(
             bundle_text(export_bundle(selected)), content_type="application/json"
         )

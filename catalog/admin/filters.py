@@ -3,10 +3,10 @@
 from django.contrib import admin
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from catalog.models import Deployment, DeploymentSchedule, ScheduleKind, WorkQueue
+from catalog.models import NO_SCHEDULE, Deployment, ScheduleKind, WorkQueue
 
 TAGS_CACHE_KEY = "catalog:deployment-tags"
 TAGS_CACHE_SECONDS = 60
@@ -47,7 +47,7 @@ class TagFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
         value = self.value()
-        return queryset.filter(tags__has_all_tags=[value]) if value else queryset
+        return queryset.with_tags([value]) if value else queryset
 
 
 class ScheduleKindFilter(admin.SimpleListFilter):
@@ -55,19 +55,13 @@ class ScheduleKindFilter(admin.SimpleListFilter):
     parameter_name = "schedule_kind"
 
     def lookups(self, request, model_admin):
-        return [*ScheduleKind.choices, ("none", "No schedule")]
+        return [*ScheduleKind.choices, (NO_SCHEDULE, "No schedule")]
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
         value = self.value()
-        if value == "none":
-            return queryset.exclude(Exists(schedules_of(OuterRef("pk"))))
-        if value in ScheduleKind.values:
-            return queryset.filter(Exists(schedules_of(OuterRef("pk")).filter(kind=value)))
+        if value == NO_SCHEDULE or value in ScheduleKind.values:
+            return queryset.with_schedule_kind(value)
         return queryset
-
-
-def schedules_of(deployment) -> QuerySet:
-    return DeploymentSchedule.objects.filter(deployment=deployment)
 
 
 class ActiveScheduleFilter(admin.SimpleListFilter):
@@ -80,11 +74,8 @@ class ActiveScheduleFilter(admin.SimpleListFilter):
         return [("yes", "Yes"), ("no", "No")]
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
-        active = Exists(schedules_of(OuterRef("pk")).filter(active=True))
-        if self.value() == "yes":
-            return queryset.filter(active)
-        if self.value() == "no":
-            return queryset.exclude(active)
+        if self.value() in ("yes", "no"):
+            return queryset.with_active_schedule(self.value() == "yes")
         return queryset
 
 

@@ -1,88 +1,83 @@
-"""Admin forms: JSON shown indented and checked, tags as a list, schedules validated by the
-shared rules in `catalog.rules.schedules`, with each error next to its field."""
+"""Admin forms. After Django's own checks each form asks the write core
+(`catalog.services`) whether the object it built breaks a rule, and shows each problem
+next to its field: the admin refuses exactly what the API and the importer refuse."""
 
-import json
-import re
 from datetime import UTC, datetime
 
 from django import forms
-from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 
-from catalog.models import Deployment, DeploymentSchedule, ScheduleKind, Variable
-from catalog.rules import parameters as parameter_schemas
+from catalog.admin.fields import LongSelect, PrettyJSONField, TagsField, timezone_choices
+from catalog.models import (
+    ConcurrencyLimit,
+    Deployment,
+    DeploymentSchedule,
+    Flow,
+    ScheduleKind,
+    Variable,
+    WorkPool,
+    WorkQueue,
+)
 from catalog.rules import schedules
 from catalog.rules.datetimes import DatetimeError, format_datetime, parse_datetime
-from catalog.rules.text import text_problem, unstorable
+from catalog.rules.problems import Path, Problem, path_text
+from catalog.services import deployments, flows, limits, variables, work_pools
+from catalog.services import schedules as schedule_rules
 
 
-class PrettyJSONField(forms.JSONField):
-    """JSON shown indented, with non-ASCII characters as they are."""
+class CoreCheckedForm(forms.ModelForm):
+    """A model form whose object the write core checks once Django has built it. Each
+    field shows one error: the first found, by Django or by the core."""
 
-    widget = forms.Textarea(attrs={"rows": 6, "cols": 80, "class": "vLargeTextField json"})
+    # Where Prefect's path of a value and the form's field name differ.
+    fields_of_paths: dict[Path, str] = {}
 
-    def prepare_value(self, value):
-        if isinstance(value, forms.fields.InvalidJSONInput):
-            return value
-        return json.dumps(value, indent=2, ensure_ascii=False, cls=self.encoder)
+    def core_problems(self) -> list[Problem]:
+        raise NotImplementedError
 
-    def validate(self, value):
-        super().validate(value)
-        found = unstorable(value)
-        if found:
-            where, problem = found
-            raise forms.ValidationError(f"{problem} (at {where})" if where else problem)
+    def _post_clean(self):
+        super()._post_clean()
+        for problem in self.core_problems():
+            self.add_problem(problem)
 
+    def _update_errors(self, errors):
+        if hasattr(errors, "error_dict"):
+            kept = {field: e for field, e in errors.error_dict.items() if field not in self.errors}
+            errors.error_dict = kept
+        super()._update_errors(errors)
 
-class TagsField(forms.CharField):
-    """Tags edited as one list: separated by commas or new lines, order kept, no repeats."""
+    def add_problem(self, problem: Problem) -> None:
+        field, inner = self.field_of(problem.path)
+        field = field if field in self.fields else None
+        if (field or forms.forms.NON_FIELD_ERRORS) in self.errors:
+            return
+        message = f"{problem.message} (at {path_text(inner)})" if inner else problem.message
+        self.add_error(field, message)
 
-    widget = forms.TextInput(attrs={"size": 80, "placeholder": "etl, nightly"})
-
-    def prepare_value(self, value):
-        if isinstance(value, list):
-            return ", ".join(value)
-        return value
-
-    def to_python(self, value) -> list[str]:
-        if isinstance(value, list):
-            return value
-        tags = [tag.strip() for tag in re.split(r"[,\n]", value or "")]
-        return list(dict.fromkeys(tag for tag in tags if tag))
-
-    def validate(self, value):
-        super().validate(value)
-        for tag in value:
-            problem = text_problem(tag)
-            if problem:
-                raise forms.ValidationError(problem)
+    def field_of(self, path: Path) -> tuple[str | None, Path]:
+        """The form field holding `path`, and the rest of the path inside its value."""
+        for length in range(len(path), 0, -1):
+            if path[:length] in self.fields_of_paths:
+                return self.fields_of_paths[path[:length]], path[length:]
+        if path and isinstance(path[0], str):
+            return path[0], path[1:]
+        return None, ()
 
 
-class LongSelect(forms.Select):
-    """A select rendered in one pass: the IANA list has ~600 zones, and the template-per-
-    option rendering of Django's Select costs ~0.1 s for each schedule on the form."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        attrs = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
-        chosen = "" if value is None else str(value)
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (option, mark_safe(" selected") if str(option) == chosen else "", label)
-                for option, label in self.choices
-            ),
-        )
-        return format_html("<select{}>{}</select>", flatatt(attrs), options)
+def values_of(instance, names) -> dict:
+    return {name: getattr(instance, name) for name in names}
 
 
-def timezone_choices() -> list[tuple[str, str]]:
-    return [("", "(default for the kind)")] + [(z, z) for z in schedules.timezone_choices()]
+# Deployments ----------------------------------------------------------------------------
 
 
-class DeploymentForm(forms.ModelForm):
+class DeploymentForm(CoreCheckedForm):
     tags = TagsField(required=False, help_text="Separate tags with commas.")
+    fields_of_paths = {
+        ("concurrency_options", "collision_strategy"): "concurrency_collision_strategy",
+        ("concurrency_options", "grace_period_seconds"): "concurrency_grace_period_seconds",
+        ("work_pool_name",): "work_queue",
+        ("work_queue_name",): "work_queue",
+    }
 
     class Meta:
         model = Deployment
@@ -120,24 +115,11 @@ class DeploymentForm(forms.ModelForm):
             )
         }
 
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("enforce_parameter_schema") and "parameters" not in self.errors:
-            self.check_parameters_against_schema(cleaned)
-        return cleaned
-
-    def check_parameters_against_schema(self, cleaned: dict) -> None:
-        schema = cleaned.get("parameter_openapi_schema")
-        parameters = cleaned.get("parameters")
-        if not isinstance(schema, dict) or not isinstance(parameters, dict):
-            return
-        try:
-            parameter_schemas.check_parameters_preprocessed(parameters, schema)
-        except parameter_schemas.ParameterSchemaError as exc:
-            self.add_error("parameters", str(exc))
+    def core_problems(self) -> list[Problem]:
+        return deployments.deployment_form_problems(self.instance)
 
 
-class ScheduleInlineForm(forms.ModelForm):
+class ScheduleInlineForm(CoreCheckedForm):
     """One schedule: pick the kind, fill its fields. Interval accepts seconds, ISO 8601
     durations ("PT1H") or "HH:MM:SS"; the anchor keeps the UTC offset it is given."""
 
@@ -151,6 +133,8 @@ class ScheduleInlineForm(forms.ModelForm):
     )
     timezone = forms.ChoiceField(required=False, choices=timezone_choices, widget=LongSelect)
     parameters = PrettyJSONField(required=False, initial=dict)
+    # Problems of the rule name the rule's field: `schedule.cron` is the form's `cron`.
+    fields_of_paths = {("schedule", name): name for name in schedules.SCHEDULE_RULE_COLUMNS}
 
     class Meta:
         model = DeploymentSchedule
@@ -189,16 +173,17 @@ class ScheduleInlineForm(forms.ModelForm):
             field = exc.field if exc.field in self.fields else None
             self.add_error(field, exc.message)
             return cleaned
-        self.instance.schedule = schedule
+        self.instance.schedule = schedules.stored_form(schedule)
         return cleaned
 
     def schedule_from(self, cleaned: dict) -> schedules.Schedule:
-        kind, zone = cleaned["kind"], cleaned.get("timezone") or None
+        kind = cleaned["kind"]
+        zone = cleaned.get("timezone") or schedules.default_timezone(kind)
         if kind == ScheduleKind.INTERVAL:
             return schedules.make_interval_schedule(
                 interval=required(cleaned.get("interval"), "interval"),
                 anchor_date=self.anchor_from(cleaned.get("anchor_date")),
-                timezone=zone or "UTC",
+                timezone=zone,
             )
         if kind == ScheduleKind.CRON:
             return schedules.make_cron_schedule(
@@ -207,10 +192,7 @@ class ScheduleInlineForm(forms.ModelForm):
                 day_or=cleaned.get("day_or", True),
             )
         rrule = required(cleaned.get("rrule"), "rrule")
-        schedule = schedules.make_rrule_schedule(rrule=rrule, timezone=zone or "UTC")
-        return schedules.RRuleSchedule(
-            schedules.normalize_rrule(schedule.rrule, schedule.timezone), schedule.timezone
-        )
+        return schedules.make_rrule_schedule(rrule=rrule, timezone=zone)
 
     def anchor_from(self, text: str | None):
         if not text:
@@ -224,9 +206,14 @@ class ScheduleInlineForm(forms.ModelForm):
         # clean() set the schedule's columns on the row from the parsed schedule; keep the
         # raw form text out of them. The model's own clean() checks the row again.
         cleaned = self.cleaned_data
-        for name in ("interval", "anchor_date", "cron", "rrule", "timezone", "day_or", "kind"):
+        for name in ("interval", "anchor_date", "cron", "rrule", "timezone", "day_or"):
             cleaned.pop(name, None)
         super()._post_clean()
+
+    def core_problems(self) -> list[Problem]:
+        if self.errors or self.cleaned_data.get("DELETE") or not self.instance.kind:
+            return []
+        return schedule_rules.row_problems(self.instance)
 
 
 def required(value, field: str):
@@ -235,7 +222,105 @@ def required(value, field: str):
     return value
 
 
-class VariableForm(forms.ModelForm):
+class DeploymentScheduleForm(CoreCheckedForm):
+    """A schedule on its own page, its rule in the columns of its kind."""
+
+    fields_of_paths = ScheduleInlineForm.fields_of_paths
+
+    class Meta:
+        model = DeploymentSchedule
+        fields = [
+            "deployment",
+            *schedules.SCHEDULE_RULE_COLUMNS,
+            "active",
+            "max_scheduled_runs",
+            "parameters",
+            "slug",
+        ]
+        field_classes = {"parameters": PrettyJSONField}
+
+    def core_problems(self) -> list[Problem]:
+        if not self.instance.kind:
+            return []
+        return schedule_rules.row_problems(self.instance)
+
+
+# The catalog's other tables ---------------------------------------------------------------
+
+
+class FlowForm(CoreCheckedForm):
+    class Meta:
+        model = Flow
+        fields = ["name", "tags", "labels"]
+        field_classes = {"tags": PrettyJSONField, "labels": PrettyJSONField}
+
+    def core_problems(self) -> list[Problem]:
+        return flows.flow_problems(values_of(self.instance, flows.FLOW_RULES))
+
+
+class ConcurrencyLimitForm(CoreCheckedForm):
+    class Meta:
+        model = ConcurrencyLimit
+        fields = [
+            "active",
+            "name",
+            "limit",
+            "active_slots",
+            "denied_slots",
+            "slot_decay_per_second",
+            "avg_slot_occupancy_seconds",
+        ]
+
+    def core_problems(self) -> list[Problem]:
+        return limits.limit_problems(values_of(self.instance, limits.LIMIT_RULES))
+
+
+class WorkPoolForm(CoreCheckedForm):
+    class Meta:
+        model = WorkPool
+        fields = [
+            "name",
+            "description",
+            "type",
+            "base_job_template",
+            "is_paused",
+            "concurrency_limit",
+            "status",
+            "default_queue",
+            "storage_configuration",
+        ]
+        field_classes = {
+            "base_job_template": PrettyJSONField,
+            "storage_configuration": PrettyJSONField,
+        }
+
+    def core_problems(self) -> list[Problem]:
+        values = values_of(self.instance, work_pools.POOL_RULES)
+        return work_pools.pool_problems(values, renamed=self.renames_pool())
+
+    def renames_pool(self) -> bool:
+        return self.instance._state.adding or "name" in self.changed_data
+
+
+class WorkQueueForm(CoreCheckedForm):
+    class Meta:
+        model = WorkQueue
+        fields = [
+            "name",
+            "description",
+            "is_paused",
+            "concurrency_limit",
+            "priority",
+            "work_pool",
+            "last_polled",
+            "status",
+        ]
+
+    def core_problems(self) -> list[Problem]:
+        return work_pools.queue_problems(values_of(self.instance, work_pools.QUEUE_RULES))
+
+
+class VariableForm(CoreCheckedForm):
     """A variable: its value is any JSON, checked by the model's rules (at most 5,000
     bytes); an empty box is null."""
 
@@ -249,3 +334,6 @@ class VariableForm(forms.ModelForm):
             "name": "Lowercase letters, numbers, dashes and underscores.",
             "value": 'Any JSON value: "text", 42, 1.5, true, null, {"key": "value"} or [1, 2].',
         }
+
+    def core_problems(self) -> list[Problem]:
+        return variables.variable_problems(values_of(self.instance, variables.VARIABLE_RULES))

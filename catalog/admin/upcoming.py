@@ -22,7 +22,8 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from catalog.admin import timeline as upcoming
-from catalog.models import SCHEDULE_RULE_COLUMNS, DeploymentSchedule, Flow, WorkPool
+from catalog.models import DeploymentSchedule, Flow, WorkPool
+from catalog.rules.schedules import SCHEDULE_RULE_COLUMNS
 
 WINDOW = timedelta(days=7)
 HOT_SPOTS_LISTED = 20

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from rest_framework.request import Request
 
 from catalog.api.errors import ApiError, RequestValidationError
-from catalog.rules.text import unstorable
+from catalog.rules.text import NUL, unstorable_at
 
 NO_BODY = object()
 SUSPECT_ESCAPE = re.compile(r"\\u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
@@ -36,11 +36,28 @@ def raw_json(request: Request) -> Any:
         raise invalid_json(text, 0, "nesting too deep") from None
     # Only an escape (`\u0000`, `\ud800`) can put unstorable text in decoded JSON.
     if "\\u" in text:
-        found = unstorable(data)
+        found = unstorable_at(data)
+        if found and found[1] == NUL:
+            raise unstorable_value(data, *found)
         if found:
             escape = SUSPECT_ESCAPE.search(text)
             raise invalid_json(text, escape.start() if escape else 0, found[1])
     return data
+
+
+def unstorable_value(data: Any, path: tuple, problem: str) -> RequestValidationError:
+    """Text no database stores, refused at its field, whatever the route."""
+    value = data
+    for part in path:
+        value = value[part]
+    error = {
+        "type": "value_error",
+        "loc": ["body", *path],
+        "msg": f"Value error, {problem}",
+        "input": value,
+        "ctx": {"error": problem},
+    }
+    return RequestValidationError([error], request_body=data)
 
 
 def invalid_json(text: str, position: int, reason: str) -> RequestValidationError:

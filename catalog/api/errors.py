@@ -4,9 +4,15 @@
 - `{"exception_message": "Invalid request received.", "exception_detail": […],
   "request_body": …}` for request validation (422);
 - `{"exception_message": "Internal Server Error"}` for anything unhandled (500).
+
+The write core's domain errors (`catalog.services.errors`) become these bodies here:
+`NotFound` a 404, `Conflict` a 409, `Invalid` a 422 naming each field in `loc`, or the
+`{"detail": …}` answer Prefect gives for that rule (`PROBLEM_ANSWERS`).
 """
 
 import logging
+import math
+from collections.abc import Callable
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views import defaults
@@ -15,16 +21,15 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from catalog.rendering.jsontext import dumps
+from catalog.rules.limits import BANNED_NAME_CHARACTERS
+from catalog.rules.problems import Problem
+from catalog.services.errors import CatalogError, Conflict, Invalid, NotFound
 
 logger = logging.getLogger(__name__)
 
 NOT_FOUND = "Not Found"
 METHOD_NOT_ALLOWED = "Method Not Allowed"
 INTERNAL_SERVER_ERROR = "Internal Server Error"
-INTEGRITY_CONFLICT = (
-    "Data integrity conflict. This usually means a unique or foreign key constraint was "
-    "violated. See server logs for details."
-)
 
 
 def json_response(data, status_code: int, headers: dict | None = None) -> HttpResponse:
@@ -63,15 +68,116 @@ class ApiError(exceptions.APIException):
 def validation_body(exc: RequestValidationError) -> dict:
     return {
         "exception_message": "Invalid request received.",
-        "exception_detail": exc.errors,
-        "request_body": exc.request_body,
+        "exception_detail": finite(exc.errors),
+        "request_body": finite(exc.request_body),
     }
+
+
+def finite(value):
+    """A JSON value with NaN and infinities written as null, as orjson writes them: an
+    error body echoes what was sent, and JSON text cannot hold them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [finite(item) for item in value]
+    return value
+
+
+# Domain errors ------------------------------------------------------------------------
+
+
+def error_for_update(problem: Problem, request) -> tuple[int, str]:
+    return 409, f"Error updating deployment: {problem.message}"
+
+
+def error_for_job_variables(problem: Problem, request) -> tuple[int, str]:
+    verb = "creating" if request.method == "POST" else "updating"
+    return 422, f"Error {verb} deployment: {problem.message}"
+
+
+def as_detail(status: int) -> Callable[[Problem, object], tuple[int, str]]:
+    return lambda problem, request: (status, problem.message)
+
+
+def deployment_name_error(problem: Problem, request) -> tuple[int, str]:
+    name = body_value(request, problem.path)
+    return 422, (f"Deployment names may not contain any of {BANNED_NAME_CHARACTERS!r}: {name!r}")
+
+
+# The rules Prefect answers with `{"detail": …}` (or where Prefect's own server fails and
+# the catalog answers in that shape); any other broken rule is a 422 naming its field.
+PROBLEM_ANSWERS: dict[str, Callable[[Problem, object], tuple[int, str]]] = {
+    "parameters_off_schema": error_for_update,
+    "no_parameter_schema": error_for_update,
+    "job_variables_off_schema": error_for_job_variables,
+    "circular_schema": as_detail(422),
+    "schedule_slugs": as_detail(422),
+    "reserved_name": as_detail(403),
+}
+
+
+def domain_error_response(exc: CatalogError, context: dict) -> Response:
+    view, request = context.get("view"), context["request"]
+    if isinstance(exc, NotFound):
+        messages = getattr(view, "not_found_messages", {})
+        return Response({"detail": messages.get(exc.resource, exc.message)}, status=404)
+    if isinstance(exc, Invalid):
+        answers = {**PROBLEM_ANSWERS, **getattr(view, "problem_answers", {})}
+        answer = answers.get(exc.first.code)
+        if answer is not None:
+            status_code, detail = answer(exc.first, request)
+            return Response({"detail": detail}, status=status_code)
+        body = body_of(request)
+        errors = [problem_error(problem, body) for problem in exc.problems]
+        return Response(validation_body(RequestValidationError(errors, body)), status=422)
+    status_code = 409 if isinstance(exc, Conflict) else 422
+    return Response({"detail": exc.message}, status=status_code)
+
+
+def problem_error(problem: Problem, body) -> dict:
+    return {
+        "type": problem.code,
+        "loc": ["body", *problem.path],
+        "msg": problem.message,
+        "input": value_at(body, problem.path),
+        "ctx": {"error": problem.message},
+    }
+
+
+def body_of(request):
+    from catalog.api.bodies import NO_BODY, raw_json
+
+    try:
+        body = raw_json(request)
+    except RequestValidationError:
+        return None
+    return None if body is NO_BODY else body
+
+
+def body_value(request, path):
+    return value_at(body_of(request), path)
+
+
+def value_at(body, path):
+    for part in path:
+        if (isinstance(body, dict) and part in body) or (
+            isinstance(body, list) and isinstance(part, int) and part < len(body)
+        ):
+            body = body[part]
+        else:
+            return None
+    return body
 
 
 def prefect_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's exception handler, answering with Prefect's bodies."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(NOT_FOUND)
+    if isinstance(exc, CatalogError):
+        set_rollback()
+        return domain_error_response(exc, context)
     if isinstance(exc, RequestValidationError):
         set_rollback()
         return Response(validation_body(exc), status=exc.status_code)

@@ -526,12 +526,10 @@ class DeploymentFilterSet(django_filters.FilterSet):
         return queryset
 
     def filter_tags(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
-        if self.form.cleaned_data.get("tag_match") == "any":
-            return queryset.filter(tags__has_any_tags=value)
-        return queryset.filter(tags__has_all_tags=value)
+        return queryset.with_tags(value, match=self.form.cleaned_data.get("tag_match") or "all")
 
     def filter_schedule_kind(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(schedules__kind=value).distinct()
+        return queryset.with_schedule_kind(value)
 
 
 # Variables -----------------------------------------------------------------------------

@@ -18,12 +18,12 @@ from django.utils.functional import LazyObject, empty
 from catalog import logs, routers
 from catalog.api.auth import READS_SENT_AS_POST
 from catalog.api.errors import (
-    INTEGRITY_CONFLICT,
     detail_response,
     is_api_request,
     json_response,
     server_error_response,
 )
+from catalog.services.errors import INTEGRITY_CONFLICT
 
 logger = logging.getLogger("catalog.api")
 request_logger = logging.getLogger("catalog.requests")

@@ -7,9 +7,6 @@ inside the schedule union (`function-after[validate_timezone(), CronSchedule]`).
 Every schedule rule itself comes from `catalog.rules.schedules`.
 """
 
-import json
-import math
-import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -30,14 +27,10 @@ from pydantic import (
     model_validator,
 )
 
+from catalog.rules import limits, schedules
 from catalog.rules import parameters as parameter_schemas
-from catalog.rules import schedules
 from catalog.rules.datetimes import DatetimeError, check_utc_range
 
-MAX_PARAMETERS_BYTES = 524_288
-MAX_SCHEDULED_RUNS = 50
-BANNED_CHARACTERS = "/%&><"
-NAME_PATTERN = f"^[^{BANNED_CHARACTERS}]+$"
 # Prefect's `TimeZone` type: an unanchored alternation of every zone name.
 TIMEZONE_PATTERN = "|".join(sorted(schedules.available_timezones()))
 
@@ -46,15 +39,12 @@ TAGS_EXAMPLE = ["tag-1", "tag-2"]
 TIMEZONE_EXAMPLE = "America/New_York"
 
 # Names are stored in indexed columns of this width; Prefect sets no limit of its own.
-ShortText = Annotated[str, Field(max_length=255)]
-Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=255)]
-# Counts are stored in 32-bit integer columns.
-MAX_INT = 2_147_483_647
-# Prefect sets no limit on tags; an unbounded list would swell every list page and the
-# admin's tag filter, so a row holds at most MAX_TAGS tags of at most MAX_TAG_LENGTH.
-MAX_TAGS = 100
-MAX_TAG_LENGTH = 255
-Tags = Annotated[list[Annotated[str, Field(max_length=MAX_TAG_LENGTH)]], Field(max_length=MAX_TAGS)]
+ShortText = Annotated[str, Field(max_length=limits.NAME_MAX_LENGTH)]
+Name = Annotated[str, Field(pattern=limits.NAME_PATTERN, max_length=limits.NAME_MAX_LENGTH)]
+Tags = Annotated[
+    list[Annotated[str, Field(max_length=limits.MAX_TAG_LENGTH)]],
+    Field(max_length=limits.MAX_TAGS),
+]
 
 
 class ActionModel(BaseModel):
@@ -117,7 +107,10 @@ class IntervalSchedule(ActionModel):
 
     @model_validator(mode="after")
     def validate_timezone(self) -> "IntervalSchedule":
-        self.timezone = "UTC" if self.timezone is None else strict_timezone(self.timezone)
+        zone = self.timezone
+        self.timezone = (
+            schedules.default_timezone("interval") if zone is None else strict_timezone(zone)
+        )
         return self
 
     def to_schedule(self) -> schedules.IntervalSchedule:
@@ -163,31 +156,22 @@ class RRuleSchedule(ActionModel):
             AfterValidator(strict_timezone),
         ]
         | None
-    ) = "UTC"
+    ) = schedules.DEFAULT_TIMEZONES["rrule"]
 
     @field_validator("rrule")
     @classmethod
     def validate_rrule_str(cls, value: str) -> str:
         return schedules.validate_rrule(value)
 
-    def to_schedule(self, now: datetime | None = None) -> schedules.RRuleSchedule:
-        return schedules.RRuleSchedule(
-            schedules.normalize_rrule(self.rrule, self.timezone, now), self.timezone
-        )
+    def to_schedule(self) -> schedules.RRuleSchedule:
+        """As given: the write core gives it an explicit DTSTART when it stores it."""
+        return schedules.RRuleSchedule(self.rrule, self.timezone)
 
 
 ScheduleBody = IntervalSchedule | CronSchedule | RRuleSchedule
 
 
-def at_most_max_scheduled_runs(value: int) -> int:
-    if value > MAX_SCHEDULED_RUNS:
-        raise ValueError(
-            f"`max_scheduled_runs` must be less than or equal to {MAX_SCHEDULED_RUNS}."
-        )
-    return value
-
-
-MaxScheduledRuns = Annotated[int, Field(gt=0), AfterValidator(at_most_max_scheduled_runs)]
+MaxScheduledRuns = Annotated[int, Field(gt=0), AfterValidator(limits.check_max_scheduled_runs)]
 
 
 ACTIVE_DESCRIPTION = "Whether or not the schedule is active."
@@ -233,19 +217,7 @@ LabelValue = StrictBool | StrictInt | StrictFloat | str
 Labels = dict[str, LabelValue]
 
 
-def parameters_within_size(parameters: dict[str, Any]) -> dict[str, Any]:
-    if not parameters:
-        return parameters
-    size = len(json.dumps(parameters, separators=(",", ":")).encode())
-    if size > MAX_PARAMETERS_BYTES:
-        raise ValueError(
-            f"Flow run parameters must be less than {MAX_PARAMETERS_BYTES:,} bytes when "
-            f"serialized (got {size:,} bytes)."
-        )
-    return parameters
-
-
-SizedParameters = Annotated[dict[str, Any], AfterValidator(parameters_within_size)]
+SizedParameters = Annotated[dict[str, Any], AfterValidator(limits.check_parameters)]
 
 
 class ConcurrencyLimitStrategy(StrEnum):
@@ -332,7 +304,7 @@ LABELS_EXAMPLE = {"key": "value1", "key2": 42}
 WORK_POOL_NAME_DESCRIPTION = "The name of the deployment's work pool."
 JOB_VARIABLES_DESCRIPTION = "Overrides for the flow's infrastructure configuration."
 VERSION_INFO_DESCRIPTION = "A description of this version of the deployment."
-PositiveCount = Annotated[int, Field(gt=0, le=MAX_INT)]
+PositiveCount = Annotated[int, Field(gt=0, le=limits.MAX_INT)]
 
 
 class DeploymentCreate(ActionModel):
@@ -489,7 +461,7 @@ class FlowUpdate(ActionModel):
     )
 
 
-Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+Count = Annotated[int, Field(ge=0, le=limits.MAX_INT)]
 DecayRate = Annotated[float, Field(ge=0.0)]
 
 
@@ -553,76 +525,15 @@ class ScheduledFlowRunsPoll(ActionModel):
 # Variables -----------------------------------------------------------------------------
 
 
-MAX_VARIABLE_NAME_LENGTH = 255
-MAX_VARIABLE_VALUE_LENGTH = 5000
-VARIABLE_NAME_PATTERN = re.compile(r"^[a-z0-9-_]*$")
-BAD_VARIABLE_NAME = (
-    "Variable name must only contain lowercase letters, numbers, and dashes or underscores."
-)
-NOT_SERIALIZABLE = "Variable value must be serializable to JSON"
-# What orjson, which Prefect measures values with, refuses to write.
-MAX_JSON_DEPTH = 254
-JSON_INTEGERS = range(-(2**63), 2**64)
-
-
-def check_variable_name(value: str) -> str:
-    """Prefect's rule, with `re.match` as Prefect uses it: `$` also matches before a final
-    newline, and the empty name passes."""
-    if not VARIABLE_NAME_PATTERN.match(value):
-        raise ValueError(BAD_VARIABLE_NAME)
-    return value
-
-
-def check_variable_value(value: Any) -> Any:
-    """At most 5,000 bytes of compact JSON (the message says characters, as Prefect's does)."""
-    if value is not None and json_size(value) > MAX_VARIABLE_VALUE_LENGTH:
-        raise ValueError(f"Variable value must be less than {MAX_VARIABLE_VALUE_LENGTH} characters")
-    return value
-
-
-def json_size(value: Any, depth: int = 1) -> int:
-    """The bytes orjson writes for `value`; ValueError for what it cannot write. NaN and
-    infinities are refused too: orjson writes them as null, but no JSON body can hold them."""
-    if isinstance(value, list | dict):
-        if depth > MAX_JSON_DEPTH:
-            raise ValueError(NOT_SERIALIZABLE)
-        if isinstance(value, list):
-            parts = [json_size(item, depth + 1) for item in value]
-        else:
-            parts = [json_size(key) + 1 + json_size(item, depth + 1) for key, item in value.items()]
-        return 2 + sum(parts) + max(len(parts) - 1, 0)
-    if isinstance(value, int) and not isinstance(value, bool) and value not in JSON_INTEGERS:
-        raise ValueError(NOT_SERIALIZABLE)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(NOT_SERIALIZABLE)
-        return len(orjson_float(value))
-    try:
-        return len(json.dumps(value, ensure_ascii=False).encode())
-    except (TypeError, UnicodeEncodeError):
-        raise ValueError(NOT_SERIALIZABLE) from None
-
-
-def orjson_float(value: float) -> str:
-    """A float as orjson writes it: Python's shortest digits, but 1.5e-05 is 0.000015 and
-    exponents have no leading zeros (1e-07 is 1e-7)."""
-    text = repr(value)
-    mantissa, marker, exponent = text.partition("e")
-    if not marker:
-        return text
-    if exponent == "-05":
-        sign = "-" if mantissa.startswith("-") else ""
-        return f"{sign}0.0000{mantissa.lstrip('-').replace('.', '')}"
-    return f"{mantissa}e{exponent[0]}{exponent[1:].lstrip('0')}"
-
-
 # The pattern is checked before the length, as Prefect orders them.
 VariableName = Annotated[
-    str, AfterValidator(check_variable_name), Field(max_length=MAX_VARIABLE_NAME_LENGTH)
+    str,
+    AfterValidator(limits.check_variable_name_pattern),
+    Field(max_length=limits.MAX_VARIABLE_NAME_LENGTH),
 ]
 VariableValue = Annotated[
     StrictStr | StrictInt | StrictBool | StrictFloat | dict[str, Any] | list[Any] | None,
-    BeforeValidator(check_variable_value),
+    BeforeValidator(limits.check_variable_value),
 ]
 
 
@@ -651,3 +562,24 @@ class VariableUpdate(ActionModel):
     tags: Tags | None = Field(
         default=None, description=VARIABLE_TAGS_DESCRIPTION, examples=[TAGS_EXAMPLE]
     )
+
+
+# What the write core takes ---------------------------------------------------------------
+
+
+def given(model: BaseModel) -> dict[str, Any]:
+    """The keys a request sent, with their parsed values: nested models as mappings and
+    each schedule as a `Schedule` of `catalog.rules.schedules`, for `catalog.services`."""
+    return {name: plain(getattr(model, name)) for name in model.model_fields_set}
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, IntervalSchedule | CronSchedule | RRuleSchedule):
+        return value.to_schedule()
+    if isinstance(value, BaseModel):
+        return given(value)
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, StrEnum):
+        return value.value
+    return value

@@ -14,7 +14,6 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.api.request_models import (
-    NAME_PATTERN,
     ConcurrencyOptions,
     CronSchedule,
     IntervalSchedule,
@@ -22,6 +21,7 @@ from catalog.api.request_models import (
     RRuleSchedule,
 )
 from catalog.models import DeploymentStatus
+from catalog.rules.limits import NAME_PATTERN
 
 TAGS_EXAMPLE = ["tag-1", "tag-2"]
 LABELS_EXAMPLE = {"key": "value1", "key2": 42}

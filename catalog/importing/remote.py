@@ -9,7 +9,7 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
-from catalog.importing.core import Bundle, ImportFailed, Record
+from catalog.importing.records import Bundle, ImportFailed, Record
 
 PAGE_SIZE = 200
 

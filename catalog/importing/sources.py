@@ -1,6 +1,6 @@
 """Where imports come from: files of Prefect API JSON, JSON Lines, prefect.yaml, and live
 Prefect servers. Each source yields a `Bundle` of records shaped like Prefect's API JSON,
-each knowing its file, line and path, for `catalog.importing.core` to check and write."""
+each knowing its file, line and path, for `catalog.importing.run` to check and write."""
 
 import json
 import os
@@ -11,7 +11,8 @@ from typing import Any
 
 import yaml
 
-from catalog.importing.core import Bundle, Record, RecordError, joined
+from catalog.importing.records import Bundle, Record, RecordError
+from catalog.rules.problems import joined
 
 FLOW_KEYS = {"id", "created", "updated", "name", "tags", "labels"}
 BUNDLE_KEYS = ("flows", "deployments", "concurrency_limits", "work_pools")

@@ -16,6 +16,7 @@ import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from datetime import timezone as dt_timezone
 from functools import cache, lru_cache
 from typing import Any
 
@@ -37,6 +38,33 @@ CRON_REFERENCE = datetime(2000, 1, 1)
 INTERVAL_KEYS = ("interval", "anchor_date", "timezone")
 CRON_KEYS = ("cron", "timezone", "day_or")
 RRULE_KEYS = ("rrule", "timezone")
+SCHEDULE_KINDS = ("interval", "cron", "rrule")
+# The zone a schedule given without one gets, by kind: Prefect infers "UTC" for intervals
+# (from the anchor's bare offset) and rrules, and leaves cron's null (run in UTC).
+DEFAULT_TIMEZONES = {"interval": "UTC", "cron": None, "rrule": "UTC"}
+# A deployment schedule in Prefect's JSON, keys in its order.
+DEPLOYMENT_SCHEDULE_KEYS = (
+    "id",
+    "created",
+    "updated",
+    "deployment_id",
+    "schedule",
+    "active",
+    "max_scheduled_runs",
+    "parameters",
+    "slug",
+)
+# The columns of a schedule row that together hold its rule (see `schedule_columns`).
+SCHEDULE_RULE_COLUMNS = (
+    "kind",
+    "interval",
+    "anchor_date",
+    "anchor_utc_offset",
+    "cron",
+    "day_or",
+    "rrule",
+    "timezone",
+)
 
 _RANDOM_OR_HASHED = re.compile(r"^[HR](\(|/|$)", re.IGNORECASE)
 _timedelta_adapter = TypeAdapter(timedelta)
@@ -81,6 +109,10 @@ Schedule = IntervalSchedule | CronSchedule | RRuleSchedule
 
 
 # Field rules ---------------------------------------------------------------------------
+
+
+def default_timezone(kind: str) -> str | None:
+    return DEFAULT_TIMEZONES[kind]
 
 
 @cache
@@ -300,14 +332,15 @@ def _cron_from_json(data: Mapping) -> CronSchedule:
 
 def _rrule_from_json(data: Mapping) -> RRuleSchedule:
     _reject_extra_keys(data, RRULE_KEYS)
-    return make_rrule_schedule(rrule=data["rrule"], timezone=data.get("timezone", "UTC"))
+    return make_rrule_schedule(
+        rrule=data["rrule"], timezone=data.get("timezone", default_timezone("rrule"))
+    )
 
 
 def make_interval_schedule(*, interval: Any, anchor_date: Any, timezone: Any) -> IntervalSchedule:
     seconds = parse_interval(interval)
     anchor = parse_anchor_date(anchor_date)
-    # Prefect infers a missing zone from the anchor, whose bare UTC offset infers "UTC".
-    zone_name = "UTC" if timezone is None else validate_timezone(timezone)
+    zone_name = default_timezone("interval") if timezone is None else validate_timezone(timezone)
     return IntervalSchedule(seconds, anchor, zone_name)
 
 
@@ -317,6 +350,66 @@ def make_cron_schedule(*, cron: Any, timezone: Any, day_or: bool = True) -> Cron
 
 def make_rrule_schedule(*, rrule: Any, timezone: Any) -> RRuleSchedule:
     return RRuleSchedule(validate_rrule(rrule), validate_timezone(timezone))
+
+
+def stored_form(schedule: Schedule, now: datetime | None = None) -> Schedule:
+    """The schedule as the catalog stores it: an rrule gets an explicit DTSTART, as Prefect
+    gives it on every create and update; the other kinds are stored as given."""
+    if isinstance(schedule, RRuleSchedule):
+        return RRuleSchedule(
+            normalize_rrule(schedule.rrule, schedule.timezone, now), schedule.timezone
+        )
+    return schedule
+
+
+def schedule_columns(schedule: Schedule) -> dict:
+    """The columns of a schedule row that hold `schedule`."""
+    columns = dict.fromkeys(SCHEDULE_RULE_COLUMNS)
+    columns.update(kind=schedule.kind, day_or=True, timezone=schedule.timezone)
+    if isinstance(schedule, IntervalSchedule):
+        columns["interval"] = schedule.interval
+        columns["anchor_date"] = schedule.anchor_date
+        columns["anchor_utc_offset"] = int(schedule.anchor_date.utcoffset().total_seconds())
+    elif isinstance(schedule, CronSchedule):
+        columns["cron"], columns["day_or"] = schedule.cron, schedule.day_or
+    else:
+        columns["rrule"] = schedule.rrule
+    return columns
+
+
+def schedule_from_columns(columns: Mapping[str, Any]) -> Schedule:
+    """The schedule a row's columns hold (the anchor in the UTC offset it was given in)."""
+    kind = columns["kind"]
+    if kind == "interval":
+        anchor = columns["anchor_date"]
+        if anchor is not None:
+            offset = timedelta(seconds=columns["anchor_utc_offset"] or 0)
+            anchor = anchor.astimezone(dt_timezone(offset))
+        return IntervalSchedule(columns["interval"], anchor, columns["timezone"])
+    if kind == "cron":
+        return CronSchedule(columns["cron"], columns["timezone"], columns["day_or"])
+    return RRuleSchedule(columns["rrule"], columns["timezone"])
+
+
+def checked_columns(columns: Mapping[str, Any]) -> Schedule:
+    """The schedule that a row's columns hold, checked with every rule of its kind."""
+    kind = columns.get("kind")
+    if kind == "interval":
+        if columns.get("anchor_date") is None:
+            raise ScheduleError("This field is required.", "anchor_date")
+        stored = schedule_from_columns(columns)
+        return make_interval_schedule(
+            interval=stored.interval, anchor_date=stored.anchor_date, timezone=stored.timezone
+        )
+    if kind == "cron":
+        return make_cron_schedule(
+            cron=columns.get("cron"),
+            timezone=columns.get("timezone"),
+            day_or=columns.get("day_or", True),
+        )
+    if kind == "rrule":
+        return make_rrule_schedule(rrule=columns.get("rrule"), timezone=columns.get("timezone"))
+    raise ScheduleError("Choose interval, cron or rrule.", "kind")
 
 
 def schedule_to_json(schedule: Schedule) -> dict[str, Any]:

@@ -6,6 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from catalog.rules.problems import joined, path_text
+
 NUL = "NUL characters are not allowed"
 SURROGATE = "lone surrogate characters are not allowed (text must be valid Unicode)"
 
@@ -34,19 +36,27 @@ def may_be_unstorable(value: Any) -> bool:
 
 
 def unstorable(value: Any, where: str = "") -> tuple[str, str] | None:
+    """The path (as text) and problem of the first unstorable text in a JSON value."""
+    found = unstorable_at(value)
+    if found is None:
+        return None
+    path, problem = found
+    return joined(where, path_text(path)), problem
+
+
+def unstorable_at(value: Any, at: tuple = ()) -> tuple[tuple, str] | None:
     """The path and problem of the first unstorable text in a JSON value, if any."""
     if isinstance(value, str):
         problem = text_problem(value)
-        return (where, problem) if problem else None
+        return (at, problem) if problem else None
     if isinstance(value, Mapping):
         for key, item in value.items():
-            inner = f"{where}.{key}" if where else str(key)
-            found = unstorable(key, inner) or unstorable(item, inner)
+            found = unstorable_at(key, (*at, key)) or unstorable_at(item, (*at, key))
             if found:
                 return found
     elif isinstance(value, list):
         for n, item in enumerate(value):
-            found = unstorable(item, f"{where}[{n}]")
+            found = unstorable_at(item, (*at, n))
             if found:
                 return found
     return None

@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from catalog.models import ApiKeyAccess, api_key_create
+from catalog.models import ApiKeyAccess
+from catalog.services.api_keys import api_key_create
 
 
 def user_named(username: str | None):

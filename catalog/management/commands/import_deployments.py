@@ -2,7 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.importing.core import Bundle, ImportFailed, import_bundle, progress_printer
+from catalog.importing.progress import progress_printer
+from catalog.importing.records import Bundle, ImportFailed
+from catalog.importing.run import import_bundle
 from catalog.importing.sources import read_paths
 
 

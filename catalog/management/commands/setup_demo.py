@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from catalog.importing.core import import_paths
+from catalog.importing.run import import_paths
 
 DEMO_BUNDLE = Path(__file__).resolve().parents[2] / "fixtures" / "demo.json"
 

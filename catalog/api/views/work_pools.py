@@ -1,0 +1,116 @@
+"""Work pools and their queues: `/api/work_pools/…`."""
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog.api import filters
+from catalog.api import request_models as requests
+from catalog.api import response_models as responses
+from catalog.api.bodies import required_body
+from catalog.api.errors import ApiError
+from catalog.api.openapi import (
+    INVALID_BODY,
+    WORK_POOL_NAME,
+    WORK_POOL_NAME_IN_QUEUE_ROUTES,
+    error,
+    json_body,
+    list_of,
+    ok,
+    returns,
+)
+from catalog.api.views.base import FilterRouteView, PrefectAPIView, write_context
+from catalog.models import WorkPool
+from catalog.rendering.serializers import WorkPoolSerializer, WorkQueueSerializer
+from catalog.rules.limits import RESERVED_WORK_POOL_NAME
+from catalog.services import work_pools
+
+WORK_POOL_NOT_FOUND = error('Work pool "{name}" not found.')
+
+
+def work_pool_or_404(name: str) -> WorkPool:
+    pool = WorkPool.objects.select_related("default_queue").filter(name=name).first()
+    if pool is None:
+        raise ApiError(404, f'Work pool "{name}" not found.')
+    return pool
+
+
+class WorkPoolCreateView(PrefectAPIView):
+    """`POST /api/work_pools/`: 201 with the pool and its default queue; 403 for a
+    name starting with "prefect"; 409 for a taken name."""
+
+    @extend_schema(
+        summary="Create Work Pool",
+        request=json_body(requests.WorkPoolCreate),
+        responses={
+            201: ok(returns(responses.WorkPoolResponse), "The new work pool"),
+            403: error(RESERVED_WORK_POOL_NAME),
+            409: error(work_pools.POOL_TAKEN),
+            422: INVALID_BODY,
+        },
+    )
+    @transaction.atomic
+    def post(self, request: Request) -> Response:
+        new = required_body(request, requests.WorkPoolCreate)
+        pool = work_pools.work_pool_create(values=new.model_dump(), context=write_context(request))
+        return Response(WorkPoolSerializer(pool).data, status=201)
+
+
+class WorkPoolDetailView(PrefectAPIView):
+    """`GET /api/work_pools/{name}`; 404 `Work pool "{name}" not found.`"""
+
+    @extend_schema(
+        summary="Read Work Pool",
+        parameters=[WORK_POOL_NAME],
+        responses={200: ok(returns(responses.WorkPoolResponse)), 404: WORK_POOL_NOT_FOUND},
+    )
+    def get(self, request: Request, name: str) -> Response:
+        return Response(WorkPoolSerializer(work_pool_or_404(name)).data)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Read Work Pools",
+        request=json_body(filters.WorkPoolsFilterBody, required=False),
+        responses={200: ok(list_of(responses.WorkPoolResponse)), 422: INVALID_BODY},
+    )
+)
+class WorkPoolFilterView(FilterRouteView):
+    """`POST /api/work_pools/filter`: pools matching a `work_pools` filter, by name."""
+
+    body_model = filters.WorkPoolsFilterBody
+    parameter_route = ("work-pool-detail", WorkPoolDetailView, {"name": "filter"})
+
+    def answer(self, query, limit: int) -> Response:
+        pools = WorkPool.objects.order_by("name")
+        if query.work_pools is not None:
+            pools = pools.filter(query.work_pools.as_q())
+        page = pools[query.offset : query.offset + limit]
+        return Response(WorkPoolSerializer(page, many=True).data)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Read Work Queues",
+        parameters=[WORK_POOL_NAME_IN_QUEUE_ROUTES],
+        request=json_body(filters.WorkQueuesFilterBody, required=False),
+        responses={
+            200: ok(list_of(responses.WorkQueueResponse)),
+            404: WORK_POOL_NOT_FOUND,
+            422: INVALID_BODY,
+        },
+    )
+)
+class WorkQueueFilterView(FilterRouteView):
+    """`POST /api/work_pools/{work_pool_name}/queues/filter`: the pool's queues, by
+    priority; 404 `Work pool "{name}" not found.`"""
+
+    body_model = filters.WorkQueuesFilterBody
+
+    def answer(self, query, limit: int, work_pool_name: str) -> Response:
+        queues = work_pool_or_404(work_pool_name).queues.select_related("work_pool")
+        if query.work_queues is not None:
+            queues = queues.filter(query.work_queues.as_q())
+        page = queues.order_by("priority", "name")[query.offset : query.offset + limit]
+        return Response(WorkQueueSerializer(page, many=True).data)

@@ -1,0 +1,141 @@
+"""What an import reads and reports: records with their places, the bundle of them,
+what went wrong, and what changed."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from catalog.rules.problems import joined
+
+# A key a record does not give (None is a value a record may give).
+MISSING: Any = object()
+
+
+class RecordError(ValueError):
+    """A bad value inside one record; `where` is its path inside the record."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}" if where else message)
+        self.where = where
+        self.message = message
+
+    def inside(self, outer: str) -> "RecordError":
+        """The same error, seen from the object that holds this one at `outer`."""
+        if not self.where:
+            return RecordError(outer, self.message)
+        joiner = "" if self.where.startswith("[") else "."
+        return RecordError(f"{outer}{joiner}{self.where}", self.message)
+
+
+class ImportFailed(Exception):
+    """The import was refused and nothing was written; each problem names its place."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class Record:
+    """One object read from a source, and how to name a place inside it.
+
+    `place` turns a path inside the record, written the API's way
+    (`schedules[0].schedule.cron`), into the place a person finds it: the source, the
+    line where known, and the path as written in that source.
+    """
+
+    source: str
+    path: str
+    data: Any
+    line: int | None = None
+    place: Callable[["Record", str], str] | None = None
+
+    def where(self, inner: str = "") -> str:
+        if self.place is not None:
+            return self.place(self, inner)
+        full = joined(self.path, inner)
+        return f"{self.source}:{self.line}: {full}" if self.line else f"{self.source}: {full}"
+
+    def problem(self, error: RecordError) -> str:
+        return f"{self.where(error.where)}: {error.message}"
+
+
+@dataclass
+class Bundle:
+    """Everything the sources read, before any check."""
+
+    flows: list[Record] = field(default_factory=list)
+    deployments: list[Record] = field(default_factory=list)
+    concurrency_limits: list[Record] = field(default_factory=list)
+    work_pools: list[Record] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def extend(self, other: "Bundle") -> None:
+        for name in (
+            "flows",
+            "deployments",
+            "concurrency_limits",
+            "work_pools",
+            "problems",
+            "notes",
+        ):
+            getattr(self, name).extend(getattr(other, name))
+
+
+@dataclass
+class Change:
+    """What an import did, or would do, to one deployment."""
+
+    action: str  # "create", "update" or "unchanged"
+    flow_name: str
+    name: str
+    fields: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        target = f"{self.flow_name}/{self.name}"
+        if self.action == "update":
+            return f"update {target}: {', '.join(self.fields)}"
+        return f"{self.action} {target}"
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: int = 0
+    flows_created: int = 0
+    schedules_created: int = 0
+    schedules_updated: int = 0
+    schedules_deleted: int = 0
+    concurrency_limits_written: int = 0
+    work_pools_created: int = 0
+    work_queues_created: int = 0
+    dry_run: bool = False
+    changes: list[Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def deployments_created(self) -> int:
+        return self.created
+
+    @property
+    def deployments_updated(self) -> int:
+        return self.updated
+
+    def summary(self) -> str:
+        prefix = "dry run, nothing written: " if self.dry_run else ""
+        return (
+            f"{prefix}created={self.created} updated={self.updated} "
+            f"unchanged={self.unchanged} errors={self.errors}"
+        )
+
+    def details(self) -> str:
+        return (
+            f"schedules: {self.schedules_created} created, {self.schedules_updated} updated, "
+            f"{self.schedules_deleted} deleted; flows created: {self.flows_created}; "
+            f"concurrency limits written: {self.concurrency_limits_written}; "
+            f"work pools created: {self.work_pools_created}; "
+            f"work queues created: {self.work_queues_created}"
+        )

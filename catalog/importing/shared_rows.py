@@ -1,0 +1,212 @@
+"""The rows deployments share, as an import writes them: work pools with their queues
+(given in the input, or named by deployments and made as Prefect makes them), and global
+concurrency limits (listed, embedded in deployments, or a deployment's own)."""
+
+import uuid
+
+from catalog.importing.records import ImportFailed, ImportResult, Record
+from catalog.importing.specs import MISSING, DeploymentSpec, WorkTarget
+from catalog.models import (
+    DEFAULT_AGENT_POOL,
+    DEFAULT_QUEUE,
+    DEFAULT_QUEUE_DESCRIPTION,
+    ConcurrencyLimit,
+    Deployment,
+    WorkPool,
+    WorkQueue,
+)
+from catalog.models.limits import OWN_LIMIT_PREFIX
+from catalog.services.work_pools import free_priority, pool_problems
+
+
+class SharedRows:
+    """Pools, queues and limits: written first, and looked up by the deployments after."""
+
+    def __init__(self, result: ImportResult) -> None:
+        self.result = result
+        self.pools: dict[str, WorkPool] = {}
+        self.queues: dict[tuple[str, str], WorkQueue] = {}
+        self.pending_owners: dict = {}
+        self.pool_by_queue: dict[uuid.UUID, WorkPool] = {}
+
+    def write_pools(self, pools: list[tuple[Record, WorkPool, list[WorkQueue]]]) -> None:
+        if not pools:
+            return
+        names = {pool.name: (record, pool) for record, pool, _ in pools}
+        taken = WorkPool.objects.filter(name__in=names).exclude(id__in=[p.id for _, p, _ in pools])
+        problems = [
+            f"{names[name][0].where('name')}: a work pool named {name!r} already "
+            "exists with another id"
+            for name in taken.values_list("name", flat=True)
+        ]
+        if problems:
+            raise ImportFailed(problems)
+        existing = set(
+            WorkPool.objects.filter(id__in=[p.id for _, p, _ in pools]).values_list("id", flat=True)
+        )
+        refuse_reserved_names(
+            [(record, pool) for record, pool, _ in pools if pool.id not in existing]
+        )
+        defaults = {pool.id: pool.default_queue_id for _, pool, _ in pools}
+        for _, pool, _ in pools:
+            pool.default_queue_id = None
+        WorkPool.objects.bulk_create(
+            [pool for _, pool, _ in pools],
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=[f for f in fields_of(WorkPool) if f != "default_queue_id"],
+        )
+        queues = [queue for _, _, pool_queues in pools for queue in pool_queues]
+        WorkQueue.objects.bulk_create(
+            queues, update_conflicts=True, unique_fields=["id"], update_fields=fields_of(WorkQueue)
+        )
+        given = {queue.id for queue in queues}
+        for _, pool, _ in pools:
+            self.set_default_queue(pool, defaults[pool.id], given)
+        self.result.work_pools_created += len(pools) - len(existing)
+        self.result.work_queues_created += len(queues)
+
+    def set_default_queue(self, pool: WorkPool, queue_id, given: set) -> None:
+        """The pool's default queue: the one named, made as "default" if the input lacks it."""
+        if queue_id is None:
+            return
+        if queue_id not in given and not WorkQueue.objects.filter(id=queue_id).exists():
+            WorkQueue.objects.create(
+                id=queue_id,
+                work_pool=pool,
+                name=DEFAULT_QUEUE,
+                priority=free_priority(pool),
+                description=DEFAULT_QUEUE_DESCRIPTION,
+            )
+            self.result.work_queues_created += 1
+        WorkPool.objects.filter(id=pool.id).update(default_queue_id=queue_id)
+
+    def write_limits(self, limits: list[ConcurrencyLimit]) -> None:
+        unique = {limit.id: limit for limit in limits}  # the last of the same id wins
+        limits = list(unique.values())
+        if not limits:
+            return
+        names = {limit.name: limit for limit in limits}
+        taken = ConcurrencyLimit.objects.filter(name__in=names).exclude(id__in=unique)
+        clashes = [
+            f"global_concurrency_limit.name: a limit named {name!r} already exists with another id"
+            for name in taken.values_list("name", flat=True)
+        ]
+        if clashes:
+            raise ImportFailed(clashes)
+        for limit in limits:
+            if limit.name.startswith(OWN_LIMIT_PREFIX):
+                owner = limit.name.removeprefix(OWN_LIMIT_PREFIX)
+                limit.owner_id = uuid.UUID(owner) if is_uuid(owner) else None
+        owners = {limit.owner_id for limit in limits if limit.owner_id}
+        present = set(Deployment.objects.filter(id__in=owners).values_list("id", flat=True))
+        self.pending_owners = {
+            limit.id: limit.owner_id
+            for limit in limits
+            if limit.owner_id and limit.owner_id not in present
+        }
+        for limit in limits:
+            if limit.id in self.pending_owners:
+                limit.owner_id = None
+        ConcurrencyLimit.objects.bulk_create(
+            limits,
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=fields_of(ConcurrencyLimit),
+        )
+        self.result.concurrency_limits_written += len(limits)
+
+    def load_work_queues(self, specs: list[DeploymentSpec]) -> None:
+        """The pools and queues the records name, read in two queries."""
+        targets = {spec.work_target for spec in specs if spec.work_target not in (MISSING, None)}
+        pool_names = {target.pool_name for target in targets}
+        for pool in WorkPool.objects.filter(name__in=pool_names):
+            self.pools[pool.name] = pool
+        queues = WorkQueue.objects.filter(work_pool__name__in=pool_names).select_related(
+            "work_pool"
+        )
+        for queue in queues:
+            self.queues[(queue.work_pool.name, queue.name)] = queue
+            self.pool_by_queue[queue.id] = queue.work_pool
+
+    def load_pools_of_queues(self, queue_ids: set) -> None:
+        """The pools of the queues stored deployments use, read before planning runs."""
+        missing = queue_ids - self.pool_by_queue.keys()
+        for queue in WorkQueue.objects.filter(id__in=missing).select_related("work_pool"):
+            self.pool_by_queue[queue.id] = queue.work_pool
+
+    def pool_of_queue(self, queue_id) -> WorkPool | None:
+        """A queue's pool, from what was read before (planning runs no query)."""
+        return None if queue_id is None else self.pool_by_queue.get(queue_id)
+
+    def work_queue(self, target: WorkTarget, record: Record) -> WorkQueue:
+        key = (target.pool_name, target.queue_name)
+        if key not in self.queues:
+            pool = self.work_pool(target.pool_name)
+            queue = pool.queues.filter(name=target.queue_name).first()
+            if queue is None:
+                if target.queue_id and WorkQueue.objects.filter(id=target.queue_id).exists():
+                    raise ImportFailed(
+                        [
+                            f"{record.where('work_queue_id')}: queue "
+                            f"{target.queue_id} exists, but not as "
+                            f"{target.queue_name!r} in {target.pool_name!r}"
+                        ]
+                    )
+                queue = WorkQueue.objects.create(
+                    id=target.queue_id or uuid.uuid4(),
+                    name=target.queue_name,
+                    work_pool=pool,
+                    priority=free_priority(pool),
+                )
+                self.result.work_queues_created += 1
+            self.queues[key] = queue
+            self.pool_by_queue[queue.id] = pool
+        return self.queues[key]
+
+    def work_pool(self, name: str) -> WorkPool:
+        if name not in self.pools:
+            pool = WorkPool.objects.filter(name=name).first()
+            if pool is None:
+                pool = WorkPool.objects.create(
+                    name=name, status=None if name == DEFAULT_AGENT_POOL else "NOT_READY"
+                )
+                pool.default_queue = WorkQueue.objects.create(
+                    name=DEFAULT_QUEUE,
+                    work_pool=pool,
+                    description=DEFAULT_QUEUE_DESCRIPTION,
+                )
+                pool.save(update_fields=["default_queue"])
+                self.result.work_pools_created += 1
+                self.result.work_queues_created += 1
+            self.pools[name] = pool
+        return self.pools[name]
+
+    # Deployments -------------------------------------------------------------------
+
+    def adopt_owned_limits(self) -> None:
+        for limit_id, owner_id in self.pending_owners.items():
+            ConcurrencyLimit.objects.filter(id=limit_id).update(owner_id=owner_id)
+
+
+def fields_of(model) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields if f.attname not in {"id", "created"}]
+
+
+def is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def refuse_reserved_names(new_pools: list[tuple[Record, WorkPool]]) -> None:
+    """A new pool may not take a name Prefect reserves; pools already here keep theirs."""
+    problems = [
+        f"{record.where('name')}: {problem.message}"
+        for record, pool in new_pools
+        for problem in pool_problems({"name": pool.name})
+    ]
+    if problems:
+        raise ImportFailed(problems)

@@ -1,0 +1,296 @@
+"""Writing checked records in bulk: new deployments and schedules by COPY (PostgreSQL) or
+batched INSERTs, the rest by bulk updates, after every plan has passed the write core's
+rules across a deployment's values (parameters against an enforced schema, job variables
+against their pool's)."""
+
+import itertools
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from catalog.importing.checks import Checked
+from catalog.importing.fingerprints import record_digest, state_stamp
+from catalog.importing.plan import ExistingDeployments, FlowResolver, Plan, SchedulePlan
+from catalog.importing.progress import Progress
+from catalog.importing.records import MISSING, Change, ImportFailed, ImportResult, RecordError
+from catalog.importing.shared_rows import SharedRows
+from catalog.importing.specs import DeploymentSpec
+from catalog.models import (
+    ConcurrencyLimit,
+    Deployment,
+    DeploymentSchedule,
+    Flow,
+    WorkPool,
+    labels_with_flow_id,
+)
+from catalog.models.deployments import FLOW_ID_LABEL
+from catalog.services.deployment_rules import cross_field_problems
+
+SCHEDULE_COLUMNS = [
+    f.attname
+    for f in DeploymentSchedule._meta.concrete_fields
+    if f.attname not in {"id", "deployment_id", "created"}
+]
+
+
+class Writer:
+    """Reconciles checked records with the catalog, in bulk."""
+
+    def __init__(self, result: ImportResult, progress: Progress | None, candidates=None) -> None:
+        self.result = result
+        self.candidates = candidates
+        self.progress = progress
+        self.now = timezone.now()
+        self.shared = SharedRows(result)
+        self.problems: list[str] = []
+
+    def write(self, checked: Checked, flow_name: str | None) -> None:
+        self.shared.write_pools(checked.pools)
+        # A limit listed on its own wins over the same limit embedded in a deployment,
+        # which lacks the slot statistics.
+        embedded = [spec.limit for spec in checked.deployments if spec.limit not in (MISSING, None)]
+        self.shared.write_limits(embedded + [limit for _, limit in checked.limits])
+        flows = FlowResolver(self.result).resolve(checked.flows, checked.deployments, flow_name)
+        self.write_deployments(checked.deployments, flows)
+
+    # Deployments -------------------------------------------------------------------
+
+    def write_deployments(self, specs: list[DeploymentSpec], flows: dict) -> None:
+        self.shared.load_work_queues(specs)
+        existing = ExistingDeployments(specs, flows, self.candidates)
+        problems = existing.conflicts()
+        if problems:
+            raise ImportFailed(problems)
+        for spec in specs:
+            if spec.work_target not in (MISSING, None):
+                self.shared.work_queue(spec.work_target, spec.record)
+        self.shared.load_pools_of_queues(existing.queue_ids())
+        plans: list[Plan] = []
+
+        def new_rows():
+            # Planning runs no query from here on, so the new rows can go to the
+            # database while the next ones are planned: PostgreSQL indexes them meanwhile.
+            for n, spec in enumerate(specs, start=1):
+                plan = self.plan(spec, flows, existing)
+                plans.append(plan)
+                if self.progress and (n % 1000 == 0 or n == len(specs)):
+                    self.progress(n, len(specs))
+                if plan.stored is None:
+                    yield plan.row
+
+        insert_rows(Deployment, new_rows())
+        if self.problems:
+            raise ImportFailed(self.problems)
+        self.apply(plans)
+
+    def plan(self, spec: DeploymentSpec, flows: dict, existing: ExistingDeployments) -> Plan:
+        """The deployment's columns after the import, and which of them change."""
+        flow = flows[spec.flow_id or spec.flow_name]
+        stored = existing.find(spec, flow)
+        row = dict(stored) if stored else new_deployment_row(spec, flow)
+        touched = set(spec.values)
+        row.update(spec.values)
+        row["labels"] = self.labels_for(spec, row, flow)
+        touched.add("labels")
+        if spec.work_target is not MISSING:
+            target = spec.work_target
+            queue = self.shared.work_queue(target, spec.record) if target else None
+            row["work_queue_id"] = queue.id if queue else None
+            touched.add("work_queue_id")
+        if spec.limit is not MISSING:
+            row["global_concurrency_limit_id"] = spec.limit.id if spec.limit else None
+            touched.add("global_concurrency_limit_id")
+        for stamp in ("created", "updated"):
+            if getattr(spec, stamp) is not None:
+                row[stamp] = getattr(spec, stamp)
+                touched.add(stamp)
+        self.check(spec, row, touched if stored else None)
+        stored_schedules = existing.schedules.get(row["id"], []) if stored else []
+        schedule_plan = SchedulePlan.of(spec, row["id"], stored_schedules, self.now)
+        changed = sorted(k for k in touched if stored is None or stored[k] != row[k])
+        plan = Plan(spec, flow, row, stored, [] if stored is None else changed, schedule_plan)
+        if stored is not None and plan.is_change() and spec.updated is None:
+            row["updated"] = self.now
+            plan.changed = sorted({*plan.changed, "updated"})
+        count, last = schedule_plan.final_state(stored_schedules, spec.schedules is None)
+        stamp = state_stamp(row["updated"], row["status"], row["last_polled"], count, last)
+        row["import_fingerprint"] = f"{record_digest(spec.record)}:{stamp}"
+        return plan
+
+    def check(self, spec: DeploymentSpec, row: dict, touched: set | None) -> None:
+        """The write core's rules across the deployment's columns, as the record leaves
+        them (`touched`: the columns it gives; None for a new deployment, all of them)."""
+        pool = self.pool_of(row, touched)
+        problems = cross_field_problems(row, changed=touched, pool=pool)
+        for problem in problems[:1]:
+            self.problems.append(spec.record.problem(RecordError(problem.where(), problem.message)))
+
+    def pool_of(self, row: dict, touched: set | None) -> WorkPool | None:
+        """The pool whose variables schema the job variables must fit, when either moves."""
+        if touched is not None and not {"job_variables", "work_queue_id"} & touched:
+            return None
+        return self.shared.pool_of_queue(row["work_queue_id"])
+
+    def labels_for(self, spec: DeploymentSpec, row: dict, flow: Flow) -> dict:
+        """Labels as given; Prefect's `prefect.flow.id` label is added when missing."""
+        labels = row.get("labels") or {}
+        if spec.labels is not MISSING:
+            labels = spec.labels
+        if FLOW_ID_LABEL in labels:
+            return labels
+        return labels_with_flow_id(flow, labels)
+
+    def apply(self, plans: list[Plan]) -> None:
+        """Everything but the new deployments, which `write_deployments` wrote."""
+        changed = [plan for plan in plans if plan.stored is not None and plan.changed]
+        if changed:
+            columns = sorted({name for plan in changed for name in plan.changed})
+            Deployment.objects.bulk_update(
+                [Deployment(**plan.row) for plan in changed],
+                [*columns, "import_fingerprint"],
+                batch_size=500,
+            )
+        self.refresh_fingerprints([plan for plan in plans if plan.stored and not plan.changed])
+        self.apply_schedules([plan.schedules for plan in plans])
+        self.apply_deprecated_limits(plans)
+        self.shared.adopt_owned_limits()
+        for plan in plans:
+            self.count(plan)
+
+    def refresh_fingerprints(self, plans: list[Plan]) -> None:
+        """Rows whose values the import left as they were still get its fingerprint."""
+        stale = [
+            plan
+            for plan in plans
+            if plan.stored.get("import_fingerprint") != plan.row["import_fingerprint"]
+        ]
+        for plan in stale:
+            Deployment.objects.filter(id=plan.row["id"]).update(
+                import_fingerprint=plan.row["import_fingerprint"]
+            )
+
+    def count(self, plan: Plan) -> None:
+        if plan.stored is None:
+            action, self.result.created = "create", self.result.created + 1
+        elif plan.is_change():
+            action, self.result.updated = "update", self.result.updated + 1
+        else:
+            action, self.result.unchanged = "unchanged", self.result.unchanged + 1
+        fields = [name for name in plan.changed if name != "updated"]
+        fields += ["schedules"] if plan.schedules.changes() else []
+        self.result.changes.append(Change(action, plan.flow.name, plan.row["name"], fields))
+
+    def apply_schedules(self, plans: list[SchedulePlan]) -> None:
+        removed = [row_id for plan in plans for row_id in plan.removed]
+        if removed:
+            DeploymentSchedule.objects.filter(id__in=removed).delete()
+        updated = [row for plan in plans for row in plan.updated]
+        if updated:
+            DeploymentSchedule.objects.bulk_update(
+                [DeploymentSchedule(**row) for row in updated], SCHEDULE_COLUMNS, batch_size=500
+            )
+        created = [row for plan in plans for row in plan.created]
+        insert_rows(DeploymentSchedule, created)
+        self.result.schedules_deleted += len(removed)
+        self.result.schedules_updated += len(updated)
+        self.result.schedules_created += len(created)
+
+    def apply_deprecated_limits(self, plans: list[Plan]) -> None:
+        """`concurrency_limit: N` without a limit object makes the deployment's own limit;
+        `null` removes it (a shared limit is never changed)."""
+        for plan in plans:
+            spec = plan.spec
+            if spec.deprecated_limit is MISSING or spec.limit not in (MISSING, None):
+                continue
+            deployment_id = plan.row["id"]
+            own = ConcurrencyLimit.objects.filter(owner_id=deployment_id).first()
+            if spec.deprecated_limit is None:
+                if own is not None:
+                    own.delete()
+                continue
+            if own is not None and own.limit == spec.deprecated_limit:
+                continue
+            own, _ = ConcurrencyLimit.objects.update_or_create(
+                name=ConcurrencyLimit.name_for_deployment(deployment_id),
+                defaults={"limit": spec.deprecated_limit, "owner_id": deployment_id},
+            )
+            Deployment.objects.filter(id=deployment_id).update(global_concurrency_limit=own)
+            self.result.concurrency_limits_written += 1
+
+
+# New rows --------------------------------------------------------------------------------
+
+DEPLOYMENT_FIELDS = {f.attname: f for f in Deployment._meta.concrete_fields}
+FIXED_DEFAULTS = {
+    name: field.get_default()
+    for name, field in DEPLOYMENT_FIELDS.items()
+    if not (field.has_default() and callable(field.default))
+}
+MADE_DEFAULTS = {
+    name: field.default
+    for name, field in DEPLOYMENT_FIELDS.items()
+    if field.has_default() and callable(field.default)
+}
+
+
+def new_deployment_row(spec: DeploymentSpec, flow: Flow) -> dict:
+    row = {**FIXED_DEFAULTS, **{name: make() for name, make in MADE_DEFAULTS.items()}}
+    row.update(id=spec.id or uuid.uuid4(), flow_id=flow.id, name=spec.name)
+    return row
+
+
+def insert_rows(model, rows: Iterable[dict]) -> None:
+    """New rows, written with a binary COPY on PostgreSQL (several times faster than
+    INSERT for a large import) and with batched INSERTs elsewhere. Rows are sent as the
+    iterable gives them, which must run no query meanwhile."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return
+    rows = itertools.chain([first], rows)
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create([model(**row) for row in rows], batch_size=500)
+        return
+    fields = list(model._meta.concrete_fields)
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    copying = f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)"
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(copying) as copy,
+    ):
+        copy.set_types([COPY_TYPES[field.get_internal_type()] for field in fields])
+        converters = [(field.attname, copy_converter(field)) for field in fields]
+        for row in rows:
+            copy.write_row([convert(row[name]) for name, convert in converters])
+
+
+COPY_TYPES = {
+    "UUIDField": "uuid",
+    "ForeignKey": "uuid",
+    "OneToOneField": "uuid",
+    "DateTimeField": "timestamptz",
+    "CharField": "text",
+    "TextField": "text",
+    "BooleanField": "bool",
+    "FloatField": "float8",
+    "IntegerField": "int4",
+    "PositiveIntegerField": "int4",
+    "JSONField": "jsonb",
+}
+
+
+def copy_converter(field) -> Callable[[Any], Any]:
+    """What binary COPY needs for one column: JSON wrapped as jsonb, floats as floats."""
+    from psycopg.types.json import Jsonb
+
+    kind = field.get_internal_type()
+    if kind == "JSONField":
+        return lambda value: None if value is None else Jsonb(value)
+    if kind == "FloatField":
+        return lambda value: None if value is None else float(value)
+    return lambda value: value

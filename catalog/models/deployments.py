@@ -1,0 +1,188 @@
+"""Deployments, and the JSON of each kept beside it."""
+
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+
+from catalog.models.base import (
+    TimestampedModel,
+    choices_of,
+    name_allowed_constraint,
+    tag_count_constraint,
+    validate_actor,
+    validate_grace_period,
+    validate_labels,
+    validate_name,
+    validate_object,
+    validate_optional_object,
+    validate_parameters,
+    validate_pull_steps,
+    validate_tags,
+)
+from catalog.models.flows import Flow
+from catalog.models.limits import ConcurrencyLimit
+from catalog.models.work_pools import WorkQueue
+from catalog.rules import limits
+
+FLOW_ID_LABEL = "prefect.flow.id"
+NO_SCHEDULE = "none"
+
+DeploymentStatus = models.TextChoices("DeploymentStatus", choices_of(limits.DEPLOYMENT_STATUSES))
+CollisionStrategy = models.TextChoices("CollisionStrategy", choices_of(limits.COLLISION_STRATEGIES))
+
+
+class DeploymentQuerySet(models.QuerySet):
+    def with_related(self) -> "DeploymentQuerySet":
+        """Everything the API renders, in two queries whatever the number of schedules."""
+        from catalog.models.schedules import DeploymentSchedule
+
+        newest_first = DeploymentSchedule.objects.order_by("-updated")
+        return self.select_related(
+            "work_queue__work_pool", "global_concurrency_limit"
+        ).prefetch_related(models.Prefetch("schedules", queryset=newest_first))
+
+    def with_tags(self, tags: list[str], *, match: str = "all") -> "DeploymentQuerySet":
+        """Deployments with all the tags (`match="all"`) or any of them (`"any"`)."""
+        lookup = "tags__has_any_tags" if match == "any" else "tags__has_all_tags"
+        return self.filter(**{lookup: tags})
+
+    def with_schedule_kind(self, kind: str) -> "DeploymentQuerySet":
+        """Deployments with a schedule of that kind, or with none (`"none"`)."""
+        if kind == NO_SCHEDULE:
+            return self.exclude(Exists(schedules_of_each()))
+        return self.filter(Exists(schedules_of_each().filter(kind=kind)))
+
+    def with_active_schedule(self, active: bool = True) -> "DeploymentQuerySet":
+        """Deployments with (or without) a schedule whose own `active` flag is on."""
+        condition = Exists(schedules_of_each().filter(active=True))
+        return self.filter(condition) if active else self.exclude(condition)
+
+
+def schedules_of_each():
+    from catalog.models.schedules import DeploymentSchedule
+
+    return DeploymentSchedule.objects.filter(deployment=OuterRef("pk"))
+
+
+class Deployment(TimestampedModel):
+    # Prefect's server accepts an empty deployment name, and so does the catalog.
+    name = models.CharField(
+        max_length=limits.NAME_MAX_LENGTH, blank=True, validators=[validate_name]
+    )
+    version = models.CharField(max_length=limits.NAME_MAX_LENGTH, null=True, blank=True)
+    description = models.TextField(null=True, blank=True)
+    # The unique (flow, name) index leads with the flow and serves lookups by flow alone.
+    flow = models.ForeignKey(
+        Flow, on_delete=models.CASCADE, related_name="deployments", db_index=False
+    )
+    paused = models.BooleanField(default=False, db_index=True)
+    global_concurrency_limit = models.ForeignKey(
+        ConcurrencyLimit,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deployments",
+    )
+    concurrency_collision_strategy = models.CharField(
+        max_length=16, choices=CollisionStrategy.choices, null=True, blank=True
+    )
+    concurrency_grace_period_seconds = models.PositiveIntegerField(
+        null=True, blank=True, validators=[validate_grace_period]
+    )
+    job_variables = models.JSONField(default=dict, blank=True, validators=[validate_object])
+    parameters = models.JSONField(default=dict, blank=True, validators=[validate_parameters])
+    tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
+    labels = models.JSONField(default=dict, blank=True, validators=[validate_labels])
+    work_queue = models.ForeignKey(
+        WorkQueue, on_delete=models.SET_NULL, null=True, blank=True, related_name="deployments"
+    )
+    last_polled = models.DateTimeField(null=True, blank=True)
+    parameter_openapi_schema = models.JSONField(
+        default=dict, null=True, blank=True, validators=[validate_optional_object]
+    )
+    path = models.TextField(null=True, blank=True)
+    pull_steps = models.JSONField(
+        default=list, null=True, blank=True, validators=[validate_pull_steps]
+    )
+    entrypoint = models.TextField(null=True, blank=True)
+    storage_document_id = models.UUIDField(null=True, blank=True)
+    infrastructure_document_id = models.UUIDField(null=True, blank=True)
+    created_by = models.JSONField(null=True, blank=True, validators=[validate_actor])
+    updated_by = models.JSONField(null=True, blank=True, validators=[validate_actor])
+    status = models.CharField(
+        max_length=16, choices=DeploymentStatus.choices, default=DeploymentStatus.NOT_READY
+    )
+    enforce_parameter_schema = models.BooleanField(default=True)
+    # What the last import wrote and the state it left (see `catalog.importing`): when
+    # both still match, re-importing the same record can skip it without reading it closely.
+    import_fingerprint = models.CharField(max_length=100, null=True, blank=True, editable=False)
+
+    objects = DeploymentQuerySet.as_manager()
+
+    class Meta:
+        # A total order (name, then id) that the index below serves, so a page of a large
+        # list is read in index order instead of sorting the whole table.
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["name", "id"], name="catalog_deployment_name_id")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["flow", "name"], name="%(app_label)s_%(class)s_unique_flow_name"
+            ),
+            name_allowed_constraint(may_be_empty=True),
+            tag_count_constraint(),
+            models.CheckConstraint(
+                condition=Q(concurrency_grace_period_seconds__isnull=True)
+                | Q(
+                    concurrency_grace_period_seconds__gte=limits.GRACE_PERIOD_SECONDS.start,
+                    concurrency_grace_period_seconds__lte=limits.GRACE_PERIOD_SECONDS.stop - 1,
+                    concurrency_collision_strategy__isnull=False,
+                ),
+                name="%(app_label)s_%(class)s_grace_period_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or "(unnamed)"
+
+    @property
+    def work_queue_name(self) -> str | None:
+        return self.work_queue.name if self.work_queue_id else None
+
+    @property
+    def work_pool_name(self) -> str | None:
+        return self.work_queue.work_pool.name if self.work_queue_id else None
+
+    def labels_with_flow_id(self) -> dict:
+        """Prefect's labels: the flow's, then `prefect.flow.id`, then the deployment's own."""
+        return labels_with_flow_id(self.flow, self.labels)
+
+
+def labels_with_flow_id(flow: Flow, own: dict | None) -> dict:
+    """Prefect's labels of a deployment: its flow's, then `prefect.flow.id`, then its own."""
+    return {**(flow.labels or {}), FLOW_ID_LABEL: str(flow.id), **(own or {})}
+
+
+class DeploymentJson(models.Model):
+    """The API's JSON of a deployment, kept so that reads need not render it again.
+
+    Database triggers (`catalog.rendering.json_cache`) create a row with each deployment,
+    and on every change that shows in the JSON (the deployment, its schedules, its queue,
+    pool or concurrency limit) clear `body` and advance `version`; a read that finds no
+    body renders one and keeps it only if `version` has not moved meanwhile. Whatever
+    writes, the ORM, the importer's COPY or raw SQL, the triggers see it.
+    """
+
+    deployment = models.OneToOneField(
+        Deployment,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,  # the triggers delete the row with its deployment
+        db_constraint=False,
+        related_name="+",
+    )
+    version = models.BigIntegerField(default=0)
+    body = models.TextField(null=True)
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"JSON of deployment {self.deployment_id} (version {self.version})"

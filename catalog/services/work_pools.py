@@ -1,0 +1,176 @@
+"""Work pools and queues: creation with Prefect's rules, and how a deployment's pool and
+queue names find (or make) its queue."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from catalog.models import (
+    DEFAULT_AGENT_POOL,
+    DEFAULT_QUEUE,
+    DEFAULT_QUEUE_DESCRIPTION,
+    WorkPool,
+    WorkQueue,
+)
+from catalog.rules import limits, parameters
+from catalog.rules.problems import Problem, RuleError, problem_from
+from catalog.services.checks import checked, problems_of, refuse, saved
+from catalog.services.context import WriteContext
+from catalog.services.errors import Conflict, Invalid, NotFound
+
+POOL_RULES = {
+    "name": (("name",), limits.check_name),
+    "description": (("description",), limits.check_text),
+    "type": (("type",), lambda value: limits.check_short_text(value, nullable=False)),
+    "base_job_template": (("base_job_template",), limits.check_json_object),
+    "storage_configuration": (("storage_configuration",), limits.check_json_object),
+    "concurrency_limit": (("concurrency_limit",), limits.check_optional_integer),
+    "status": (
+        ("status",),
+        lambda value: limits.check_choice(value, limits.WORK_STATUSES, nullable=True),
+    ),
+}
+QUEUE_RULES = {
+    "name": (("name",), limits.check_name),
+    "description": (("description",), limits.check_text),
+    "priority": (("priority",), limits.check_priority),
+    "concurrency_limit": (("concurrency_limit",), limits.check_optional_integer),
+    "status": (("status",), lambda value: limits.check_choice(value, limits.WORK_STATUSES)),
+}
+POOL_TAKEN = "A work pool with this name already exists."
+
+
+def pool_problems(values: Mapping[str, Any], *, renamed: bool = True) -> list[Problem]:
+    """The problems of a pool's values; a new or renamed pool may not take a reserved name."""
+    problems = problems_of(values, POOL_RULES)
+    if renamed and "name" in values and not problems:
+        try:
+            limits.check_work_pool_name(values["name"])
+        except RuleError as error:
+            problems.append(problem_from(error, "name"))
+    return problems
+
+
+def check_pool(values: Mapping[str, Any], *, renamed: bool = True) -> None:
+    refuse(pool_problems(values, renamed=renamed))
+
+
+def queue_problems(values: Mapping[str, Any]):
+    return problems_of(values, QUEUE_RULES)
+
+
+def check_queue(values: Mapping[str, Any]) -> None:
+    checked(values, QUEUE_RULES)
+
+
+# Pools -----------------------------------------------------------------------------------
+
+
+def work_pool_create(*, values: Mapping[str, Any], context: WriteContext) -> WorkPool:
+    """`POST /work_pools/`: a new pool with its default queue; a taken name conflicts."""
+    check_pool(values)
+    if WorkPool.objects.filter(name=values["name"]).exists():
+        raise Conflict(POOL_TAKEN, ("name",))
+    try:
+        with transaction.atomic():
+            WorkPool.objects.create(**values)
+    except IntegrityError:
+        raise Conflict(POOL_TAKEN, ("name",)) from None
+    return work_pool_ensure(values["name"])
+
+
+def work_pool_save(*, pool: WorkPool, renamed: bool, context: WriteContext) -> None:
+    """A pool as a form left it (the admin): every field checked, then saved, with its
+    default queue made if it has none."""
+    check_pool({name: getattr(pool, name) for name in POOL_RULES}, renamed=renamed)
+    saved(pool)
+    work_pool_ensure(pool.name)
+
+
+def work_pool_ensure(name: str) -> WorkPool:
+    """The pool of that name with its default queue, both made if missing."""
+    # Prefect makes the default agent pool with no status of its own.
+    defaults = {"status": None} if name == DEFAULT_AGENT_POOL else {}
+    pool, created = WorkPool.objects.get_or_create(name=name, defaults=defaults)
+    if created or pool.default_queue_id is None:
+        pool.default_queue, _ = WorkQueue.objects.get_or_create(
+            work_pool=pool,
+            name=DEFAULT_QUEUE,
+            defaults={"description": DEFAULT_QUEUE_DESCRIPTION},
+        )
+        pool.save(update_fields=["default_queue"])
+    return pool
+
+
+def work_pool_named(name: str) -> WorkPool:
+    """An existing pool (the default agent pool is made on demand)."""
+    if name == DEFAULT_AGENT_POOL:
+        return work_pool_ensure(name)
+    pool = WorkPool.objects.filter(name=name).first()
+    if pool is None:
+        raise NotFound("work pool", f'Work pool "{name}" not found.')
+    return pool
+
+
+def work_pool_delete(*, pool: WorkPool, context: WriteContext) -> None:
+    pool.delete()
+
+
+# Queues ----------------------------------------------------------------------------------
+
+
+def work_queue_for(pool_name: str | None, queue_name: str | None) -> WorkQueue | None:
+    """Prefect's resolution: a pool and queue name find or make the queue in that pool;
+    a pool alone gives its default queue; a queue alone lives in `default-agent-pool`."""
+    if pool_name:
+        pool = work_pool_named(pool_name)
+        if queue_name:
+            return work_queue_ensure(pool, queue_name)
+        return pool.default_queue or work_pool_ensure(pool.name).default_queue
+    if queue_name:
+        return work_queue_ensure(work_pool_ensure(DEFAULT_AGENT_POOL), queue_name)
+    return None
+
+
+def work_queue_ensure(pool: WorkPool, name: str) -> WorkQueue:
+    """The pool's queue of that name, made with the first free priority if missing."""
+    queue = pool.queues.filter(name=name).first()
+    if queue is None:
+        check_queue({"name": name})
+        queue = WorkQueue.objects.create(work_pool=pool, name=name, priority=free_priority(pool))
+    return queue
+
+
+def free_priority(pool: WorkPool) -> int:
+    """As in Prefect: a gap in 1, 2, 3… if there is one, else one past the last."""
+    taken = sorted(pool.queues.values_list("priority", flat=True))
+    return next((n for n, used in enumerate(taken, start=1) if n != used), len(taken) + 1)
+
+
+def work_queue_save(*, queue: WorkQueue, context: WriteContext) -> None:
+    """A queue as a form left it (the admin): every field checked, then saved."""
+    check_queue({name: getattr(queue, name) for name in QUEUE_RULES})
+    saved(queue)
+
+
+# Job variables ---------------------------------------------------------------------------
+
+
+def check_job_variables(pool: WorkPool | None, job_variables: Any) -> None:
+    """Job variables must fit the pool's variables schema (required keys aside), with the
+    schema's defaults filling what they leave out, as in Prefect."""
+    schema = pool.variables_schema() if pool is not None else None
+    if not schema or not isinstance(job_variables, dict) or not job_variables:
+        return
+    defaults = {
+        key: spec["default"]
+        for key, spec in (schema.get("properties") or {}).items()
+        if isinstance(spec, dict) and "default" in spec
+    }
+    try:
+        parameters.check_parameters_preprocessed(
+            {**defaults, **job_variables}, schema, allow_none_with_default=True
+        )
+    except parameters.ParameterSchemaError as exc:
+        raise Invalid.at(("job_variables",), str(exc), "job_variables_off_schema") from None
