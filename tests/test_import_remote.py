@@ -16,8 +16,8 @@ import pytest
 from django.core.management import call_command
 
 from catalog.importing.records import ImportFailed
-from catalog.importing.remote import fetch_bundle
 from catalog.importing.run import import_bundle, import_paths
+from catalog.importing.sources.remote import fetch_bundle
 from catalog.models import ApiKeyAccess, ConcurrencyLimit, Deployment, Flow, WorkPool, WorkQueue
 from tests.conftest import prefect_file, prefect_json
 from tests.factories import ApiKeyFactory

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from catalog.importing.exporter import bundle_text, deployments_to_export, export_bundle
 from catalog.importing.run import import_bundle
-from catalog.importing.sources import sort_document
+from catalog.importing.sources.json_files import sort_document
 from catalog.models import ConcurrencyLimit, Deployment, Flow, WorkPool
 from catalog.rules import schedules
 from catalog.rules.datetimes import format_utc, parse_datetime

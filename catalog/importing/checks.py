@@ -12,9 +12,10 @@ from catalog.importing.specs import (
     deployment_spec,
     flow_from_record,
     limit_from_record,
+    variable_from_record,
     work_pool_from_record,
 )
-from catalog.models import ConcurrencyLimit, Flow, WorkPool, WorkQueue
+from catalog.models import ConcurrencyLimit, Flow, Variable, WorkPool, WorkQueue
 from catalog.rules.text import may_be_unstorable, unstorable
 
 
@@ -24,6 +25,7 @@ class Checked:
     deployments: list[DeploymentSpec]
     limits: list[tuple[Record, ConcurrencyLimit]]
     pools: list[tuple[Record, WorkPool, list[WorkQueue]]]
+    variables: list[tuple[Record, Variable]]
 
 
 def check_bundle(bundle: Bundle) -> Checked:
@@ -35,6 +37,7 @@ def check_bundle(bundle: Bundle) -> Checked:
         deployments=collect(bundle.deployments, None, problems, now=now),
         limits=collect(bundle.concurrency_limits, listed_limit, problems),
         pools=collect(bundle.work_pools, work_pool_from_record, problems),
+        variables=collect(bundle.variables, variable_from_record, problems),
     )
     problems += duplicate_problems(checked.deployments)
     if problems:

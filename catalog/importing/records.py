@@ -7,6 +7,8 @@ from typing import Any
 
 from catalog.rules.problems import joined
 
+# The kinds of record a bundle holds, under these keys in an export bundle's JSON.
+BUNDLE_KEYS = ("flows", "deployments", "concurrency_limits", "work_pools", "variables")
 # A key a record does not give (None is a value a record may give).
 MISSING: Any = object()
 
@@ -68,18 +70,12 @@ class Bundle:
     deployments: list[Record] = field(default_factory=list)
     concurrency_limits: list[Record] = field(default_factory=list)
     work_pools: list[Record] = field(default_factory=list)
+    variables: list[Record] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def extend(self, other: "Bundle") -> None:
-        for name in (
-            "flows",
-            "deployments",
-            "concurrency_limits",
-            "work_pools",
-            "problems",
-            "notes",
-        ):
+        for name in (*BUNDLE_KEYS, "problems", "notes"):
             getattr(self, name).extend(getattr(other, name))
 
 
@@ -110,6 +106,7 @@ class ImportResult:
     schedules_updated: int = 0
     schedules_deleted: int = 0
     concurrency_limits_written: int = 0
+    variables_written: int = 0
     work_pools_created: int = 0
     work_queues_created: int = 0
     dry_run: bool = False
@@ -136,6 +133,7 @@ class ImportResult:
             f"schedules: {self.schedules_created} created, {self.schedules_updated} updated, "
             f"{self.schedules_deleted} deleted; flows created: {self.flows_created}; "
             f"concurrency limits written: {self.concurrency_limits_written}; "
+            f"variables written: {self.variables_written}; "
             f"work pools created: {self.work_pools_created}; "
             f"work queues created: {self.work_queues_created}"
         )

@@ -12,6 +12,7 @@ from catalog.models import (
     DEFAULT_QUEUE_DESCRIPTION,
     ConcurrencyLimit,
     Deployment,
+    Variable,
     WorkPool,
     WorkQueue,
 )
@@ -115,6 +116,33 @@ class SharedRows:
             update_fields=fields_of(ConcurrencyLimit),
         )
         self.result.concurrency_limits_written += len(limits)
+
+    def write_variables(self, variables: list[tuple[Record, Variable]]) -> None:
+        """Each variable by its id, else by its name: a record updates the stored one."""
+        if not variables:
+            return
+        stored = dict(
+            Variable.objects.filter(name__in=[v.name for _, v in variables]).values_list(
+                "name", "id"
+            )
+        )
+        problems = [
+            f"{record.where('id')}: a variable named {variable.name!r} already exists "
+            f"with id {stored[variable.name]}"
+            for record, variable in variables
+            if variable.id is not None and stored.get(variable.name, variable.id) != variable.id
+        ]
+        if problems:
+            raise ImportFailed(problems)
+        for _, variable in variables:
+            variable.id = variable.id or stored.get(variable.name) or uuid.uuid4()
+        Variable.objects.bulk_create(
+            [variable for _, variable in variables],
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=["updated", "name", "value", "tags"],
+        )
+        self.result.variables_written += len(variables)
 
     def load_work_queues(self, specs: list[DeploymentSpec]) -> None:
         """The pools and queues the records name, read in two queries."""

@@ -31,6 +31,7 @@ from catalog.models import (
     DEFAULT_QUEUE,
     ConcurrencyLimit,
     Flow,
+    Variable,
     WorkPool,
     WorkQueue,
 )
@@ -41,6 +42,7 @@ from catalog.services.errors import Invalid
 from catalog.services.flows import flow_problems
 from catalog.services.limits import limit_problems
 from catalog.services.schedules import entry_problems, schedule_from
+from catalog.services.variables import variable_problems
 from catalog.services.work_pools import pool_problems, queue_problems
 
 
@@ -331,5 +333,23 @@ def work_queue_from_record(data: Any, pool: WorkPool) -> WorkQueue:
         is_paused=as_type(data.get("is_paused", False), bool, "is_paused"),
         work_pool=pool,
         last_polled=as_datetime(data.get("last_polled"), "last_polled", nullable=True),
+        **values,
+    )
+
+
+def variable_from_record(data: Any) -> Variable:
+    """A variable as Prefect's API gives it; the id is optional (a name finds it)."""
+    data = as_type(data, dict, "")
+    values = {
+        "name": as_text(get(data, "name"), "name", nullable=False),
+        "value": get(data, "value"),
+        "tags": as_string_list(data.get("tags", []), "tags"),
+    }
+    refuse_first(variable_problems(values))
+    now = timezone.now()
+    return Variable(
+        id=as_uuid(data["id"], "id") if "id" in data else None,
+        created=as_datetime(data.get("created", now), "created"),
+        updated=as_datetime(data.get("updated", now), "updated"),
         **values,
     )

@@ -49,6 +49,7 @@ class Writer:
 
     def write(self, checked: Checked, flow_name: str | None) -> None:
         self.shared.write_pools(checked.pools)
+        self.shared.write_variables(checked.variables)
         # A limit listed on its own wins over the same limit embedded in a deployment,
         # which lacks the slot statistics.
         embedded = [spec.limit for spec in checked.deployments if spec.limit not in (MISSING, None)]

@@ -71,14 +71,15 @@ def row_problems(row: DeploymentSchedule) -> list[Problem]:
 
 
 def schedule_rows(
-    deployment: Deployment, entries: list[Mapping], *, keep_max_runs: bool
+    deployment: Deployment, entries: list[Mapping], *, keep_max_runs: bool, at: Path = ()
 ) -> list[DeploymentSchedule]:
     """New schedule rows, stamped a microsecond apart in request order, so that reading
-    them newest first gives the reverse of the request, as Prefect's batch inserts do."""
+    them newest first gives the reverse of the request, as Prefect's batch inserts do.
+    `at`: where the entries are in the write's JSON, for the problems' paths."""
     start = timezone.now()
     problems, rows = [], []
     for n, entry in enumerate(entries):
-        problems += entry_problems(entry, at=(n,))
+        problems += entry_problems(entry, at=(*at, n))
         stamp = start + timedelta(microseconds=n)
         active = entry.get("active")
         row = DeploymentSchedule(
@@ -90,7 +91,7 @@ def schedule_rows(
             parameters=entry.get("parameters") or {},
             slug=entry.get("slug"),
         )
-        row.schedule = schedule_from(entry["schedule"], at=(n,), now=start)
+        row.schedule = schedule_from(entry["schedule"], at=(*at, n), now=start)
         rows.append(row)
     refuse(problems)
     return rows
@@ -107,7 +108,7 @@ def bulk_created(rows: list[DeploymentSchedule], conflict: Conflict | None = Non
 def schedules_replace(deployment: Deployment, entries: list[Mapping]) -> None:
     """Drop every schedule and make the given ones (those with a schedule)."""
     wanted = [entry for entry in entries if entry.get("schedule") is not None]
-    rows = schedule_rows(deployment, wanted, keep_max_runs=False)
+    rows = schedule_rows(deployment, wanted, keep_max_runs=False, at=("schedules",))
     deployment.schedules.all().delete()
     bulk_created(rows)
 
@@ -229,4 +230,4 @@ def apply_slugged_changes(deployment: Deployment, to_update, to_create, renames)
         row.slug = None
     for row, entry in to_update:
         schedule_apply(row, entry)
-    bulk_created(schedule_rows(deployment, to_create, keep_max_runs=False))
+    bulk_created(schedule_rows(deployment, to_create, keep_max_runs=False, at=("schedules",)))

@@ -86,7 +86,7 @@ class Command(BaseCommand):
     def read(self, paths, file_format, url, api_key, basic_auth) -> Bundle:
         bundle = read_paths(paths, file_format=file_format) if paths else Bundle()
         if url:
-            from catalog.importing.remote import fetch_bundle
+            from catalog.importing.sources.remote import fetch_bundle
 
             bundle.extend(fetch_bundle(url, api_key=api_key, basic_auth=basic_auth))
         return bundle

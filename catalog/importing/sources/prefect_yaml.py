@@ -1,117 +1,18 @@
-"""Where imports come from: files of Prefect API JSON, JSON Lines, prefect.yaml, and live
-Prefect servers. Each source yields a `Bundle` of records shaped like Prefect's API JSON,
-each knowing its file, line and path, for `catalog.importing.run` to check and write."""
+"""prefect.yaml: the deployments a `prefect deploy --all` of the file would make, each
+problem named by the file's line and the path as written in it."""
 
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from catalog.importing.records import Bundle, Record, RecordError
+from catalog.importing.sources.json_files import failed
 from catalog.rules.problems import joined
-
-FLOW_KEYS = {"id", "created", "updated", "name", "tags", "labels"}
-BUNDLE_KEYS = ("flows", "deployments", "concurrency_limits", "work_pools")
-FORMATS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".yaml": "yaml", ".yml": "yaml"}
-
-
-def read_paths(paths: Iterable[Path], *, file_format: str | None = None) -> Bundle:
-    bundle = Bundle()
-    for path in map(Path, paths):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            bundle.problems.append(f"{path}: cannot read: {exc}")
-            continue
-        kind = file_format or FORMATS.get(path.suffix.lower()) or sniff(text)
-        reader = {"json": read_json, "jsonl": read_json_lines, "yaml": read_prefect_yaml}[kind]
-        bundle.extend(reader(str(path), text, base_dir=path.parent))
-    return bundle
-
-
-def sniff(text: str) -> str:
-    return "json" if text.lstrip()[:1] in ("{", "[") else "yaml"
-
-
-def is_flow(item: Any) -> bool:
-    """A Prefect Flow object (as `/flows/filter` returns them), not a deployment."""
-    return isinstance(item, Mapping) and {"id", "name"} <= set(item) <= FLOW_KEYS
-
-
-# JSON ---------------------------------------------------------------------------------
-
-
-def read_json(source: str, text: str, base_dir: Path | None = None) -> Bundle:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return failed(f"{source}:{exc.lineno}: JSON syntax error at column {exc.colno}: {exc.msg}")
-    try:
-        return sort_document(source, document)
-    except RecordError as exc:
-        return failed(f"{source}: {exc}")
-
-
-def failed(problem: str) -> Bundle:
-    bundle = Bundle()
-    bundle.problems.append(problem)
-    return bundle
-
-
-def sort_document(source: str, document: Any) -> Bundle:
-    """Sort a document's objects into flows, deployments, limits and pools by its shape."""
-    bundle = Bundle()
-    if isinstance(document, list):
-        add_items(bundle, source, "", document)
-    elif isinstance(document, Mapping) and "results" in document:
-        add_items(bundle, source, "results", as_list(document["results"], source, "results"))
-    elif isinstance(document, Mapping) and any(key in document for key in BUNDLE_KEYS):
-        for key in BUNDLE_KEYS:
-            items = as_list(document.get(key) or [], source, key)
-            target = getattr(bundle, key)
-            target.extend(Record(source, f"{key}[{n}]", item) for n, item in enumerate(items))
-    elif isinstance(document, Mapping):
-        add_items(bundle, source, None, [document])
-    else:
-        bundle.problems.append(f"{source}: expected an object, a list of them or a page")
-    return bundle
-
-
-def add_items(bundle: Bundle, source: str, label: str | None, items: list) -> None:
-    for n, item in enumerate(items):
-        path = "" if label is None else f"{label}[{n}]"
-        target = bundle.flows if is_flow(item) else bundle.deployments
-        target.append(Record(source, path, item))
-
-
-def as_list(value: Any, source: str, key: str) -> list:
-    if not isinstance(value, list):
-        raise RecordError(key, "expected a list")
-    return value
-
-
-def read_json_lines(source: str, text: str, base_dir: Path | None = None) -> Bundle:
-    bundle = Bundle()
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            bundle.problems.append(
-                f"{source}:{number}: JSON syntax error at column {exc.colno}: {exc.msg}"
-            )
-            continue
-        target = bundle.flows if is_flow(item) else bundle.deployments
-        target.append(Record(source, "", item, line=number))
-    return bundle
-
-
-# prefect.yaml -------------------------------------------------------------------------
 
 
 class PrefectYamlError(ValueError):

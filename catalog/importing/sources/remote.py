@@ -1,6 +1,6 @@
 """Reading a live Prefect server (or this catalog) over HTTP, for `import_deployments
---from-api`: flows, deployments, global concurrency limits and work pools with their
-queues, page by page."""
+--from-api`: flows, deployments, global concurrency limits, work pools with their queues,
+and variables, page by page."""
 
 import base64
 import json
@@ -102,6 +102,8 @@ def fetch_bundle(
                 for queue in queues
             ]
         bundle.work_pools += records(url, f"work pools from {offset}", pools)
+    for offset, variables in api.offsets("/variables/filter", page_size=page_size):
+        bundle.variables += records(url, f"variables from {offset}", variables)
     return bundle
 
 

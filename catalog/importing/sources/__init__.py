@@ -1,0 +1,32 @@
+"""Where imports come from: files of Prefect API JSON, JSON Lines and prefect.yaml (this
+registry picks the reader of each file), and live Prefect servers (`remote`). Each source
+yields a `Bundle` of records shaped like Prefect's API JSON, each knowing its file, line
+and path, for `catalog.importing.run` to check and write."""
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from catalog.importing.records import Bundle
+from catalog.importing.sources.json_files import read_json, read_json_lines
+from catalog.importing.sources.prefect_yaml import read_prefect_yaml
+
+FORMATS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".yaml": "yaml", ".yml": "yaml"}
+READERS = {"json": read_json, "jsonl": read_json_lines, "yaml": read_prefect_yaml}
+
+
+def read_paths(paths: Iterable[Path], *, file_format: str | None = None) -> Bundle:
+    bundle = Bundle()
+    for path in map(Path, paths):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            bundle.problems.append(f"{path}: cannot read: {exc}")
+            continue
+        kind = file_format or FORMATS.get(path.suffix.lower()) or sniff(text)
+        reader = READERS[kind]
+        bundle.extend(reader(str(path), text, base_dir=path.parent))
+    return bundle
+
+
+def sniff(text: str) -> str:
+    return "json" if text.lstrip()[:1] in ("{", "[") else "yaml"
