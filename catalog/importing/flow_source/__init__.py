@@ -1,0 +1,150 @@
+"""What `prefect deploy` (Prefect 3.9.1) derives from a flow, read from its source file.
+
+`read_flow("flows/etl.py:daily_etl", base_dir)` parses the file with `ast` and gives the
+flow's name, description, version and `parameter_openapi_schema` exactly as Prefect would,
+without importing or executing anything. Prefect's rules, checked against the real client
+(`scripts/capture_flow_schemas.py`):
+
+- name: `@flow(name=...)` if truthy, else the function name with `_` replaced by `-`;
+- description: `@flow(description=...)` if truthy, else the docstring cleaned by
+  `inspect.cleandoc` (an empty docstring gives `""`, none gives `None`);
+- version: `@flow(version=...)` if truthy, else the MD5 hex digest of the file's bytes;
+- schema: pydantic's JSON schema of the signature (keys sorted as pydantic sorts them),
+  each property with `title` and `position`, a parameter's `description` taken from the
+  last Google-style `Args:` section of the docstring (griffe's rules), `*args` as a list
+  and `**kwargs` as a dict, dumped as `model_dump(exclude_unset=True)`: `required` and
+  `definitions` only when not empty.
+
+Static reading has limits; where the truth needs the running code it does the closest:
+
+- a name that is not a type this module knows (an imported class, a pydantic model, a
+  dataclass, a TypedDict, an imported Enum) gives `{}`, which is what Prefect gives for a
+  plain class; Enums defined in the same file with literal values become `definitions`;
+- a default is computed when it is made of literals, module constants, enum members,
+  arithmetic, naive `date`/`datetime`/`time` from integers, `float("inf")` or an empty
+  `list()`, `dict()`, `set()`, `frozenset()` or `tuple()`; any other default, or one
+  pydantic would write in an order that depends on hashing (a set of mixed types, a set
+  inside a container) or with keys it cannot be sure of (floats, tuples), is left out of
+  the schema, so the parameter stays optional, rather than guessed;
+- when a string annotation (or any, under `from __future__ import annotations`) names
+  something the module does not bind, Prefect reads every string annotation unevaluated
+  and pydantic resolves it with builtins and `typing` alone (as it always resolves a
+  string nested in an annotation, `list["int"]`); both are reproduced;
+- `@flow(name=...)` or `description=...` that is not a constant string is read as absent,
+  and a `version=` that is not a constant string gives the file hash;
+- only `file.py:function` entrypoints are read, and only functions defined at the top
+  level of the file (also inside top-level `if`/`try`/`with`); a function whose
+  decorators include no `@flow` is refused, as Prefect refuses it.
+"""
+
+import ast
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from catalog.importing.flow_source.module import Module, Unresolved, qualified_name, scan_module
+from catalog.importing.flow_source.parameters import all_arguments, parameter_schema
+from catalog.importing.flow_source.values import static_value
+from catalog.rules.limits import BANNED_NAME_CHARACTERS
+
+FLOW_DECORATORS = frozenset({"prefect.flow", "prefect.flows.flow"})
+RESERVED_PARAMETERS = ("return_state", "wait_for")
+
+
+class FlowSourceError(ValueError):
+    """The flow's file cannot be read as Prefect would read it (bad syntax, not a flow)."""
+
+
+@dataclass(frozen=True)
+class FlowInfo:
+    name: str
+    description: str | None
+    version: str | None
+    parameter_openapi_schema: dict
+
+
+def read_flow(entrypoint: str, base_dir: Path) -> FlowInfo | None:
+    """The flow at `path/to/file.py:function` (relative to `base_dir`), None if it is absent."""
+    if ":" not in entrypoint:
+        return None
+    file_part, function_name = entrypoint.rsplit(":", 1)
+    path = Path(base_dir) / file_part
+    if not path.is_file():
+        return None
+    source = path.read_bytes()
+    module = scan_module(parse_source(source, path), path)
+    function = module.functions.get(function_name)
+    if function is None:
+        return None
+    return flow_info(function, module, hashlib.md5(source, usedforsecurity=False).hexdigest())
+
+
+def parse_source(source: bytes, path: Path) -> ast.Module:
+    try:
+        return ast.parse(source, filename=str(path))
+    except SyntaxError as exc:
+        raise FlowSourceError(f"{path}, line {exc.lineno}: {exc.msg}") from exc
+    except ValueError as exc:
+        raise FlowSourceError(f"{path}: {exc}") from exc
+
+
+def flow_info(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, module: Module, file_hash: str
+) -> FlowInfo:
+    options = flow_options(function, module)
+    name = constant_string(options.get("name"), module) or function.name.replace("_", "-")
+    check_flow(function, module, name)
+    docstring = ast.get_docstring(function, clean=True)
+    return FlowInfo(
+        name=name,
+        description=constant_string(options.get("description"), module) or docstring,
+        version=constant_string(options.get("version"), module) or file_hash,
+        parameter_openapi_schema=parameter_schema(function, module, docstring),
+    )
+
+
+def flow_options(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, module: Module
+) -> dict[str, ast.expr]:
+    """The keyword arguments of the function's `@flow` decorator."""
+    for decorator in function.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if is_flow_decorator(target, module):
+            if not isinstance(decorator, ast.Call):
+                return {}
+            return {kw.arg: kw.value for kw in decorator.keywords if kw.arg}
+    raise FlowSourceError(
+        f"{module.path}, line {function.lineno}: {function.name!r} is not a flow: "
+        "it is not decorated with '@flow'"
+    )
+
+
+def is_flow_decorator(node: ast.expr, module: Module) -> bool:
+    qualified = qualified_name(node, module.names)
+    if qualified is None:
+        # An unbound `flow` can only come from a star import of prefect.
+        return isinstance(node, ast.Name) and node.id == "flow"
+    return qualified in FLOW_DECORATORS
+
+
+def check_flow(function: ast.FunctionDef | ast.AsyncFunctionDef, module: Module, name: str) -> None:
+    """The checks Prefect makes when it builds the flow, with its messages."""
+    where = f"{module.path}, line {function.lineno}"
+    if any(character in name for character in BANNED_NAME_CHARACTERS):
+        raise FlowSourceError(
+            f"{where}: Name {name!r} contains an invalid character. "
+            f"Must not contain any of: {list(BANNED_NAME_CHARACTERS)}."
+        )
+    for parameter in all_arguments(function.args):
+        if parameter.arg in RESERVED_PARAMETERS:
+            raise FlowSourceError(
+                f"{where}: {parameter.arg!r} is a reserved argument name and cannot be used."
+            )
+
+
+def constant_string(node: ast.expr | None, module: Module) -> str | None:
+    try:
+        value = static_value(node, module) if node is not None else None
+    except Unresolved:
+        return None
+    return value if isinstance(value, str) else None
