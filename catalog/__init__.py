@@ -1,0 +1,1 @@
+"""The Prefect-compatible deployment catalog: see README.md for its layers."""

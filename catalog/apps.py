@@ -1,3 +1,5 @@
+"""The catalog app: its lookups, datetime adapters and kept-JSON triggers, wired at start."""
+
 from django.apps import AppConfig
 
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from catalog.admin.audit import actor_for
 from catalog.importing.run import import_paths
 from catalog.models import Deployment, DeploymentSchedule
-from catalog.rules import schedules
+from catalog.rules import schedule_summaries, schedules
 from tests.conftest import prefect_file
 from tests.factories import (
     ConcurrencyLimitFactory,
@@ -459,6 +459,6 @@ def test_a_view_only_user_cannot_change_a_deployment(viewer_client):
 
 
 def test_a_schedule_summary_reads_as_the_issue_describes():
-    assert schedules.describe(
+    assert schedule_summaries.describe(
         schedules.CronSchedule("30 9 1-7 * 1", "America/New_York", False)
     ) == ("cron 30 9 1-7 * 1 (America/New_York, day_or off)")

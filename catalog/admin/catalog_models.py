@@ -24,7 +24,7 @@ from catalog.models import (
     WorkPool,
     WorkQueue,
 )
-from catalog.rules import schedules
+from catalog.rules import schedule_summaries
 from catalog.services import flows, limits, variables, work_pools
 from catalog.services import schedules as schedule_writes
 
@@ -87,7 +87,7 @@ class DeploymentScheduleAdmin(CoreAdmin):
 
     @admin.display(description="schedule")
     def summary(self, row: DeploymentSchedule) -> str:
-        return schedules.describe(row.schedule)
+        return schedule_summaries.describe(row.schedule)
 
     def save(self, row, form, context) -> None:
         schedule_writes.schedule_save(row=row, context=context)

@@ -23,7 +23,7 @@ from catalog.importing.exporter import bundle_text, deployments_to_export, expor
 from catalog.models import Deployment, DeploymentSchedule, DeploymentStatus, Flow
 from catalog.rendering.jsontext import dumps
 from catalog.rendering.serializers import DeploymentSerializer
-from catalog.rules import schedules
+from catalog.rules import schedule_summaries
 from catalog.services import deployments
 from catalog.services import schedules as schedule_writes
 
@@ -204,7 +204,7 @@ class DeploymentAdmin(admin.ModelAdmin):
         rows = sorted(deployment.schedules.all(), key=lambda row: not row.active)
         if not rows:
             return "-"
-        summary = schedules.describe(rows[0].schedule)
+        summary = schedule_summaries.describe(rows[0].schedule)
         return summary if len(rows) == 1 else f"{summary} (+{len(rows) - 1} more)"
 
     @admin.display(description="active schedules")

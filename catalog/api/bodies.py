@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from rest_framework.request import Request
 
-from catalog.api.errors import ApiError, RequestValidationError
+from catalog.api.errors import PARSED_BODY, ApiError, RequestValidationError
 from catalog.rules.text import NUL, unstorable_at
 
 NO_BODY = object()
@@ -42,6 +42,7 @@ def raw_json(request: Request) -> Any:
         if found:
             escape = SUSPECT_ESCAPE.search(text)
             raise invalid_json(text, escape.start() if escape else 0, found[1])
+    setattr(request, PARSED_BODY, data)
     return data
 
 

@@ -28,6 +28,8 @@ from catalog.services.errors import CatalogError, Conflict, Invalid, NotFound
 logger = logging.getLogger(__name__)
 
 NOT_FOUND = "Not Found"
+# Where `catalog.api.bodies` keeps the JSON body it parsed, for error answers to echo.
+PARSED_BODY = "prefect_body"
 METHOD_NOT_ALLOWED = "Method Not Allowed"
 INTERNAL_SERVER_ERROR = "Internal Server Error"
 
@@ -147,13 +149,8 @@ def problem_error(problem: Problem, body) -> dict:
 
 
 def body_of(request):
-    from catalog.api.bodies import NO_BODY, raw_json
-
-    try:
-        body = raw_json(request)
-    except RequestValidationError:
-        return None
-    return None if body is NO_BODY else body
+    """The request's JSON body as the view read it (`catalog.api.bodies.raw_json`)."""
+    return getattr(request, PARSED_BODY, None)
 
 
 def body_value(request, path):

@@ -1,0 +1,1 @@
+"""Management commands: thin shells over catalog.importing and catalog.services."""

@@ -33,9 +33,7 @@ CollisionStrategy = models.TextChoices("CollisionStrategy", choices_of(limits.CO
 class DeploymentQuerySet(models.QuerySet):
     def with_related(self) -> "DeploymentQuerySet":
         """Everything the API renders, in two queries whatever the number of schedules."""
-        from catalog.models.schedules import DeploymentSchedule
-
-        newest_first = DeploymentSchedule.objects.order_by("-updated")
+        newest_first = schedule_model().objects.order_by("-updated")
         return self.select_related(
             "work_queue__work_pool", "global_concurrency_limit"
         ).prefetch_related(models.Prefetch("schedules", queryset=newest_first))
@@ -58,9 +56,12 @@ class DeploymentQuerySet(models.QuerySet):
 
 
 def schedules_of_each():
-    from catalog.models.schedules import DeploymentSchedule
+    return schedule_model().objects.filter(deployment=OuterRef("pk"))
 
-    return DeploymentSchedule.objects.filter(deployment=OuterRef("pk"))
+
+def schedule_model():
+    """`DeploymentSchedule`, which refers to this module's `Deployment` (not the reverse)."""
+    return Deployment._meta.get_field("schedules").related_model
 
 
 class Deployment(TimestampedModel):

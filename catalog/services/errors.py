@@ -48,11 +48,3 @@ class Conflict(CatalogError):
     def __init__(self, message: str = INTEGRITY_CONFLICT, path: Path = ()) -> None:
         super().__init__(message)
         self.path = path
-
-
-class Forbidden(CatalogError):
-    """A write no one may make, such as a work pool in Prefect's reserved names."""
-
-    def __init__(self, message: str, path: Path = ()) -> None:
-        super().__init__(message)
-        self.path = path

@@ -1,0 +1,1 @@
+"""PostgreSQL, with a cheaper check of kept connections (see base.py)."""

@@ -1,3 +1,5 @@
+"""`create_api_key`: a new API key, its secret printed once."""
+
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model

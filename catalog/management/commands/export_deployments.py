@@ -1,3 +1,5 @@
+"""`export_deployments`: the catalog as a bundle the importer takes back, or a prefect.yaml."""
+
 import sys
 from pathlib import Path
 

@@ -1,3 +1,5 @@
+"""`import_deployments`: files or a live Prefect server into the catalog, all or nothing."""
+
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError

@@ -1,3 +1,5 @@
+"""`setup_demo`: the demo catalog and an admin login, for a first look."""
+
 import os
 import secrets
 from pathlib import Path
