@@ -12,6 +12,7 @@ from catalog.importing.records import MISSING, ImportFailed, ImportResult, Recor
 from catalog.importing.specs import DeploymentSpec, ScheduleSpec
 from catalog.models import Deployment, DeploymentSchedule, Flow
 from catalog.rules.schedules import SCHEDULE_RULE_COLUMNS, schedule_columns
+from catalog.services.flows import flow_problems
 
 
 @dataclass
@@ -252,6 +253,8 @@ class FlowResolver:
                     "that neither the input nor the catalog describes"
                 ]
             )
+        for problem in flow_problems({"name": flow_name}) if flow_name else []:
+            raise ImportFailed([f"--flow-name: {problem.message}"])
         for flow_id in sorted(missing, key=str):
             name = flow_name or f"flow-{flow_id.hex[:8]}"
             if Flow.objects.filter(name=name).exists():

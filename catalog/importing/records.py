@@ -74,6 +74,9 @@ class Bundle:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def records(self) -> list[Record]:
+        return [record for name in BUNDLE_KEYS for record in getattr(self, name)]
+
     def extend(self, other: "Bundle") -> None:
         for name in (*BUNDLE_KEYS, "problems", "notes"):
             getattr(self, name).extend(getattr(other, name))

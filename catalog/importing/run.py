@@ -11,6 +11,7 @@ from catalog.importing.fingerprints import skip_unchanged
 from catalog.importing.progress import Progress
 from catalog.importing.records import Bundle, ImportFailed, ImportResult
 from catalog.importing.writer import Writer
+from catalog.services.context import Actor, Door, WriteContext
 
 # Serialises imports on PostgreSQL, so that concurrent imports of the same file cannot
 # both insert one deployment (SQLite's IMMEDIATE transactions already serialise writers).
@@ -23,20 +24,29 @@ def import_bundle(
     flow_name: str | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    context: WriteContext | None = None,
 ) -> ImportResult:
-    """Check every record, then write them all in one transaction, or nothing at all."""
+    """Check every record, then write them all in one transaction, or nothing at all.
+    `context` says who imports and why (by default: an import of the bundle's sources)."""
     result = ImportResult(dry_run=dry_run, notes=list(bundle.notes))
+    context = context or import_context(bundle)
     try:
         with cyclic_gc_paused(), transaction.atomic():
             take_import_lock()
             bundle, candidates = skip_unchanged(bundle, result)
             checked = check_bundle(bundle)
-            Writer(result, progress, candidates).write(checked, flow_name)
+            Writer(result, progress, candidates, context).write(checked, flow_name)
             if dry_run:
                 transaction.set_rollback(True)
     except DatabaseError as exc:
         raise ImportFailed([f"the database refused the import: {exc}".strip()]) from None
     return result
+
+
+def import_context(bundle: Bundle, reason: str | None = None) -> WriteContext:
+    """An import, named by the sources its records come from."""
+    sources = sorted({record.source for record in bundle.records()})
+    return WriteContext(Actor.of_import(", ".join(sources) or "nothing"), Door.IMPORT, reason)
 
 
 @contextmanager
@@ -59,7 +69,9 @@ def take_import_lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
 
 
-def import_paths(paths, *, flow_name=None, dry_run=False, file_format=None, progress=None):
+def import_paths(
+    paths, *, flow_name=None, dry_run=False, file_format=None, progress=None, context=None
+):
     """Read files (JSON, JSON Lines, prefect.yaml) and import them; see `import_bundle`."""
     from catalog.importing.sources import read_paths
 
@@ -70,4 +82,5 @@ def import_paths(paths, *, flow_name=None, dry_run=False, file_format=None, prog
         flow_name=flow_name,
         dry_run=dry_run,
         progress=progress,
+        context=context,
     )

@@ -27,6 +27,7 @@ from catalog.models import (
     labels_with_flow_id,
 )
 from catalog.models.deployments import FLOW_ID_LABEL
+from catalog.services.context import WriteContext
 from catalog.services.deployment_rules import cross_field_problems
 
 SCHEDULE_COLUMNS = [
@@ -39,8 +40,15 @@ SCHEDULE_COLUMNS = [
 class Writer:
     """Reconciles checked records with the catalog, in bulk."""
 
-    def __init__(self, result: ImportResult, progress: Progress | None, candidates=None) -> None:
+    def __init__(
+        self,
+        result: ImportResult,
+        progress: Progress | None,
+        candidates=None,
+        context: WriteContext | None = None,
+    ) -> None:
         self.result = result
+        self.context = context
         self.candidates = candidates
         self.progress = progress
         self.now = timezone.now()

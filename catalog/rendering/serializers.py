@@ -13,7 +13,7 @@ from catalog.models import (
     WorkQueue,
 )
 from catalog.rules.datetimes import format_utc
-from catalog.rules.schedules import schedule_to_json
+from catalog.rules.schedules import DEPLOYMENT_SCHEDULE_KEYS, schedule_to_json
 
 
 class PrefectDateTimeField(serializers.DateTimeField):
@@ -82,17 +82,7 @@ class DeploymentScheduleSerializer(PrefectModelSerializer):
 
     class Meta:
         model = DeploymentSchedule
-        fields = [
-            "id",
-            "created",
-            "updated",
-            "deployment_id",
-            "schedule",
-            "active",
-            "max_scheduled_runs",
-            "parameters",
-            "slug",
-        ]
+        fields = list(DEPLOYMENT_SCHEDULE_KEYS)
 
     def get_schedule(self, schedule: DeploymentSchedule) -> dict:
         return schedule_to_json(schedule.schedule)

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalog.importing.progress import progress_printer
 from catalog.importing.records import Bundle, ImportFailed
-from catalog.importing.run import import_bundle
+from catalog.importing.run import import_bundle, import_context
 from catalog.importing.sources import read_paths
 
 
@@ -46,6 +46,7 @@ class Command(BaseCommand):
             help="With --from-api: send basic auth (PREFECT_API_AUTH_STRING).",
         )
         parser.add_argument("--quiet", action="store_true", help="No progress output.")
+        parser.add_argument("--reason", help="Why this import is made, kept with its changes.")
 
     def handle(
         self,
@@ -58,6 +59,7 @@ class Command(BaseCommand):
         api_key,
         basic_auth,
         quiet,
+        reason=None,
         **options,
     ) -> None:
         if not paths and not from_api:
@@ -69,6 +71,7 @@ class Command(BaseCommand):
                 flow_name=flow_name,
                 dry_run=dry_run,
                 progress=None if quiet else progress_printer(self.stderr._out),
+                context=import_context(bundle, reason),
             )
         except ImportFailed as exc:
             self.stdout.write(f"created=0 updated=0 unchanged=0 errors={len(exc.problems)}")
