@@ -77,6 +77,7 @@ REFERENCE = ROOT / "tests" / "data" / "prefect"
 SETTINGS_PREFIXES = ("DJANGO_", "DATABASE_", "CATALOG_", "GUNICORN_", "PREFECT_")
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
 STARTUP_SECONDS = 120
+MANAGE_SECONDS = 1800
 PREFECT_CHUNK = 500
 PREFECT_ATTEMPTS = 10
 LIST_ENDPOINTS = ("filter", "paginate")
@@ -162,7 +163,8 @@ def main() -> None:
 def wrk_or_exit() -> str:
     found = shutil.which("wrk")
     if found is None:
-        sys.exit("bench/api_vs_prefect.py needs wrk: `apt-get install wrk` (Debian/Ubuntu).")
+        script = Path(sys.argv[0]).name
+        sys.exit(f"bench/{script} needs wrk: `apt-get install wrk` (Debian/Ubuntu).")
     return found
 
 
@@ -270,23 +272,32 @@ def start_prefect(run: Run, servers: ExitStack) -> Target:
 
 
 def production_environment(run: Run) -> dict[str, str]:
-    """The variables of config/production.env.example, with a new secret key, this host,
-    the scratch database, anonymous reads and a free port; the same on every call."""
+    """`server_environment` on the scratch database; the same on every call."""
     if not run.production_env:
-        env = inherited_environment() | production_variables()
-        env |= {
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "DJANGO_CSRF_TRUSTED_ORIGINS": "https://127.0.0.1",
-            "DJANGO_STATIC_ROOT": str(run.folder / "static"),
-            "DATABASE_URL": run.arguments.database_url,
-            "CATALOG_ANONYMOUS_READ": "true",
-            "GUNICORN_BIND": f"127.0.0.1:{free_port()}",
-        }
-        if run.arguments.workers:
-            env["GUNICORN_WORKERS"] = str(run.arguments.workers)
-        run.production_env = env
+        arguments = run.arguments
+        static = run.folder / "static"
+        run.production_env = server_environment(arguments.database_url, static, arguments.workers)
     return run.production_env
+
+
+def server_environment(
+    database_url: str, static_root: Path, workers: int | None = None
+) -> dict[str, str]:
+    """The variables of config/production.env.example, with a new secret key, this host,
+    the database, anonymous reads and a free port."""
+    env = inherited_environment() | production_variables()
+    env |= {
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_CSRF_TRUSTED_ORIGINS": "https://127.0.0.1",
+        "DJANGO_STATIC_ROOT": str(static_root),
+        "DATABASE_URL": database_url,
+        "CATALOG_ANONYMOUS_READ": "true",
+        "GUNICORN_BIND": f"127.0.0.1:{free_port()}",
+    }
+    if workers:
+        env["GUNICORN_WORKERS"] = str(workers)
+    return env
 
 
 def inherited_environment() -> dict[str, str]:
@@ -305,17 +316,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def launched(run: Run, command: list[str], env: dict[str, str], log: Path):
-    """A server process until the block ends; then stopped, by its own id."""
-    run.command(environment_line(env) + " " + shlex.join(shown(command)))
+def launched(run: Run, command: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT):
+    """A server process, run in `cwd`, until the block ends; then stopped, by its own id."""
+    run.command(in_folder(cwd) + environment_line(env) + " " + shlex.join(shown(command)))
     with log.open("w") as output:
         server = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=output, stderr=output, start_new_session=True
+            command, cwd=cwd, env=env, stdout=output, stderr=output, start_new_session=True
         )
     try:
         yield server
     finally:
         stop(server)
+
+
+def in_folder(cwd: Path) -> str:
+    """How a printed command says it runs in another checkout than this one."""
+    return "" if cwd == ROOT else f"cd {shlex.quote(str(cwd))} && "
 
 
 def shown(command: list[str]) -> list[str]:
@@ -348,13 +364,16 @@ def wait_until_answering(target: Target, path: str) -> None:
     raise RuntimeError(f"{target.name} does not answer GET {path}; its log ends:\n{log}")
 
 
-def manage(run: Run, env: dict[str, str], *arguments: str) -> str:
-    run.command(
-        f"DATABASE_URL={env['DATABASE_URL']} " + shlex.join(["python", "manage.py", *arguments])
-    )
+def manage(run: Run, env: dict[str, str], *arguments: str, cwd: Path = ROOT) -> str:
+    """A `manage.py` command of the checkout in `cwd` (this one unless told) that must
+    succeed; its output."""
+    line = shlex.join(["python", "manage.py", *arguments])
+    run.command(f"{in_folder(cwd)}DATABASE_URL={env['DATABASE_URL']} {line}")
     progress(f"manage.py {arguments[0]} ...")
     command = [sys.executable, "manage.py", *arguments]
-    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    finished = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=MANAGE_SECONDS
+    )
     if finished.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(arguments)} failed:\n{finished.stderr}")
     return finished.stdout
@@ -481,7 +500,8 @@ def wrk_command(run: Run, url: str, connections: int, seconds: int, body: Path |
 
 def run_wrk(run: Run, command: list[str], warmup: bool = False) -> WrkRun:
     run.command(shlex.join(command) + ("  # warm-up" if warmup else ""))
-    finished = subprocess.run(command, capture_output=True, text=True)
+    limit = wrk_seconds(command) + run.arguments.timeout + 60
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=limit)
     found = re.search(r"^BENCH (.*)$", finished.stdout, re.MULTILINE)
     if finished.returncode != 0 or not found:
         raise RuntimeError(f"wrk failed:\n{finished.stdout}{finished.stderr}")
@@ -493,6 +513,12 @@ def run_wrk(run: Run, command: list[str], warmup: bool = False) -> WrkRun:
         p50_ms=figures["p50_us"] / 1000,
         p99_ms=figures["p99_us"] / 1000,
     )
+
+
+def wrk_seconds(command: list[str]) -> int:
+    """How long a wrk command runs for, by its --duration."""
+    duration = next(part for part in command if part.startswith("--duration="))
+    return int(duration.removeprefix("--duration=").removesuffix("s"))
 
 
 def turned(targets: list, round_number: int) -> list:
