@@ -116,7 +116,7 @@ class Writer:
             if getattr(spec, stamp) is not None:
                 row[stamp] = getattr(spec, stamp)
                 touched.add(stamp)
-        self.check(spec, row, touched if stored else None)
+        self.check(spec, row, touched)
         stored_schedules = existing.schedules.get(row["id"], []) if stored else []
         schedule_plan = SchedulePlan.of(spec, row["id"], stored_schedules, self.now)
         changed = sorted(k for k in touched if stored is None or stored[k] != row[k])
@@ -129,17 +129,17 @@ class Writer:
         row["import_fingerprint"] = f"{record_digest(spec.record)}:{stamp}"
         return plan
 
-    def check(self, spec: DeploymentSpec, row: dict, touched: set | None) -> None:
-        """The write core's rules across the deployment's columns, as the record leaves
-        them (`touched`: the columns it gives; None for a new deployment, all of them)."""
+    def check(self, spec: DeploymentSpec, row: dict, touched: set) -> None:
+        """The write core's rules across the deployment's columns, where the record gives
+        one of their inputs (`touched`); a new deployment's other columns are defaults."""
         pool = self.pool_of(row, touched)
         problems = cross_field_problems(row, changed=touched, pool=pool)
         for problem in problems[:1]:
             self.problems.append(spec.record.problem(RecordError(problem.where(), problem.message)))
 
-    def pool_of(self, row: dict, touched: set | None) -> WorkPool | None:
+    def pool_of(self, row: dict, touched: set) -> WorkPool | None:
         """The pool whose variables schema the job variables must fit, when either moves."""
-        if touched is not None and not {"job_variables", "work_queue_id"} & touched:
+        if not {"job_variables", "work_queue_id"} & touched:
             return None
         return self.shared.pool_of_queue(row["work_queue_id"])
 
