@@ -84,6 +84,11 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=8, help="wrk's connections")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of wrk before a run")
     parser.add_argument("--database-url", default=DEFAULT_URL, help="_base, _head appended")
+    parser.add_argument(
+        "--with-parameters",
+        action="store_true",
+        help="each deployment also gives parameters, an enforced parameter schema and tags",
+    )
     # In a checkout's subprocess: time the imports of this bundle (see time_imports).
     parser.add_argument("--time-imports", type=Path, help=argparse.SUPPRESS)
     # wrk's threads and request timeout, as bench/api_vs_prefect.py runs it.
@@ -208,8 +213,43 @@ def write_bundle(run: Run) -> Path:
     """The deployments both checkouts import, written once."""
     path = run.folder / "deployments.json"
     records = [deployment_record(n) for n in range(run.arguments.deployments)]
+    if run.arguments.with_parameters:
+        records = [with_parameters(record, n) for n, record in enumerate(records)]
     path.write_text(json.dumps({"flows": flow_records(), "deployments": records}))
     return path
+
+
+# A flow's schema as `prefect deploy` sends it; the records' parameters fit it.
+PARAMETER_SCHEMA = {
+    "title": "Parameters",
+    "type": "object",
+    "properties": {
+        "day": {"title": "day", "type": "string", "format": "date", "position": 0},
+        "batch": {"title": "batch", "default": 100, "type": "integer", "position": 1},
+        "regions": {
+            "title": "regions",
+            "type": "array",
+            "items": {"type": "string"},
+            "position": 2,
+        },
+        "dry_run": {"title": "dry_run", "default": False, "type": "boolean", "position": 3},
+    },
+    "required": ["day"],
+}
+
+
+def with_parameters(record: dict, n: int) -> dict:
+    """The record with what a flow deployed by `prefect deploy` gives: parameters that
+    the enforced schema checks, and labels."""
+    parameters = {"day": "2026-12-01", "batch": n % 500, "regions": ["eu", "us"][: n % 2 + 1]}
+    return {
+        **record,
+        "parameters": parameters,
+        "parameter_openapi_schema": PARAMETER_SCHEMA,
+        "enforce_parameter_schema": True,
+        "labels": {"team": f"team-{n % 7}", "tier": n % 3},
+        "job_variables": {"env": {"REGION": "eu"}},
+    }
 
 
 def prepare_database(run: Run, checkout: Checkout) -> None:

@@ -245,11 +245,17 @@ def check_actor(value: Any) -> Any:
 def check_json(value: Any, *, max_bytes: int = MAX_JSON_BYTES) -> Any:
     """A JSON value every database stores and Prefect's clients read back: no NaN or
     infinities, no NUL or lone surrogates, integers within 64 bits, at most 254 levels
-    deep and `max_bytes` long. One pass of the C encoder clears a sound value; only a
-    suspect one is walked, to say where the problem is."""
+    deep and `max_bytes` long."""
+    json_text(value, max_bytes=max_bytes)
+    return value
+
+
+def json_text(value: Any, *, max_bytes: int = MAX_JSON_BYTES) -> str:
+    """`check_json`, giving the value's compact text. One pass of the C encoder clears a
+    sound value; only a suspect one is walked, to say where the problem is."""
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        size = len(text.encode("utf-8"))
+        size = len(text) if text.isascii() else len(text.encode("utf-8"))
     except (ValueError, TypeError, UnicodeEncodeError, RecursionError):
         json_walk(value)
         raise RuleError(NOT_JSON, "json_invalid") from None
@@ -260,7 +266,7 @@ def check_json(value: Any, *, max_bytes: int = MAX_JSON_BYTES) -> Any:
         raise RuleError(
             f"JSON values must be at most {max_bytes:,} bytes (got {size:,} bytes).", "too_large"
         )
-    return value
+    return text
 
 
 LONG_NUMBER = re.compile(r"\d{19}")
@@ -307,10 +313,14 @@ def check_optional_json_object(value: Any) -> dict | None:
 
 
 def check_parameters(value: Any) -> dict:
-    """Flow run parameters: an object of at most 512 KB, measured as Prefect measures it."""
-    check_json_object(value)
+    """Flow run parameters: an object of at most 512 KB, measured as Prefect measures it
+    (compact JSON with non-ASCII characters escaped)."""
+    if not isinstance(value, dict):
+        raise RuleError("Enter a JSON object.", "not_an_object")
+    text = json_text(value)
     if value:
-        size = len(json.dumps(value, separators=(",", ":")).encode())
+        ascii_text = text if text.isascii() else json.dumps(value, separators=(",", ":"))
+        size = len(ascii_text)
         if size > MAX_PARAMETERS_BYTES:
             raise RuleError(
                 f"Flow run parameters must be less than {MAX_PARAMETERS_BYTES:,} bytes when "

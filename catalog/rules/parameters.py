@@ -61,11 +61,16 @@ def check_parameters(parameters: Any, schema: Any) -> None:
         ) from exc
 
 
-def check_schema(schema: Any) -> None:
+def schema_key(schema: Any) -> str:
+    """A schema's text, by which its checks are kept once made."""
+    return json.dumps(schema, separators=(",", ":"))
+
+
+def check_schema(schema: Any, key: str | None = None) -> None:
     if schema is None:
         return
     try:
-        valid_schema(json.dumps(schema))
+        valid_schema(key or schema_key(schema))
     except jsonschema.SchemaError as exc:
         raise ParameterSchemaError(
             f"The provided schema is not a valid json schema. Schema error: {exc.message}"
@@ -73,13 +78,13 @@ def check_schema(schema: Any) -> None:
 
 
 def check_parameters_preprocessed(
-    values: dict, schema: dict, *, allow_none_with_default: bool = False
+    values: dict, schema: dict, *, allow_none_with_default: bool = False, key: str | None = None
 ) -> None:
     """The check Prefect runs on update and on job variables (what `jsonschema.validate`
     does, with the prepared validator of each schema made once: imports check thousands
     of deployments against a handful of schemas)."""
     try:
-        validator = prepared_validator(json.dumps(schema), allow_none_with_default)
+        validator = prepared_validator(key or schema_key(schema), allow_none_with_default)
         error = jsonschema.exceptions.best_match(validator.iter_errors(values))
         if error is not None:
             raise error

@@ -113,12 +113,13 @@ def parameter_problems(values: Any, schema: Any, enforce: bool) -> list[Problem]
         if not values:
             return []
         return [Problem(("parameter_openapi_schema",), NO_PARAMETER_SCHEMA, "no_parameter_schema")]
+    key = parameters.schema_key(schema)
     try:
-        parameters.check_schema(schema)
+        parameters.check_schema(schema, key)
     except parameters.ParameterSchemaError as exc:
         return [Problem(("parameter_openapi_schema",), str(exc), "schema_invalid")]
     try:
-        parameters.check_parameters_preprocessed(values, schema)
+        parameters.check_parameters_preprocessed(values, schema, key=key)
     except parameters.CircularSchemaError as exc:
         return [Problem(("parameter_openapi_schema",), str(exc), "circular_schema")]
     except parameters.ParameterSchemaError as exc:
