@@ -85,9 +85,9 @@ def check_parameters_preprocessed(
     of deployments against a handful of schemas)."""
     try:
         validator = prepared_validator(key or schema_key(schema), allow_none_with_default)
-        error = jsonschema.exceptions.best_match(validator.iter_errors(values))
-        if error is not None:
-            raise error
+        if validator.is_valid(values):
+            return
+        raise jsonschema.exceptions.best_match(validator.iter_errors(values))
     except RecursionError:
         raise CircularSchemaError(
             "Invalid schema: Unable to validate schema with circular references."
