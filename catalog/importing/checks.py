@@ -16,7 +16,6 @@ from catalog.importing.specs import (
     work_pool_from_record,
 )
 from catalog.models import ConcurrencyLimit, Flow, Variable, WorkPool, WorkQueue
-from catalog.rules.text import may_be_unstorable, unstorable
 
 
 @dataclass
@@ -49,7 +48,6 @@ def collect(records: list[Record], build, problems: list[str], now=None) -> list
     built = []
     for record in records:
         try:
-            refuse_unstorable_text(record.data)
             if build is None:
                 built.append(deployment_spec(record, now))
             elif build is work_pool_from_record:
@@ -64,12 +62,6 @@ def collect(records: list[Record], build, problems: list[str], now=None) -> list
 def listed_limit(data: Any):
     """A limit listed on its own: its problems name its own keys."""
     return limit_from_record(data, where="")
-
-
-def refuse_unstorable_text(value: Any) -> None:
-    found = may_be_unstorable(value) and unstorable(value)
-    if found:
-        raise RecordError(*found)
 
 
 def duplicate_problems(specs: list[DeploymentSpec]) -> list[str]:

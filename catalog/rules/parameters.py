@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 import referencing
 import referencing.exceptions
 
@@ -84,7 +85,10 @@ def check_parameters_preprocessed(
     does, with the prepared validator of each schema made once: imports check thousands
     of deployments against a handful of schemas)."""
     try:
-        validator = prepared_validator(key or schema_key(schema), allow_none_with_default)
+        key = key or schema_key(schema)
+        if surely_valid(values, key, allow_none_with_default):
+            return
+        validator = prepared_validator(key, allow_none_with_default)
         if validator.is_valid(values):
             return
         raise jsonschema.exceptions.best_match(validator.iter_errors(values))
@@ -100,6 +104,55 @@ def check_parameters_preprocessed(
         raise ParameterSchemaError(
             f"The provided schema is not a valid json schema. Schema error: {exc.message}"
         ) from exc
+
+
+# Keywords whose meaning the Rust validator and Python's `jsonschema` may not share to the
+# letter (the two regex engines, float arithmetic, dynamic references): a schema with any
+# of them is checked by `jsonschema` alone.
+SLOW_PATH_KEYWORDS = frozenset(
+    {"pattern", "patternProperties", "multipleOf", "$dynamicRef", "$recursiveRef"}
+)
+
+
+def surely_valid(values: Any, key: str, allow_none_with_default: bool) -> bool:
+    """The fast path: jsonschema-rs, some hundred times faster, may only say "valid";
+    anything else goes to `jsonschema`, whose answer and messages are Prefect's."""
+    validator = fast_validator(key, allow_none_with_default)
+    if validator is None:
+        return False
+    try:
+        return validator.is_valid(values)
+    except (ValueError, OverflowError, TypeError):
+        return False
+
+
+@lru_cache(maxsize=256)
+def fast_validator(schema_text: str, allow_none_with_default: bool):
+    prepared = without_required(preprocess(json.loads(schema_text), allow_none_with_default))
+    if uses_keywords(prepared, SLOW_PATH_KEYWORDS):
+        return None
+    try:
+        return jsonschema_rs.Draft202012Validator(
+            prepared, validate_formats=False, retriever=no_remote_references
+        )
+    except (ValueError, jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError):
+        return None
+
+
+def no_remote_references(uri: str):
+    raise ValueError(f"remote references are not followed: {uri}")
+
+
+def uses_keywords(schema: Any, keywords: frozenset) -> bool:
+    """Whether any key of the schema, at any depth, is one of `keywords` (a property
+    named so counts too, which only costs the fast path)."""
+    if isinstance(schema, dict):
+        return any(
+            key in keywords or uses_keywords(value, keywords) for key, value in schema.items()
+        )
+    if isinstance(schema, list):
+        return any(uses_keywords(item, keywords) for item in schema)
+    return False
 
 
 @lru_cache(maxsize=256)
