@@ -462,3 +462,19 @@ def test_a_schedule_summary_reads_as_the_issue_describes():
     assert schedule_summaries.describe(
         schedules.CronSchedule("30 9 1-7 * 1", "America/New_York", False)
     ) == ("cron 30 9 1-7 * 1 (America/New_York, day_or off)")
+
+
+def test_pausing_paused_deployments_changes_nothing_and_says_so(admin_client):
+    chosen = DeploymentFactory.create_batch(2, paused=True)
+    before = database_fingerprint()
+    response = run_action(admin_client, "pause", chosen)
+    assert response.status_code == 302
+    assert database_fingerprint() == before
+    assert not LogEntry.objects.filter(object_id__in=[str(d.pk) for d in chosen]).exists()
+    page = admin_client.get(response["Location"])
+    assert "0 deployment(s) changed; 2 already so." in page.content.decode()
+
+
+def test_an_export_leaves_no_history_entry(admin_client, full_deployment):
+    run_action(admin_client, "export_prefect_json", [full_deployment])
+    assert not LogEntry.objects.filter(object_id=str(full_deployment.pk)).exists()

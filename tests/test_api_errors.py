@@ -12,7 +12,12 @@ from django.db import IntegrityError, OperationalError
 from catalog.api.middleware import PrefectApiMiddleware
 from catalog.models import Deployment, Flow
 from catalog.services.errors import INTEGRITY_CONFLICT
-from tests.factories import DeploymentFactory, DeploymentScheduleFactory, FlowFactory
+from tests.factories import (
+    ConcurrencyLimitFactory,
+    DeploymentFactory,
+    DeploymentScheduleFactory,
+    FlowFactory,
+)
 from tests.replay import database_fingerprint
 
 pytestmark = pytest.mark.django_db
@@ -275,3 +280,30 @@ def test_an_offset_beyond_64_bits_is_422_not_a_database_error(api_client, path, 
     response = post(api_client, path, body)
     assert response.status_code == 422, response.content
     assert response.json()["exception_detail"][0]["type"] == "less_than_equal"
+
+
+@pytest.mark.parametrize("rate", ["Infinity", "-Infinity", "NaN"])
+def test_a_rate_that_is_not_a_finite_number_is_422_naming_it(api_client, rate):
+    limit = ConcurrencyLimitFactory()
+    before = database_fingerprint()
+    response = api_client.patch(
+        f"/api/v2/concurrency_limits/{limit.id}",
+        f'{{"slot_decay_per_second": {rate}}}',
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert [error["loc"] for error in body["exception_detail"]] == [
+        ["body", "slot_decay_per_second"]
+    ]
+    # JSON text cannot hold the number sent; the echo writes it as null, as orjson does.
+    assert body["request_body"] == {"slot_decay_per_second": None}
+    assert database_fingerprint() == before
+
+
+def test_a_nul_character_is_refused_at_its_field(api_client, unchanged):
+    flow = Flow.objects.get(name="existing")
+    body = json.dumps({"name": "ok", "flow_id": str(flow.id), "description": "a\u0000b"})
+    response = post(api_client, "/api/deployments/", body)
+    assert response.status_code == 422
+    assert response.json()["exception_detail"][0]["loc"] == ["body", "description"]

@@ -2,7 +2,6 @@
 and lone surrogates (a JSON `\\ud800` escape decodes to one; it has no UTF-8 form).
 The API and the importer refuse both, on every database, before anything is written."""
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,18 +20,6 @@ def text_problem(text: str) -> str | None:
         except UnicodeEncodeError:
             return SURROGATE
     return None
-
-
-def may_be_unstorable(value: Any) -> bool:
-    """False when a JSON value surely holds no unstorable text: one pass of the C encoder
-    instead of a walk through every string. A NUL comes out escaped (`\\u0000`), a lone
-    surrogate as itself, which UTF-8 cannot encode."""
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-        text.encode("utf-8")
-    except (TypeError, ValueError, UnicodeEncodeError):  # not plain JSON, or a surrogate
-        return True
-    return "\\u0000" in text
 
 
 def unstorable(value: Any, where: str = "") -> tuple[str, str] | None:

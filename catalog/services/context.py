@@ -70,8 +70,3 @@ def user_actor_json(user_id, username: str) -> dict:
         "type": "USER",
         "display_value": username,
     }
-
-
-def system_context(reason: str | None = None) -> WriteContext:
-    """Writes the catalog makes for itself (demo data, migrations, tests)."""
-    return WriteContext(Actor.system(), Door.COMMAND, reason)

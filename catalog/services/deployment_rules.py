@@ -13,7 +13,7 @@ from typing import Any
 from catalog.models import WorkPool
 from catalog.rules import limits, parameters
 from catalog.rules.problems import Problem
-from catalog.services.checks import problems_of, refuse
+from catalog.services.checks import problems_of
 from catalog.services.errors import Invalid
 from catalog.services.work_pools import check_job_variables
 
@@ -98,10 +98,6 @@ def cross_field_problems(
     if pool is not None and "job_variables" not in broken:
         problems += job_variable_problems(pool, columns.get("job_variables"))
     return problems
-
-
-def check_deployment(columns: Mapping[str, Any], **options) -> None:
-    refuse(deployment_problems(columns, **options))
 
 
 def parameter_problems(values: Any, schema: Any, enforce: bool) -> list[Problem]:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from catalog.models import (
     DEFAULT_AGENT_POOL,
+    FLOW_ID_LABEL,
     Deployment,
     DeploymentStatus,
     Flow,
@@ -259,7 +260,7 @@ def deployment_save(*, deployment: Deployment, created: bool, context: WriteCont
         deployment.updated_by = actor
         if created:
             deployment.created_by = actor
-    if "prefect.flow.id" not in (deployment.labels or {}):
+    if FLOW_ID_LABEL not in (deployment.labels or {}):
         deployment.labels = deployment.labels_with_flow_id()
     refuse(deployment_form_problems(deployment))
     saved(deployment)
@@ -270,13 +271,8 @@ def deployments_update(
 ) -> int:
     """Set `values` on every deployment that does not have them already; how many changed.
     Each one changed gets a history entry naming `label`."""
-    unchanged = {field: value for field, value in values.items()}
-    rows = list(deployments.order_by().exclude(**unchanged)) if values else []
-    stamp = {"updated": timezone.now()}
-    actor = context.stamped_actor()
-    if actor is not None:
-        stamp["updated_by"] = actor
-    Deployment.objects.filter(pk__in=[row.pk for row in rows]).update(**values, **stamp)
+    rows = list(deployments.order_by().exclude(**values)) if values else []
+    Deployment.objects.filter(pk__in=[row.pk for row in rows]).update(**values, **stamp(context))
     record_change(context, rows, [label])
     return len(rows)
 
@@ -287,10 +283,12 @@ def deployments_set_schedules_active(
     """Every schedule of the deployments on or off; how many deployments changed."""
     rows = list(deployments.order_by().filter(schedules__active=not active).distinct())
     schedule_writes.schedules_set_active(deployments=rows, active=active, context=context)
-    stamp = {"updated": timezone.now()}
-    actor = context.stamped_actor()
-    if actor is not None:
-        stamp["updated_by"] = actor
-    Deployment.objects.filter(pk__in=[row.pk for row in rows]).update(**stamp)
+    Deployment.objects.filter(pk__in=[row.pk for row in rows]).update(**stamp(context))
     record_change(context, rows, ["Schedules active"])
     return len(rows)
+
+
+def stamp(context: WriteContext) -> dict[str, Any]:
+    """What a bulk write sets besides its values: `updated`, and the writer where shown."""
+    actor = context.stamped_actor()
+    return {"updated": timezone.now(), **({"updated_by": actor} if actor else {})}
