@@ -5,7 +5,6 @@ passed every check then, and the stored state shows nothing moved)."""
 import hashlib
 import json
 import marshal
-import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC
@@ -14,6 +13,7 @@ from typing import Any
 from django.db.models import Count, Max, Q
 
 from catalog.importing.records import Bundle, Change, ImportResult, Record
+from catalog.importing.values import is_uuid
 from catalog.models import Deployment, DeploymentSchedule
 from catalog.rules.text import text_problem
 
@@ -97,7 +97,7 @@ def storable_text(value: Any) -> bool:
 def stored_fingerprints(keyed: dict) -> tuple[dict, set]:
     """The stored state of every deployment a record may name (by id, or by name in any
     flow), and the ids of all of them: no other stored deployment can match a record."""
-    ids = [key[1] for key in keyed if key[0] == "id" and is_uuid_text(key[1])]
+    ids = [key[1] for key in keyed if key[0] == "id" and is_uuid(key[1])]
     names = list({record.data["name"] for record in keyed.values()})
     rows = Deployment.objects.filter(Q(id__any=ids) | Q(name__any=names))
     columns = (
@@ -132,11 +132,3 @@ def stored_fingerprints(keyed: dict) -> tuple[dict, set]:
         stored[("name", str(row["flow_id"]), row["name"])] = entry
         stored[("name", row["flow__name"].lower(), row["name"])] = entry
     return stored, [(row["id"], row["name"]) for row in found.values()]
-
-
-def is_uuid_text(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True

@@ -6,6 +6,7 @@ import uuid
 
 from catalog.importing.records import ImportFailed, ImportResult, Record
 from catalog.importing.specs import MISSING, DeploymentSpec, WorkTarget
+from catalog.importing.values import is_uuid
 from catalog.models import (
     DEFAULT_AGENT_POOL,
     DEFAULT_QUEUE,
@@ -219,14 +220,6 @@ class SharedRows:
 
 def fields_of(model) -> list[str]:
     return [f.attname for f in model._meta.concrete_fields if f.attname not in {"id", "created"}]
-
-
-def is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 def refuse_reserved_names(new_pools: list[tuple[Record, WorkPool]]) -> None:

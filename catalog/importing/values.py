@@ -120,3 +120,11 @@ def as_actor(value: Any, where: str) -> dict | None:
             actor.get("display_value"), str, f"{where}.display_value", nullable=True
         ),
     }
+
+
+def is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True

@@ -57,9 +57,13 @@ def check_parameters(parameters: Any, schema: Any) -> None:
     except jsonschema.ValidationError as exc:
         raise ParameterSchemaError(describe(exc)) from exc
     except jsonschema.SchemaError as exc:
-        raise ParameterSchemaError(
-            f"The provided schema is not a valid json schema. Schema error: {exc.message}"
-        ) from exc
+        raise invalid_schema(exc) from exc
+
+
+def invalid_schema(exc: jsonschema.SchemaError) -> ParameterSchemaError:
+    return ParameterSchemaError(
+        f"The provided schema is not a valid json schema. Schema error: {exc.message}"
+    )
 
 
 def schema_key(schema: Any) -> str:
@@ -73,9 +77,7 @@ def check_schema(schema: Any, key: str | None = None) -> None:
     try:
         valid_schema(key or schema_key(schema))
     except jsonschema.SchemaError as exc:
-        raise ParameterSchemaError(
-            f"The provided schema is not a valid json schema. Schema error: {exc.message}"
-        ) from exc
+        raise invalid_schema(exc) from exc
 
 
 def check_parameters_preprocessed(
@@ -101,9 +103,7 @@ def check_parameters_preprocessed(
     except jsonschema.ValidationError as exc:
         raise ParameterSchemaError(describe(exc)) from exc
     except jsonschema.SchemaError as exc:
-        raise ParameterSchemaError(
-            f"The provided schema is not a valid json schema. Schema error: {exc.message}"
-        ) from exc
+        raise invalid_schema(exc) from exc
 
 
 # Keywords whose meaning the Rust validator and Python's `jsonschema` may not share to the
