@@ -477,3 +477,14 @@ def test_the_command_fails_with_the_problems_and_writes_nothing(tmp_path, capsys
     assert f"{bad}: [1].flow_id: Input should be a valid UUID" in str(error.value)
     assert "created=0 updated=0 unchanged=0 errors=1" in capsys.readouterr().out
     assert Deployment.objects.count() == 0
+
+
+def test_a_deployment_naming_a_new_pool_in_prefects_reserved_names_is_refused(tmp_path):
+    record = {"name": "d", "flow_name": "f", "work_pool_name": "prefect-managed"}
+    path = write_json(tmp_path, "reserved.json", [record])
+    before = database_fingerprint()
+    assert refused([path]) == [
+        f"{path}: [0].work_pool_name: Work pools starting with 'Prefect' are reserved "
+        "for internal use."
+    ]
+    assert database_fingerprint() == before

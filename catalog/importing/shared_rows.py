@@ -8,7 +8,6 @@ from catalog.importing.records import ImportFailed, ImportResult, Record
 from catalog.importing.specs import MISSING, DeploymentSpec, WorkTarget
 from catalog.importing.values import is_uuid
 from catalog.models import (
-    DEFAULT_AGENT_POOL,
     DEFAULT_QUEUE,
     DEFAULT_QUEUE_DESCRIPTION,
     ConcurrencyLimit,
@@ -18,7 +17,7 @@ from catalog.models import (
     WorkQueue,
 )
 from catalog.models.limits import OWN_LIMIT_PREFIX
-from catalog.services.work_pools import free_priority, pool_problems
+from catalog.services.work_pools import free_priority, pool_problems, work_pool_ensure
 
 
 class SharedRows:
@@ -47,7 +46,7 @@ class SharedRows:
             WorkPool.objects.filter(id__in=[p.id for _, p, _ in pools]).values_list("id", flat=True)
         )
         refuse_reserved_names(
-            [(record, pool) for record, pool, _ in pools if pool.id not in existing]
+            [(record, "name", pool.name) for record, pool, _ in pools if pool.id not in existing]
         )
         defaults = {pool.id: pool.default_queue_id for _, pool, _ in pools}
         for _, pool, _ in pools:
@@ -171,7 +170,7 @@ class SharedRows:
     def work_queue(self, target: WorkTarget, record: Record) -> WorkQueue:
         key = (target.pool_name, target.queue_name)
         if key not in self.queues:
-            pool = self.work_pool(target.pool_name)
+            pool = self.work_pool(target.pool_name, record)
             queue = pool.queues.filter(name=target.queue_name).first()
             if queue is None:
                 if target.queue_id and WorkQueue.objects.filter(id=target.queue_id).exists():
@@ -193,19 +192,13 @@ class SharedRows:
             self.pool_by_queue[queue.id] = pool
         return self.queues[key]
 
-    def work_pool(self, name: str) -> WorkPool:
+    def work_pool(self, name: str, record: Record) -> WorkPool:
+        """The pool a deployment names, made as Prefect makes it if it is new."""
         if name not in self.pools:
             pool = WorkPool.objects.filter(name=name).first()
             if pool is None:
-                pool = WorkPool.objects.create(
-                    name=name, status=None if name == DEFAULT_AGENT_POOL else "NOT_READY"
-                )
-                pool.default_queue = WorkQueue.objects.create(
-                    name=DEFAULT_QUEUE,
-                    work_pool=pool,
-                    description=DEFAULT_QUEUE_DESCRIPTION,
-                )
-                pool.save(update_fields=["default_queue"])
+                refuse_reserved_names([(record, "work_pool_name", name)])
+                pool = work_pool_ensure(name)
                 self.result.work_pools_created += 1
                 self.result.work_queues_created += 1
             self.pools[name] = pool
@@ -222,12 +215,13 @@ def fields_of(model) -> list[str]:
     return [f.attname for f in model._meta.concrete_fields if f.attname not in {"id", "created"}]
 
 
-def refuse_reserved_names(new_pools: list[tuple[Record, WorkPool]]) -> None:
-    """A new pool may not take a name Prefect reserves; pools already here keep theirs."""
+def refuse_reserved_names(new_pools: list[tuple[Record, str, str]]) -> None:
+    """A new pool may not take a name Prefect reserves; pools already here keep theirs.
+    Each entry: the record that names the pool, where in it, and the name."""
     problems = [
-        f"{record.where('name')}: {problem.message}"
-        for record, pool in new_pools
-        for problem in pool_problems({"name": pool.name})
+        f"{record.where(where)}: {problem.message}"
+        for record, where, name in new_pools
+        for problem in pool_problems({"name": name})
     ]
     if problems:
         raise ImportFailed(problems)
