@@ -22,6 +22,7 @@ from catalog.rules.datetimes import DatetimeError, format_datetime, parse_dateti
 from catalog.rules.problems import Path, Problem, path_text
 from catalog.services import deployments, flows, limits, variables, work_pools
 from catalog.services import schedules as schedule_rules
+from catalog.services.checks import columns_of
 
 
 class CoreCheckedForm(forms.ModelForm):
@@ -61,10 +62,6 @@ class CoreCheckedForm(forms.ModelForm):
         if path and isinstance(path[0], str):
             return path[0], path[1:]
         return None, ()
-
-
-def values_of(instance, names) -> dict:
-    return {name: getattr(instance, name) for name in names}
 
 
 # Deployments ----------------------------------------------------------------------------
@@ -255,7 +252,7 @@ class FlowForm(CoreCheckedForm):
         field_classes = {"tags": PrettyJSONField, "labels": PrettyJSONField}
 
     def core_problems(self) -> list[Problem]:
-        return flows.flow_problems(values_of(self.instance, flows.FLOW_RULES))
+        return flows.flow_problems(columns_of(self.instance, flows.FLOW_RULES))
 
 
 class ConcurrencyLimitForm(CoreCheckedForm):
@@ -272,7 +269,7 @@ class ConcurrencyLimitForm(CoreCheckedForm):
         ]
 
     def core_problems(self) -> list[Problem]:
-        return limits.limit_problems(values_of(self.instance, limits.LIMIT_RULES))
+        return limits.limit_problems(columns_of(self.instance, limits.LIMIT_RULES))
 
 
 class WorkPoolForm(CoreCheckedForm):
@@ -295,7 +292,7 @@ class WorkPoolForm(CoreCheckedForm):
         }
 
     def core_problems(self) -> list[Problem]:
-        values = values_of(self.instance, work_pools.POOL_RULES)
+        values = columns_of(self.instance, work_pools.POOL_RULES)
         return work_pools.pool_problems(values, renamed=self.renames_pool())
 
     def renames_pool(self) -> bool:
@@ -317,7 +314,7 @@ class WorkQueueForm(CoreCheckedForm):
         ]
 
     def core_problems(self) -> list[Problem]:
-        return work_pools.queue_problems(values_of(self.instance, work_pools.QUEUE_RULES))
+        return work_pools.queue_problems(columns_of(self.instance, work_pools.QUEUE_RULES))
 
 
 class VariableForm(CoreCheckedForm):
@@ -336,4 +333,4 @@ class VariableForm(CoreCheckedForm):
         }
 
     def core_problems(self) -> list[Problem]:
-        return variables.variable_problems(values_of(self.instance, variables.VARIABLE_RULES))
+        return variables.variable_problems(columns_of(self.instance, variables.VARIABLE_RULES))

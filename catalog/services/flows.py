@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 
 from catalog.models import Flow
 from catalog.rules import limits
-from catalog.services.checks import checked, problems_of, saved
+from catalog.services.checks import checked, columns_of, problems_of, saved
 from catalog.services.context import WriteContext
 from catalog.services.errors import Conflict
 
@@ -59,5 +59,5 @@ def flow_delete(*, flow: Flow, context: WriteContext) -> None:
 
 def flow_save(*, flow: Flow, context: WriteContext) -> None:
     """A flow as a form left it (the admin): every field checked, then saved."""
-    check_flow({name: getattr(flow, name) for name in FLOW_RULES})
+    check_flow(columns_of(flow, FLOW_RULES))
     saved(flow)

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from catalog.models import ConcurrencyLimit, Deployment
 from catalog.rules import limits
-from catalog.services.checks import checked, problems_of, saved
+from catalog.services.checks import checked, columns_of, problems_of, saved
 from catalog.services.context import WriteContext
 from catalog.services.errors import Conflict, NotFound
 
@@ -60,7 +60,7 @@ def concurrency_limit_update(
 
 def concurrency_limit_save(*, limit: ConcurrencyLimit, context: WriteContext) -> None:
     """A limit as a form left it (the admin): every field checked, then saved."""
-    check_limit({name: getattr(limit, name) for name in LIMIT_RULES})
+    check_limit(columns_of(limit, LIMIT_RULES))
     saved(limit)
 
 

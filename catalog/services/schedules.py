@@ -12,7 +12,7 @@ from django.utils import timezone
 from catalog.models import Deployment, DeploymentSchedule
 from catalog.rules import limits, schedules
 from catalog.rules.problems import Path, Problem
-from catalog.services.checks import problems_of, refuse, saved
+from catalog.services.checks import columns_of, problems_of, refuse, saved
 from catalog.services.context import WriteContext
 from catalog.services.errors import Conflict, Invalid, NotFound
 
@@ -59,7 +59,7 @@ def repeated_slug_problems(slugs: list[str | None], *, at: Path = ()) -> list[Pr
 
 def row_problems(row: DeploymentSchedule) -> list[Problem]:
     """Every rule of a schedule row as a form left it (the admin)."""
-    problems = problems_of({name: getattr(row, name) for name in ENTRY_RULES}, ENTRY_RULES)
+    problems = problems_of(columns_of(row, ENTRY_RULES), ENTRY_RULES)
     try:
         row.schedule = schedules.stored_form(schedules.checked_columns(row.rule_columns()))
     except schedules.ScheduleError as exc:

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 
 from catalog.models import Variable
 from catalog.rules import limits
-from catalog.services.checks import checked, problems_of, saved
+from catalog.services.checks import checked, columns_of, problems_of, saved
 from catalog.services.context import WriteContext
 from catalog.services.errors import Conflict
 
@@ -54,7 +54,7 @@ def variable_update(
 
 def variable_save(*, variable: Variable, context: WriteContext) -> None:
     """A variable as a form left it (the admin): every field checked, then saved."""
-    check_variable({name: getattr(variable, name) for name in VARIABLE_RULES})
+    check_variable(columns_of(variable, VARIABLE_RULES))
     saved(variable)
 
 

@@ -15,7 +15,7 @@ from catalog.models import (
 )
 from catalog.rules import limits, parameters
 from catalog.rules.problems import Problem, RuleError, problem_from
-from catalog.services.checks import checked, problems_of, refuse, saved
+from catalog.services.checks import checked, columns_of, problems_of, refuse, saved
 from catalog.services.context import WriteContext
 from catalog.services.errors import Conflict, Invalid, NotFound
 
@@ -83,7 +83,7 @@ def work_pool_create(*, values: Mapping[str, Any], context: WriteContext) -> Wor
 def work_pool_save(*, pool: WorkPool, renamed: bool, context: WriteContext) -> None:
     """A pool as a form left it (the admin): every field checked, then saved, with its
     default queue made if it has none."""
-    check_pool({name: getattr(pool, name) for name in POOL_RULES}, renamed=renamed)
+    check_pool(columns_of(pool, POOL_RULES), renamed=renamed)
     saved(pool)
     work_pool_ensure(pool.name)
 
@@ -150,7 +150,7 @@ def free_priority(pool: WorkPool) -> int:
 
 def work_queue_save(*, queue: WorkQueue, context: WriteContext) -> None:
     """A queue as a form left it (the admin): every field checked, then saved."""
-    check_queue({name: getattr(queue, name) for name in QUEUE_RULES})
+    check_queue(columns_of(queue, QUEUE_RULES))
     saved(queue)
 
 
