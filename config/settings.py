@@ -229,6 +229,24 @@ REST_FRAMEWORK = {
 CATALOG_ANONYMOUS_READ = env_bool("CATALOG_ANONYMOUS_READ", default=True)
 CATALOG_BASIC_AUTH = env_bool("CATALOG_BASIC_AUTH", default=False)
 
+# Budgets and limits on what users send (README.md, "Security"). Each is a named setting
+# with a test just past it (tests/test_security_*.py).
+# -- schedules
+
+# -- filter patterns and API parameters
+
+# -- regular expressions in parameter schemas
+
+# -- untrusted prefect.yaml and flow files
+
+# -- import_deployments --from-api
+
+# -- login throttling and basic auth
+
+# -- request deadline
+
+# -- admin pages
+
 # The Prefect server version this catalog speaks for (`GET /api/admin/version`), and the
 # REST API version (`GET /api/version`) and the oldest client API version it accepts.
 PREFECT_VERSION = "3.9.1"
