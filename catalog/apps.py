@@ -9,11 +9,15 @@ class CatalogConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.contrib import admin
         from django.db.models.signals import post_migrate
 
         from catalog.adapters import send_aware_datetimes_in_utc
+        from catalog.admin.guarded import guard_every_admin
         from catalog.models import lookups  # noqa: F401  (registers the cross-database lookups)
         from catalog.rendering.json_cache import install_triggers
 
         send_aware_datetimes_in_utc()
         post_migrate.connect(install_triggers, sender=self)
+        # The admin registered every app's ModelAdmins before this runs (it comes first).
+        guard_every_admin(admin.site)

@@ -246,6 +246,16 @@ CATALOG_BASIC_AUTH = env_bool("CATALOG_BASIC_AUTH", default=False)
 # -- request deadline
 
 # -- admin pages
+# A list's search: its characters (a substring filter from a link takes as many) and words.
+CATALOG_ADMIN_MAX_SEARCH_LENGTH = env_int("CATALOG_ADMIN_MAX_SEARCH_LENGTH", 200)
+CATALOG_ADMIN_MAX_SEARCH_WORDS = env_int("CATALOG_ADMIN_MAX_SEARCH_WORDS", 10)
+# Any other value of a list's query string (two dozen ids in an `__in` list).
+CATALOG_ADMIN_MAX_FILTER_LENGTH = env_int("CATALOG_ADMIN_MAX_FILTER_LENGTH", 1000)
+# Tags (and labels) shown in a list row, each cut to a width; the rest count as "+N".
+CATALOG_ADMIN_TAGS_SHOWN = env_int("CATALOG_ADMIN_TAGS_SHOWN", 5)
+CATALOG_ADMIN_TAG_WIDTH = env_int("CATALOG_ADMIN_TAG_WIDTH", 40)
+# Choices a filter beside a list offers (tags, flows, work pools, work queues).
+CATALOG_ADMIN_FILTER_CHOICES = env_int("CATALOG_ADMIN_FILTER_CHOICES", 50)
 
 # The Prefect server version this catalog speaks for (`GET /api/admin/version`), and the
 # REST API version (`GET /api/version`) and the oldest client API version it accepts.

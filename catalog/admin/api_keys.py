@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from catalog.admin.audit import admin_context
 from catalog.admin.filters import ApiKeyStateFilter
+from catalog.admin.guarded import GuardedAdmin
 from catalog.models import API_KEY_NAME_TAKEN, ApiKey
 from catalog.services.api_keys import api_keys_revoke
 
@@ -37,7 +38,7 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(GuardedAdmin):
     form = ApiKeyForm
     list_display = COLUMNS
     list_select_related = ["user"]

@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.text import Truncator
 
+from catalog.admin import columns, filters
 from catalog.admin.audit import admin_context
 from catalog.admin.forms import (
     ConcurrencyLimitForm,
@@ -16,6 +17,7 @@ from catalog.admin.forms import (
     WorkPoolForm,
     WorkQueueForm,
 )
+from catalog.admin.guarded import GuardedAdmin
 from catalog.models import (
     ConcurrencyLimit,
     DeploymentSchedule,
@@ -31,7 +33,7 @@ from catalog.services import schedules as schedule_writes
 READ_ONLY = ["id", "created", "updated"]
 
 
-class CoreAdmin(admin.ModelAdmin):
+class CoreAdmin(GuardedAdmin):
     """A list whose saves and deletes are the write core's: `save` and `delete` name the
     core's functions for one row of this model."""
 
@@ -56,10 +58,11 @@ class CoreAdmin(admin.ModelAdmin):
 @admin.register(Flow)
 class FlowAdmin(CoreAdmin):
     form = FlowForm
-    list_display = ["name", "tags", "deployment_count", "created", "updated"]
+    list_display = ["name", "tag_list", "deployment_count", "created", "updated"]
     search_fields = ["name", "=id"]
     list_filter = ["created", "updated"]
     readonly_fields = READ_ONLY
+    ordering = ["name"]  # the count's GROUP BY drops the model's own ordering
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(number_of_deployments=Count("deployments"))
@@ -67,6 +70,10 @@ class FlowAdmin(CoreAdmin):
     @admin.display(description="deployments", ordering="number_of_deployments")
     def deployment_count(self, flow: Flow) -> int:
         return flow.number_of_deployments
+
+    @admin.display(description="tags")
+    def tag_list(self, flow: Flow) -> str:
+        return columns.tag_texts(flow.tags)
 
     def save(self, flow, form, context) -> None:
         flows.flow_save(flow=flow, context=context)
@@ -87,7 +94,7 @@ class DeploymentScheduleAdmin(CoreAdmin):
 
     @admin.display(description="schedule")
     def summary(self, row: DeploymentSchedule) -> str:
-        return schedule_summaries.describe(row.schedule)
+        return columns.clipped(schedule_summaries.describe(row.schedule), columns.TEXT_WIDTH)
 
     def save(self, row, form, context) -> None:
         schedule_writes.schedule_save(row=row, context=context)
@@ -105,6 +112,7 @@ class ConcurrencyLimitAdmin(CoreAdmin):
     list_filter = ["active"]
     search_fields = ["name", "=id"]
     readonly_fields = [*READ_ONLY, "owner"]
+    ordering = ["name"]  # the count's GROUP BY drops the model's own ordering
 
     def get_queryset(self, request):
         return (
@@ -133,6 +141,7 @@ class WorkPoolAdmin(CoreAdmin):
     search_fields = ["name", "description", "=id"]
     autocomplete_fields = ["default_queue"]
     readonly_fields = READ_ONLY
+    ordering = ["name"]  # the count's GROUP BY drops the model's own ordering
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(number_of_queues=Count("queues"))
@@ -153,7 +162,7 @@ class WorkQueueAdmin(CoreAdmin):
     form = WorkQueueForm
     list_display = ["name", "work_pool", "priority", "is_paused", "status", "concurrency_limit"]
     list_select_related = ["work_pool"]
-    list_filter = ["work_pool", "is_paused", "status"]
+    list_filter = [("work_pool", filters.BoundedRelatedFilter), "is_paused", "status"]
     search_fields = ["name", "work_pool__name", "=id"]
     autocomplete_fields = ["work_pool"]
     readonly_fields = READ_ONLY
@@ -165,7 +174,7 @@ class WorkQueueAdmin(CoreAdmin):
 @admin.register(Variable)
 class VariableAdmin(CoreAdmin):
     form = VariableForm
-    list_display = ["name", "value_json", "tags", "updated"]
+    list_display = ["name", "value_json", "tag_list", "updated"]
     list_filter = ["updated"]
     search_fields = ["name", "tags", "=id"]
     search_help_text = "Name, tags, or a variable id."
@@ -174,6 +183,10 @@ class VariableAdmin(CoreAdmin):
     @admin.display(description="value")
     def value_json(self, variable: Variable) -> str:
         return Truncator(json.dumps(variable.value, ensure_ascii=False)).chars(80)
+
+    @admin.display(description="tags")
+    def tag_list(self, variable: Variable) -> str:
+        return columns.tag_texts(variable.tags)
 
     def save(self, variable, form, context) -> None:
         variables.variable_save(variable=variable, context=context)

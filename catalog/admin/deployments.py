@@ -11,13 +11,12 @@ from django.http import HttpResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
-from django.utils.text import smart_split, unescape_string_literal
 
-from catalog.admin import filters
+from catalog.admin import columns, filters
 from catalog.admin.audit import admin_context
 from catalog.admin.forms import DeploymentForm, ScheduleInlineForm
+from catalog.admin.guarded import GuardedAdmin, search_words
 from catalog.admin.paginator import EstimatedCountPaginator
 from catalog.importing.exporter import bundle_text, deployments_to_export, export_bundle
 from catalog.models import Deployment, DeploymentSchedule, DeploymentStatus, Flow
@@ -61,7 +60,7 @@ class ScheduleInline(admin.StackedInline):
 
 
 @admin.register(Deployment)
-class DeploymentAdmin(admin.ModelAdmin):
+class DeploymentAdmin(GuardedAdmin):
     form = DeploymentForm
     inlines = [ScheduleInline]
     list_display = [
@@ -80,7 +79,7 @@ class DeploymentAdmin(admin.ModelAdmin):
     list_filter = [
         "paused",
         "status",
-        "flow",
+        ("flow", filters.BoundedRelatedFilter),
         filters.WorkPoolFilter,
         filters.WorkQueueFilter,
         filters.TagFilter,
@@ -162,10 +161,11 @@ class DeploymentAdmin(admin.ModelAdmin):
             .prefetch_related(Prefetch("schedules", queryset=schedules_newest_first))
         )
 
-    def get_search_results(self, request, queryset, search_term):
+    def search(self, request, queryset, search_term):
         """A deployment id finds that deployment. Otherwise every word must appear in the
         name, flow name, description, tags or entrypoint (without the join to flows that
-        Django's own search makes, which keeps PostgreSQL from using the trigram indexes)."""
+        Django's own search makes, which keeps PostgreSQL from using the trigram indexes).
+        The term is within the search budget here (`GuardedAdmin.get_search_results`)."""
         term = search_term.strip()
         if not term:
             return queryset, False
@@ -173,8 +173,7 @@ class DeploymentAdmin(admin.ModelAdmin):
             return queryset.filter(id=uuid.UUID(term)), False
         except ValueError:
             pass
-        for word in smart_split(term):
-            word = unescape_string_literal(word) if word[0] in "\"'" else word
+        for word in search_words(term):
             queryset = queryset.filter(text_matches(word))
         return queryset, False
 
@@ -204,7 +203,7 @@ class DeploymentAdmin(admin.ModelAdmin):
         rows = sorted(deployment.schedules.all(), key=lambda row: not row.active)
         if not rows:
             return "-"
-        summary = schedule_summaries.describe(rows[0].schedule)
+        summary = columns.clipped(schedule_summaries.describe(rows[0].schedule), columns.TEXT_WIDTH)
         return summary if len(rows) == 1 else f"{summary} (+{len(rows) - 1} more)"
 
     @admin.display(description="active schedules")
@@ -220,11 +219,7 @@ class DeploymentAdmin(admin.ModelAdmin):
 
     @admin.display(description="tags")
     def tag_links(self, deployment: Deployment) -> str:
-        return format_html_join(
-            " ",
-            '<a class="tag" href="?{}">{}</a>',
-            ((urlencode({"tag": tag}), tag) for tag in deployment.tags),
-        )
+        return columns.tag_links(deployment.tags)
 
     @admin.display(description="next run (UTC)")
     def next_run(self, deployment: Deployment) -> str:

@@ -1,37 +1,51 @@
 """List filters staff triage by, each a small `SimpleListFilter` over a derived value."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from catalog.models import NO_SCHEDULE, Deployment, ScheduleKind, WorkQueue
+from catalog.admin.columns import clipped
+from catalog.models import NO_SCHEDULE, Deployment, ScheduleKind, WorkPool, WorkQueue
 
 TAGS_CACHE_KEY = "catalog:deployment-tags"
 TAGS_CACHE_SECONDS = 60
 
 
 def catalog_tags() -> list[str]:
-    """Every tag used by a deployment, sorted. Cached briefly: on a large catalog the
-    scan costs more than a list page, and a tag list a minute old still filters right."""
+    """The tags most deployments use (at most CATALOG_ADMIN_FILTER_CHOICES), sorted.
+    Cached briefly: on a large catalog the scan costs more than a list page, and a tag
+    list a minute old still filters right."""
     tags = cache.get(TAGS_CACHE_KEY)
     if tags is None:
-        tags = distinct_tags()
+        tags = most_used_tags(settings.CATALOG_ADMIN_FILTER_CHOICES)
         cache.set(TAGS_CACHE_KEY, tags, TAGS_CACHE_SECONDS)
     return tags
 
 
-def distinct_tags() -> list[str]:
+def most_used_tags(limit: int) -> list[str]:
     table = Deployment._meta.db_table
+    if connection.vendor == "postgresql":
+        each_tag = f"SELECT tag FROM {table}, jsonb_array_elements_text(tags) AS tag"
+    else:
+        each_tag = f"SELECT tag.value AS tag FROM {table}, json_each({table}.tags) tag"
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"SELECT DISTINCT tag FROM {table}, jsonb_array_elements_text(tags) AS tag"
-            )
-        else:
-            cursor.execute(f"SELECT DISTINCT tag.value FROM {table}, json_each({table}.tags) tag")
+        cursor.execute(
+            f"SELECT tag FROM ({each_tag}) AS tags GROUP BY tag "
+            "ORDER BY COUNT(*) DESC, tag LIMIT %s",
+            [limit],
+        )
         return sorted(row[0] for row in cursor.fetchall())
+
+
+def with_current(choices: list[tuple[str, str]], value: str | None) -> list[tuple[str, str]]:
+    """The choices, and the chosen value when it is not among them (a tag followed from a
+    row, a flow past the first choices), so the filter shows what the list is filtered by."""
+    if value is None or any(key == value for key, _ in choices):
+        return choices
+    return [*choices, (value, clipped(value))]
 
 
 def forget_catalog_tags() -> None:
@@ -43,7 +57,7 @@ class TagFilter(admin.SimpleListFilter):
     parameter_name = "tag"
 
     def lookups(self, request, model_admin):
-        return [(tag, tag) for tag in catalog_tags()]
+        return with_current([(tag, clipped(tag)) for tag in catalog_tags()], self.value())
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
         value = self.value()
@@ -97,9 +111,9 @@ class WorkPoolFilter(admin.SimpleListFilter):
     parameter_name = "work_pool"
 
     def lookups(self, request, model_admin):
-        from catalog.models import WorkPool
-
-        return [(name, name) for name in WorkPool.objects.values_list("name", flat=True)]
+        names = WorkPool.objects.values_list("name", flat=True)
+        choices = [(name, clipped(name)) for name in names[: settings.CATALOG_ADMIN_FILTER_CHOICES]]
+        return with_current(choices, self.value())
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
         value = self.value()
@@ -112,11 +126,28 @@ class WorkQueueFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         queues = WorkQueue.objects.select_related("work_pool").order_by("work_pool__name", "name")
-        return [(str(queue.pk), str(queue)) for queue in queues]
+        shown = queues[: settings.CATALOG_ADMIN_FILTER_CHOICES]
+        return with_current([(str(queue.pk), clipped(str(queue))) for queue in shown], self.value())
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
         value = self.value()
         return queryset.filter(work_queue_id=value) if value else queryset
+
+
+class BoundedRelatedFilter(admin.RelatedFieldListFilter):
+    """Django's filter by a related row, offering the first CATALOG_ADMIN_FILTER_CHOICES
+    rows (in the related admin's order) rather than every row of the table."""
+
+    def field_choices(self, field, request, model_admin):
+        ordering = self.field_admin_ordering(field, request, model_admin) or ()
+        rows = field.related_model._default_manager.order_by(*ordering)
+        choices = [
+            (row.pk, clipped(str(row))) for row in rows[: settings.CATALOG_ADMIN_FILTER_CHOICES]
+        ]
+        chosen = self.lookup_val[-1] if self.lookup_val else None
+        if chosen is not None and not any(str(pk) == chosen for pk, _ in choices):
+            choices += [(row.pk, clipped(str(row))) for row in rows.filter(pk=chosen)]
+        return choices
 
 
 class ApiKeyStateFilter(admin.SimpleListFilter):

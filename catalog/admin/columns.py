@@ -1,0 +1,50 @@
+"""List columns bounded in bytes whatever a row holds: a few tags, each cut to a width,
+then "+N"; long text cut to a width. A row of 100 tags of 255 characters costs what a row
+of five short ones does."""
+
+from urllib.parse import quote
+
+from django.conf import settings
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
+
+TEXT_WIDTH = 120
+
+
+def clipped(text: str, width: int | None = None) -> str:
+    return Truncator(text).chars(width or settings.CATALOG_ADMIN_TAG_WIDTH)
+
+
+def tag_query(tag: str) -> str:
+    """`tag=<tag>` as an IRI: ASCII is percent-encoded, other characters stay as they are
+    (the browser encodes them when it follows the link), so a tag's link costs at most four
+    bytes a character rather than twelve."""
+    return "tag=" + "".join(char if ord(char) > 127 else quote(char, safe="") for char in tag)
+
+
+def more_count(total: int, shown: int) -> str:
+    hidden = total - shown
+    if hidden <= 0:
+        return mark_safe("")
+    return format_html(' <span class="more-tags" title="{} more">+{}</span>', hidden, hidden)
+
+
+def tag_links(tags: list[str]) -> str:
+    """The first tags as links to the list filtered by that tag, then "+N"."""
+    shown = tags[: settings.CATALOG_ADMIN_TAGS_SHOWN]
+    links = format_html_join(
+        " ",
+        '<a class="tag" href="?{}">{}</a>',
+        ((tag_query(str(tag)), clipped(str(tag))) for tag in shown),
+    )
+    return links + more_count(len(tags), len(shown))
+
+
+def tag_texts(tags: list[str]) -> str:
+    """The first tags as text, then "+N"."""
+    shown = tags[: settings.CATALOG_ADMIN_TAGS_SHOWN]
+    texts = format_html_join(
+        " ", '<span class="tag">{}</span>', ((clipped(str(tag)),) for tag in shown)
+    )
+    return texts + more_count(len(tags), len(shown))
