@@ -165,3 +165,28 @@ def test_the_schedule_form_shows_only_the_fields_of_the_chosen_kind(browser, cat
     )
     assert cron.is_displayed()
     assert not interval_field.is_displayed()
+
+
+def test_a_row_of_many_tags_shows_five_then_a_count(browser, catalog):
+    """Five tags, cut to a width, then "+N"; a tag's link keeps its non-ASCII characters
+    (an IRI), which the browser encodes when it follows it. A refused search says why."""
+    server = catalog
+    long_tag = "überlang-" + "x" * 246
+    deployment = Deployment.objects.get(name="anchor-minimal")
+    deployment.tags = [long_tag, *[f"t{n}" for n in range(9)]]
+    deployment.save()
+    log_in(browser, server)
+    row = browser.find_element(By.XPATH, "//tr[.//a[text()='anchor-minimal']]")
+    tags = row.find_elements(By.CSS_SELECTOR, "a.tag")
+    assert [tag.text for tag in tags] == ["überlang-" + "x" * 30 + "…", "t0", "t1", "t2", "t3"]
+    assert row.find_element(By.CSS_SELECTOR, ".more-tags").text == "+5"
+    with page_change(browser):
+        tags[0].click()
+    assert listed_names(browser) == ["anchor-minimal"]
+
+    search = browser.find_element(By.ID, "searchbar")
+    with page_change(browser):
+        search.send_keys("x" * 201 + "\n")
+    message = browser.find_element(By.CSS_SELECTOR, ".messagelist").text
+    assert message == "Search for at most 200 characters (201 given). The list is shown unfiltered."
+    assert len(listed_names(browser)) == 3
