@@ -5,6 +5,7 @@ variable; the defaults run a fresh clone on SQLite with no other service.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -135,6 +136,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "catalog",
 ]
 
@@ -151,6 +153,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "catalog.api.middleware.AdminMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a login it locked out into the lockout answer.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes' backend first: a locked-out login is refused before any password is hashed.
+AUTHENTICATION_BACKENDS = [
+    "catalog.api.logins.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -242,6 +252,26 @@ CATALOG_BASIC_AUTH = env_bool("CATALOG_BASIC_AUTH", default=False)
 # -- import_deployments --from-api
 
 # -- login throttling and basic auth
+# Failed logins (the admin's form, and basic auth) are counted per username and client
+# address together, so nobody can lock a user out from another address. The limit-th
+# failure in a row, each within the cool-off of the one before, locks that pair out for
+# the cool-off; a success clears the count. django-axes keeps the count in the database,
+# which every worker shares (catalog/api/logins.py).
+CATALOG_LOGIN_FAILURE_LIMIT = env_int("CATALOG_LOGIN_FAILURE_LIMIT", 5)
+CATALOG_LOGIN_COOLOFF_MINUTES = env_int("CATALOG_LOGIN_COOLOFF_MINUTES", 15)
+# Basic auth credentials, once the password hasher has verified them, are trusted for this
+# long without hashing again (a table of HMACs every worker reads; 0 turns it off).
+CATALOG_BASIC_AUTH_CACHE_SECONDS = env_int("CATALOG_BASIC_AUTH_CACHE_SECONDS", 60)
+AXES_FAILURE_LIMIT = CATALOG_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=CATALOG_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "catalog.api.middleware.client_address"
+AXES_LOCKOUT_CALLABLE = "catalog.admin.logins.lockout_response"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_RESET_ON_SUCCESS = True
+# Tries while locked out are refused without being counted: the lock ends a cool-off
+# after it began, and a client retrying in a loop grows no rows.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
 # -- request deadline
 

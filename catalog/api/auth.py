@@ -26,6 +26,7 @@ from rest_framework.authentication import (
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from catalog.api.logins import verified_basic_auth_user
 from catalog.models import ApiKey, ApiKeyAccess, api_key_digest
 
 NOT_AUTHENTICATED = "Not authenticated: send an API key as 'Authorization: Bearer <key>'."
@@ -134,12 +135,19 @@ class ApiKeyAuthentication(BaseAuthentication):
 
 class UserBasicAuthentication(BasicAuthentication):
     """`Authorization: Basic …` checked against Django users when CATALOG_BASIC_AUTH is
-    on. Off, the header is ignored: a proxy in front may be using it for itself."""
+    on, behind the login throttle and with a short-lived cache of verified credentials
+    (catalog/api/logins.py). Off, the header is ignored: a proxy in front may be using it
+    for itself."""
 
     def authenticate(self, request: Request):
         if not settings.CATALOG_BASIC_AUTH:
             return None
         return super().authenticate(request)
+
+    def authenticate_credentials(self, userid: str, password: str, request: Request = None):
+        # Django's request, not DRF's: django-axes marks it, and its AxesMiddleware reads
+        # the mark there.
+        return verified_basic_auth_user(request._request, userid, password), None
 
 
 class StaffSessionAuthentication(SessionAuthentication):

@@ -3,6 +3,7 @@ body size limit, read replica routing, and the behaviour Prefect's server applie
 API route."""
 
 import io
+import ipaddress
 import logging
 import re
 import time
@@ -81,14 +82,27 @@ def request_log_fields(request: HttpRequest, response: HttpResponse, started: fl
     }
 
 
-def client_address(request: HttpRequest) -> str:
-    """The address the first trusted proxy saw, or the peer's when no proxy is trusted."""
+def client_address(request: HttpRequest) -> str | None:
+    """The address the first trusted proxy saw, or the peer's when no proxy is trusted;
+    None when that is no IP address (a request that went around the proxies may say
+    anything). The request log and django-axes' login throttle (AXES_CLIENT_IP_CALLABLE)
+    both take it from here."""
     proxies = settings.CATALOG_PROXY_COUNT
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     hops = [address.strip() for address in forwarded.split(",") if address.strip()]
     if proxies and len(hops) >= proxies:
-        return hops[-proxies]
-    return request.META.get("REMOTE_ADDR", "")
+        address = hops[-proxies]
+    else:
+        address = request.META.get("REMOTE_ADDR", "")
+    return address if is_ip_address(address) else None
+
+
+def is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def user_id(request: HttpRequest):

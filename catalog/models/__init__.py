@@ -1,6 +1,7 @@
 """The catalog's tables, mirroring Prefect's: flows, deployments and their schedules,
-global concurrency limits, work pools, work queues and variables; and the API keys that
-let clients write to them. One module a resource; this package names them all.
+global concurrency limits, work pools, work queues and variables; the API keys that let
+clients write to them, and the basic auth credentials verified a moment ago. One module a
+resource; this package names them all.
 
 Rules the database can hold are constraints here; every other rule lives in
 `catalog.rules`, whose checks the fields' validators apply.
@@ -14,6 +15,7 @@ from catalog.models.api_keys import (
     ApiKeyAccess,
     api_key_digest,
 )
+from catalog.models.credentials import VerifiedCredential
 from catalog.models.deployments import (
     FLOW_ID_LABEL,
     NO_SCHEDULE,
@@ -58,6 +60,7 @@ __all__ = [
     "Flow",
     "ScheduleKind",
     "Variable",
+    "VerifiedCredential",
     "WorkPool",
     "WorkQueue",
     "WorkStatus",
