@@ -5,6 +5,7 @@ PREFECT_API_KEY or PREFECT_API_AUTH_STRING set, and reports the steps it took an
 refusal that stopped it, if any.
 """
 
+import base64
 import json
 import subprocess
 import uuid
@@ -98,3 +99,29 @@ def test_the_client_with_an_auth_string_writes_as_a_django_user(live_server, tmp
         live_server, tmp_path, PREFECT_API_AUTH_STRING="deployer:s3cret:with-colon"
     )
     assert outcome == {"done": [*EVERY_STEP, "delete_flow"], "refused": None}
+
+
+def test_the_client_locked_out_is_refused_401_at_once_with_the_reason(
+    live_server, tmp_path, settings, client
+):
+    """A 401, not a 429 the client would retry for a minute (catalog/api/logins.py)."""
+    settings.CATALOG_BASIC_AUTH = True
+    User.objects.create_user("deployer", password="the-right-one")
+    wrong = "Basic " + base64.b64encode(b"deployer:wrong").decode()
+    for _ in range(settings.CATALOG_LOGIN_FAILURE_LIMIT):
+        client.get("/api/flows/name/any", HTTP_AUTHORIZATION=wrong, REMOTE_ADDR="127.0.0.1")
+    outcome = client_outcome(
+        live_server, tmp_path, PREFECT_API_AUTH_STRING="deployer:the-right-one"
+    )
+    assert outcome == {
+        "done": [],
+        "refused": {
+            "step": "read_deployments",
+            "status": 401,
+            "body": {
+                "detail": "Too many failed logins for this username from your address: locked "
+                "out for up to 15 minutes after the last counted failure. An administrator "
+                "can unlock it sooner."
+            },
+        },
+    }

@@ -52,12 +52,16 @@ class LockedOut(exceptions.AuthenticationFailed):
 
 
 def verified_basic_auth_user(request: HttpRequest, username: str, password: str):
-    """The active user these basic auth credentials name: from the credentials verified
-    in the last CATALOG_BASIC_AUTH_CACHE_SECONDS (no password hash), else from the
-    password hasher, behind django-axes' lockout check. Raises a 401 otherwise."""
+    """The active user these basic auth credentials name, behind django-axes' lockout
+    check: from the credentials verified in the last CATALOG_BASIC_AUTH_CACHE_SECONDS (two
+    queries, no password hash), else from the password hasher. Raises a 401 otherwise."""
     now = timezone.now()
     user = VerifiedCredential.objects.user_for(username, password, now)
     if user is not None:
+        # Checked on a hit too, or a locked-out address could go on guessing for free
+        # while a client elsewhere keeps the right password cached.
+        if not may_try_to_log_in(request, username):
+            raise LockedOut(lockout_message())
         return user
     if len(username) > get_user_model()._meta.get_field("username").max_length:
         raise exceptions.AuthenticationFailed(INVALID_CREDENTIALS)  # no user has such a name
@@ -68,6 +72,12 @@ def verified_basic_auth_user(request: HttpRequest, username: str, password: str)
         raise exceptions.AuthenticationFailed(INVALID_CREDENTIALS)
     login_succeeded(request, user, username, password, now)
     return user
+
+
+def may_try_to_log_in(request: HttpRequest, username: str) -> bool:
+    if not settings.AXES_ENABLED:
+        return True
+    return AxesProxyHandler.is_allowed(request, get_credentials(username))
 
 
 def login_succeeded(request: HttpRequest, user, username: str, password: str, now) -> None:
