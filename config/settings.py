@@ -250,6 +250,20 @@ CATALOG_BASIC_AUTH = env_bool("CATALOG_BASIC_AUTH", default=False)
 # -- untrusted prefect.yaml and flow files
 
 # -- import_deployments --from-api
+# Pages (requests, each page of each listing) one import reads: 200,000 records at 200 a
+# page. A server that says there are always more pages is stopped here.
+CATALOG_REMOTE_MAX_PAGES = env_int("CATALOG_REMOTE_MAX_PAGES", 1000)
+# Bytes of one answer, counted while it streams; a page of 200 deployments with large
+# parameter schemas is a few MB.
+CATALOG_REMOTE_MAX_RESPONSE_BYTES = env_int("CATALOG_REMOTE_MAX_RESPONSE_BYTES", 16 * 1024 * 1024)
+# Bytes of all the answers of one import together.
+CATALOG_REMOTE_MAX_TOTAL_BYTES = env_int("CATALOG_REMOTE_MAX_TOTAL_BYTES", 256 * 1024 * 1024)
+# Redirects followed for one request; only to the same origin, keeping the POST (307, 308).
+CATALOG_REMOTE_MAX_REDIRECTS = env_int("CATALOG_REMOTE_MAX_REDIRECTS", 3)
+# Seconds to connect, and between two reads from the server, for one request.
+CATALOG_REMOTE_REQUEST_TIMEOUT = env_int("CATALOG_REMOTE_REQUEST_TIMEOUT", 30)
+# Seconds for the whole reading of one import, however the server trickles its answers.
+CATALOG_REMOTE_TOTAL_TIMEOUT = env_int("CATALOG_REMOTE_TOTAL_TIMEOUT", 600)
 
 # -- login throttling and basic auth
 # Failed logins (the admin's form, and basic auth) are counted per username and client

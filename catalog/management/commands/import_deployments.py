@@ -8,6 +8,7 @@ from catalog.importing.progress import progress_printer
 from catalog.importing.records import Bundle, ImportFailed
 from catalog.importing.run import import_bundle, import_context
 from catalog.importing.sources import read_paths
+from catalog.importing.sources.remote import check_url, fetch_bundle
 
 
 class Command(BaseCommand):
@@ -89,9 +90,9 @@ class Command(BaseCommand):
             self.stdout.write(result.details())
 
     def read(self, paths, file_format, url, api_key, basic_auth) -> Bundle:
+        if url:
+            check_url(url)
         bundle = read_paths(paths, file_format=file_format) if paths else Bundle()
         if url:
-            from catalog.importing.sources.remote import fetch_bundle
-
             bundle.extend(fetch_bundle(url, api_key=api_key, basic_auth=basic_auth))
         return bundle
