@@ -192,7 +192,7 @@ class BoundedClient:
         if response.status in REDIRECTS:
             return Answer(response.status, response.getheader("Location"), b"")
         if not 200 <= response.status < 300:
-            return Answer(response.status, None, response.read1(ERROR_DETAIL_BYTES))
+            return Answer(response.status, None, response.read(ERROR_DETAIL_BYTES))
         return Answer(response.status, None, self.read_bounded(response, url))
 
     def read_bounded(self, response: http.client.HTTPResponse, url: str) -> bytes:
