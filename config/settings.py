@@ -253,11 +253,12 @@ CATALOG_BASIC_AUTH = env_bool("CATALOG_BASIC_AUTH", default=False)
 # Pages (requests, each page of each listing) one import reads: 200,000 records at 200 a
 # page. A server that says there are always more pages is stopped here.
 CATALOG_REMOTE_MAX_PAGES = env_int("CATALOG_REMOTE_MAX_PAGES", 1000)
-# Bytes of one answer, counted while it streams; a page of 200 deployments with large
-# parameter schemas is a few MB.
-CATALOG_REMOTE_MAX_RESPONSE_BYTES = env_int("CATALOG_REMOTE_MAX_RESPONSE_BYTES", 16 * 1024 * 1024)
-# Bytes of all the answers of one import together.
-CATALOG_REMOTE_MAX_TOTAL_BYTES = env_int("CATALOG_REMOTE_MAX_TOTAL_BYTES", 256 * 1024 * 1024)
+# Bytes of one answer, counted while it streams: 200 deployments of 40 KB (a full one is
+# 3 KB). Parsed, JSON takes 3 times its size in memory, and up to 27 times if made to.
+CATALOG_REMOTE_MAX_RESPONSE_BYTES = env_int("CATALOG_REMOTE_MAX_RESPONSE_BYTES", 8 * 1024 * 1024)
+# Bytes of all the answers of one import together (about 10,000 full deployments): the
+# importer holds every record in memory until it writes, so this bounds its memory.
+CATALOG_REMOTE_MAX_TOTAL_BYTES = env_int("CATALOG_REMOTE_MAX_TOTAL_BYTES", 32 * 1024 * 1024)
 # Redirects followed for one request; only to the same origin, keeping the POST (307, 308).
 CATALOG_REMOTE_MAX_REDIRECTS = env_int("CATALOG_REMOTE_MAX_REDIRECTS", 3)
 # Seconds to connect, and between two reads from the server, for one request.

@@ -260,7 +260,7 @@ def test_an_endless_body_stops_at_the_response_budget(settings):
         f"{server.url}/flows/paginate: the answer is larger than {budget:,} bytes "
         "(CATALOG_REMOTE_MAX_RESPONSE_BYTES)"
     )
-    assert budget == 16 * 1024 * 1024
+    assert budget == 8 * 1024 * 1024
     # Read to just past the budget, then cut: what the server got out is the budget plus
     # what the loopback's socket buffers hold.
     assert budget < server.bytes_sent < 2 * budget
@@ -271,27 +271,28 @@ def test_a_declared_length_past_the_budget_is_refused_before_reading():
     with HostileServer(hostile.declared_huge) as server:
         problem = refusal(server.url)
     assert problem == (
-        f"{server.url}/flows/paginate: the answer is larger than 16,777,216 bytes "
+        f"{server.url}/flows/paginate: the answer is larger than 8,388,608 bytes "
         "(CATALOG_REMOTE_MAX_RESPONSE_BYTES)"
     )
 
 
 def test_the_answers_together_stop_at_the_total_budget(settings):
-    """Pages of 100 KB each, new flows every time, under a 1 MB total: the 10th page
-    passes it (the default, 256 MiB, would take as much memory in this test)."""
-    settings.CATALOG_REMOTE_MAX_TOTAL_BYTES = 1_000_000
+    """Pages a sixteenth of the budget and a little more, each a new flow: the 16th passes it."""
+    budget = settings.CATALOG_REMOTE_MAX_TOTAL_BYTES
+    description = "d" * (budget // 16)
 
     def big_pages(reply, number, body):
-        flow = hostile.flow(f"flow-{number}") | {"description": "d" * 100_000}
+        flow = hostile.flow(f"flow-{number}") | {"description": description}
         reply.json({"results": [flow], "pages": 10**6})
 
     with HostileServer(big_pages) as server:
         problem = refusal(server.url)
     assert problem == (
-        f"{server.url}/flows/paginate: the server sent more than 1,000,000 bytes in all, "
+        f"{server.url}/flows/paginate: the server sent more than {budget:,} bytes in all, "
         "the most one import reads (CATALOG_REMOTE_MAX_TOTAL_BYTES)"
     )
-    assert len(server.seen) == 10
+    assert budget == 32 * 1024 * 1024
+    assert len(server.seen) == 16
     assert nothing_stored()
 
 

@@ -29,8 +29,8 @@ class RemoteLimits:
     """The budgets of one `--from-api` import (README.md, "Importing from a live server")."""
 
     max_pages: int = 1000
-    max_response_bytes: int = 16 * 1024 * 1024
-    max_total_bytes: int = 256 * 1024 * 1024
+    max_response_bytes: int = 8 * 1024 * 1024
+    max_total_bytes: int = 32 * 1024 * 1024
     max_redirects: int = 3
     request_timeout: float = 30
     total_timeout: float = 600
