@@ -242,6 +242,11 @@ CATALOG_BASIC_AUTH = env_bool("CATALOG_BASIC_AUTH", default=False)
 # Budgets and limits on what users send (README.md, "Security"). Each is a named setting
 # with a test just past it (tests/test_security_*.py).
 # -- schedules
+# Steps finding a schedule's next runs may take (catalog/rules/schedule_budget.py): a
+# rule past it is refused on write; a stored one shows "too costly to compute" on reads.
+CATALOG_SCHEDULE_BUDGET = env_int("CATALOG_SCHEDULE_BUDGET", 100_000)
+# A schedule that has not ended must fire within this many years from now.
+CATALOG_SCHEDULE_HORIZON_YEARS = env_int("CATALOG_SCHEDULE_HORIZON_YEARS", 100)
 
 # -- filter patterns and API parameters
 

@@ -19,7 +19,13 @@ from catalog.admin.forms import DeploymentForm, ScheduleInlineForm
 from catalog.admin.guarded import GuardedAdmin, search_words
 from catalog.admin.paginator import EstimatedCountPaginator
 from catalog.importing.exporter import bundle_text, deployments_to_export, export_bundle
-from catalog.models import Deployment, DeploymentSchedule, DeploymentStatus, Flow
+from catalog.models import (
+    Deployment,
+    DeploymentSchedule,
+    DeploymentStatus,
+    Flow,
+    earliest_next_run,
+)
 from catalog.rendering.jsontext import dumps
 from catalog.rendering.serializers import DeploymentSerializer
 from catalog.rules import schedule_summaries
@@ -51,7 +57,9 @@ class ScheduleInline(admin.StackedInline):
     def next_runs(self, row: DeploymentSchedule) -> str:
         if row._state.adding:
             return "-"
-        runs = row.next_runs(timezone.now(), NEXT_RUNS_SHOWN)
+        runs = row.shown_next_runs(timezone.now(), NEXT_RUNS_SHOWN)
+        if isinstance(runs, str):
+            return runs
         if not runs:
             return "no further runs"
         return format_html_join(
@@ -225,15 +233,10 @@ class DeploymentAdmin(GuardedAdmin):
     def next_run(self, deployment: Deployment) -> str:
         if deployment.paused:
             return "paused"
-        now = timezone.now()
-        upcoming = [
-            runs[0]
-            for row in deployment.schedules.all()
-            if row.active and (runs := row.next_runs(now, 1))
-        ]
-        if not upcoming:
-            return "-"
-        return min(upcoming).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        upcoming = earliest_next_run(deployment.schedules.all(), timezone.now())
+        if upcoming is None or isinstance(upcoming, str):
+            return upcoming or "-"
+        return upcoming.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
     # Read-only panels -------------------------------------------------------------------
 

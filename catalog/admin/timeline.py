@@ -18,6 +18,7 @@ from functools import partial
 from itertools import islice
 from operator import attrgetter
 
+from catalog.rules.schedule_budget import DEFAULT_STEP_BUDGET, ScheduleBudgetExceeded, StepMeter
 from catalog.rules.schedules import Schedule, next_runs
 
 MAX_RUNS = 20_000
@@ -58,6 +59,8 @@ class RunWindow:
     runs: list[UpcomingRun]
     capped: bool
     cut_schedules: tuple[str, ...]
+    # Schedules whose runs the step budget could not find (their runs before that stay).
+    costly_schedules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,11 +95,14 @@ def truncate_to_minute(moment: datetime) -> datetime:
 # Run times -----------------------------------------------------------------------------
 
 
-def run_times_between(schedule: Schedule, start: datetime, end: datetime) -> Iterator[datetime]:
-    """Run times in [start, end), earliest first, in UTC, lazily."""
-    after, batch, previous = start, FIRST_BATCH, None
+def run_times_between(
+    schedule: Schedule, start: datetime, end: datetime, budget: int = DEFAULT_STEP_BUDGET
+) -> Iterator[datetime]:
+    """Run times in [start, end), earliest first, in UTC, lazily, all found within
+    `budget` steps (else `ScheduleBudgetExceeded`)."""
+    after, batch, previous, meter = start, FIRST_BATCH, None, StepMeter(budget)
     while True:
-        times = sorted(next_runs(schedule, after, batch))
+        times = sorted(next_runs(schedule, after, batch, meter))
         for at in times:
             if at >= end:
                 return
@@ -117,11 +123,24 @@ def _next_batch_size(times: list[datetime], end: datetime) -> int:
     return max(FIRST_BATCH, min(MAX_BATCH, math.ceil(expected) + 2))
 
 
-def entry_runs(entry: ScheduleEntry, start: datetime, end: datetime) -> Iterator[UpcomingRun]:
-    for at in run_times_between(entry.schedule, start, end):
-        yield UpcomingRun(
-            entry.deployment_id, entry.deployment_name, entry.flow_name, entry.schedule_slug, at
-        )
+def entry_runs(
+    entry: ScheduleEntry,
+    start: datetime,
+    end: datetime,
+    budget: int = DEFAULT_STEP_BUDGET,
+    on_too_costly: Callable[[], object] = lambda: None,
+) -> Iterator[UpcomingRun]:
+    try:
+        for at in run_times_between(entry.schedule, start, end, budget):
+            yield UpcomingRun(
+                entry.deployment_id, entry.deployment_name, entry.flow_name, entry.schedule_slug, at
+            )
+    except ScheduleBudgetExceeded:
+        on_too_costly()
+
+
+def entry_label(entry: ScheduleEntry) -> str:
+    return f"{entry.flow_name}/{entry.deployment_name} {entry.schedule_slug}"
 
 
 def _at_most(
@@ -141,20 +160,23 @@ def collect_runs(
     *,
     limit: int = MAX_RUNS,
     per_schedule: int = MAX_RUNS_PER_SCHEDULE,
+    budget: int = DEFAULT_STEP_BUDGET,
 ) -> RunWindow:
     """The runs of every entry in [start, end), at most `per_schedule` per schedule and
-    `limit` in all (the latest are dropped), earliest first."""
+    `limit` in all (the latest are dropped), earliest first; each schedule's found
+    within `budget` steps, else cut short there and named in `costly_schedules`."""
     cut: list[str] = []
+    costly: list[str] = []
     streams = [
         _at_most(
-            entry_runs(entry, start, end),
+            entry_runs(entry, start, end, budget, partial(costly.append, entry_label(entry))),
             per_schedule,
-            partial(cut.append, f"{entry.flow_name}/{entry.deployment_name} {entry.schedule_slug}"),
+            partial(cut.append, entry_label(entry)),
         )
         for entry in entries
     ]
     runs = list(islice(heapq.merge(*streams, key=attrgetter("at")), limit + 1))
-    return RunWindow(runs[:limit], len(runs) > limit or bool(cut), tuple(cut))
+    return RunWindow(runs[:limit], len(runs) > limit or bool(cut), tuple(cut), tuple(costly))
 
 
 def runs_between(

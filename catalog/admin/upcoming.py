@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -86,7 +87,7 @@ def upcoming_runs_context(lookups: dict[str, Any], now: datetime | None = None) 
     start = upcoming.truncate_to_minute(now or timezone.now())
     end = start + WINDOW
     entries = schedule_entries(lookups)
-    window = upcoming.collect_runs(entries, start, end)
+    window = upcoming.collect_runs(entries, start, end, budget=settings.CATALOG_SCHEDULE_BUDGET)
     spots = upcoming.hot_spots(window.runs)
     summaries = upcoming.deployment_summaries(entries, window.runs)
     return {
@@ -102,6 +103,7 @@ def upcoming_runs_context(lookups: dict[str, Any], now: datetime | None = None) 
             "runs": upcoming.MAX_RUNS,
             "per_schedule": upcoming.MAX_RUNS_PER_SCHEDULE,
             "hot_spot": upcoming.HOT_SPOT_THRESHOLD,
+            "schedule_budget": settings.CATALOG_SCHEDULE_BUDGET,
         },
         "counts": {
             "deployments": len(summaries),

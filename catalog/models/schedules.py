@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -15,6 +16,7 @@ from catalog.models.base import (
 )
 from catalog.models.deployments import Deployment
 from catalog.rules import limits, schedules
+from catalog.rules.schedule_budget import TOO_COSTLY, ScheduleBudgetExceeded
 
 ScheduleKind = models.TextChoices("ScheduleKind", choices_of(schedules.SCHEDULE_KINDS))
 
@@ -114,4 +116,25 @@ class DeploymentSchedule(TimestampedModel):
             raise ValidationError({field: exc.message} if field else exc.message) from None
 
     def next_runs(self, after: datetime, n: int) -> list[datetime]:
-        return schedules.next_runs(self.schedule, after, n)
+        """Raises `ScheduleBudgetExceeded` past `CATALOG_SCHEDULE_BUDGET` steps (a row
+        stored before the budget existed may be that costly)."""
+        return schedules.next_runs(self.schedule, after, n, settings.CATALOG_SCHEDULE_BUDGET)
+
+    def shown_next_runs(self, after: datetime, n: int) -> list[datetime] | str:
+        """The next runs, or `TOO_COSTLY` when the budget cannot find them."""
+        try:
+            return self.next_runs(after, n)
+        except ScheduleBudgetExceeded:
+            return TOO_COSTLY
+
+
+def earliest_next_run(rows, after: datetime) -> datetime | str | None:
+    """The earliest next run of the active rows, or `TOO_COSTLY` when one of them is."""
+    earliest = None
+    for row in rows:
+        runs = row.shown_next_runs(after, 1) if row.active else []
+        if runs == TOO_COSTLY:
+            return runs
+        if runs and (earliest is None or runs[0] < earliest):
+            earliest = runs[0]
+    return earliest

@@ -26,6 +26,18 @@ from croniter.croniter import CroniterBadDateError
 from pydantic import TypeAdapter, ValidationError
 
 from catalog.rules.datetimes import DatetimeError, format_datetime, parse_datetime
+from catalog.rules.schedule_budget import (
+    DEFAULT_HORIZON_YEARS,
+    DEFAULT_STEP_BUDGET,
+    HORIZON_SETTING,
+    MeteredCroniter,
+    PastHorizon,
+    ScheduleBudgetExceeded,
+    StepMeter,
+    as_meter,
+    metered_occurrences,
+    started_near,
+)
 
 MAX_RRULE_LENGTH = 6500
 # Prefect checks at most this many candidate dates when it computes run times.
@@ -438,12 +450,18 @@ def resolve_wall_time(naive: datetime, tz: zoneinfo.ZoneInfo) -> datetime:
     return naive.replace(tzinfo=tz, fold=0).astimezone(UTC).astimezone(tz)
 
 
-def next_runs(schedule: Schedule, after: datetime, n: int) -> list[datetime]:
-    """The first `n` run times at or after `after`, in the schedule's timezone."""
+def next_runs(
+    schedule: Schedule, after: datetime, n: int, budget: int | StepMeter = DEFAULT_STEP_BUDGET
+) -> list[datetime]:
+    """The first `n` run times at or after `after`, in the schedule's timezone.
+
+    Raises `ScheduleBudgetExceeded` when finding them takes more than `budget` steps
+    (a number, or a `StepMeter` shared by several calls)."""
     if after.tzinfo is None:
         after = after.replace(tzinfo=UTC)
+    meter = as_meter(budget)
     runs: list[datetime] = []
-    for run in _candidates(schedule, after):
+    for run in _candidates(schedule, after, meter):
         if run >= after and run not in runs:
             runs.append(run)
         if len(runs) >= n:
@@ -451,14 +469,18 @@ def next_runs(schedule: Schedule, after: datetime, n: int) -> list[datetime]:
     return runs
 
 
-def _candidates(schedule: Schedule, after: datetime) -> Iterator[datetime]:
+def _candidates(schedule: Schedule, after: datetime, meter: StepMeter) -> Iterator[datetime]:
     if isinstance(schedule, IntervalSchedule):
         candidates = _interval_runs(schedule, after)
     elif isinstance(schedule, CronSchedule):
-        candidates = _cron_runs(schedule, after)
+        candidates = _cron_runs(schedule, after, meter)
     else:
-        candidates = _rrule_runs(schedule, after)
+        candidates = _rrule_runs(schedule, after, meter)
     for _, run in zip(range(MAX_ITERATIONS + 1), candidates, strict=False):
+        meter.charge()
+        if meter.horizon is not None and run > meter.horizon:
+            meter.reached_horizon = True
+            return
         yield run
 
 
@@ -489,7 +511,7 @@ def _interval_step(tz: zoneinfo.ZoneInfo, days: int, seconds: float):
     return step
 
 
-def _cron_runs(schedule: CronSchedule, after: datetime) -> Iterator[datetime]:
+def _cron_runs(schedule: CronSchedule, after: datetime, meter: StepMeter) -> Iterator[datetime]:
     """Cron matches wall-clock times in the schedule's zone (a 09:00 job stays at 09:00)."""
     tz = zone(schedule.timezone)
     start = after.astimezone(tz).replace(tzinfo=None)
@@ -497,6 +519,7 @@ def _cron_runs(schedule: CronSchedule, after: datetime) -> Iterator[datetime]:
     if start.microsecond:
         start = start.replace(microsecond=0) + timedelta(seconds=1)
     iterator = copy.copy(cron_template(schedule.cron, schedule.day_or))
+    iterator.meter = meter
     iterator.set_current(start, force=True)
     while True:
         try:
@@ -507,42 +530,28 @@ def _cron_runs(schedule: CronSchedule, after: datetime) -> Iterator[datetime]:
 
 
 @lru_cache(maxsize=4096)
-def cron_template(expression: str, day_or: bool) -> croniter:
+def cron_template(expression: str, day_or: bool) -> MeteredCroniter:
     """A parsed expression to copy: parsing costs more than finding the next run."""
-    return croniter(expression, CRON_REFERENCE, day_or=day_or)
+    return MeteredCroniter(expression, CRON_REFERENCE, day_or=day_or)
 
 
-def _rrule_runs(schedule: RRuleSchedule, after: datetime) -> Iterator[datetime]:
+def _rrule_runs(schedule: RRuleSchedule, after: datetime, meter: StepMeter) -> Iterator[datetime]:
     tz = zone(schedule.timezone)
     rule = started_near(localized_rrule(schedule.rrule, tz), after.astimezone(tz))
-    for occurrence in rule.xafter(after, count=None, inc=True):
-        yield occurrence.astimezone(tz)
-
-
-SUB_DAILY = {dateutil.rrule.HOURLY: 3600, dateutil.rrule.MINUTELY: 60, dateutil.rrule.SECONDLY: 1}
-
-
-def started_near(rule, moment: datetime):
-    """An hourly (or finer) rule moved to start a whole number of its periods later, just
-    before `moment`: the same occurrences from there on, without walking every hour since
-    its DTSTART (years of them) on each call. Rules with COUNT or sets are left alone."""
-    if not isinstance(rule, dateutil.rrule.rrule) or rule._count or rule._freq not in SUB_DAILY:
-        return rule
-    period = timedelta(seconds=SUB_DAILY[rule._freq] * rule._interval)
-    start = rule._dtstart
-    periods = (moment.replace(tzinfo=None) - start.replace(tzinfo=None)) // period - 1
-    if periods <= 0:
-        return rule
-    return rule.replace(dtstart=start + periods * period)
+    try:
+        for occurrence in metered_occurrences(rule, meter, meter.last_day(tz)):
+            if occurrence >= after:
+                yield occurrence.astimezone(tz)
+    except PastHorizon:
+        meter.reached_horizon = True
 
 
 @lru_cache(maxsize=4096)
 def localized_rrule(text: str, tz: zoneinfo.ZoneInfo):
     """Parse an rrule and read its DTSTART, UNTIL and dates as wall-clock times in `tz`.
-
-    Cached: dateutil remembers the occurrences it has walked, so the next call for the
-    same rule starts where the last one stopped instead of at its DTSTART."""
-    rule = dateutil.rrule.rrulestr(text, dtstart=DEFAULT_RRULE_ANCHOR, cache=True)
+    Cached parsed, never iterated: dateutil's own occurrence cache is off, so a cached
+    rule holds no walked occurrences."""
+    rule = dateutil.rrule.rrulestr(text, dtstart=DEFAULT_RRULE_ANCHOR, cache=False)
     if isinstance(rule, dateutil.rrule.rrule):
         return _localize_rule(rule, tz)
     rule._rrule = [_localize_rule(part, tz) for part in rule._rrule]
@@ -557,3 +566,47 @@ def _localize_rule(rule: dateutil.rrule.rrule, tz: zoneinfo.ZoneInfo) -> dateuti
     if rule._until:
         changes["until"] = rule._until.replace(tzinfo=tz)
     return rule.replace(**changes)
+
+
+# Budgets on writes ----------------------------------------------------------------------
+
+# A new schedule's first runs must be found within the budget (the admin shows ten).
+RUNS_CHECKED_ON_WRITE = 10
+
+
+def check_runs_affordable(
+    schedule: Schedule,
+    now: datetime,
+    *,
+    budget: int = DEFAULT_STEP_BUDGET,
+    horizon_years: int = DEFAULT_HORIZON_YEARS,
+) -> None:
+    """Refuse a schedule whose next runs from `now` take more than `budget` steps to find
+    (a COUNT rule walks from its DTSTART), or that has not ended yet fires nothing within
+    `horizon_years`. A rule whose COUNT or UNTIL has run out is cheap and passes."""
+    meter = StepMeter(budget, horizon=_years_after(now, horizon_years))
+    try:
+        runs = next_runs(schedule, now, RUNS_CHECKED_ON_WRITE, meter)
+    except ScheduleBudgetExceeded as exc:
+        raise _too_costly(schedule, exc.message) from None
+    if not runs and meter.reached_horizon:
+        raise _too_costly(
+            schedule, f"it fires no more within {horizon_years:,} years ({HORIZON_SETTING})"
+        )
+
+
+def _years_after(moment: datetime, years: int) -> datetime | None:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment + timedelta(days=365.2425 * years)
+    except OverflowError:
+        return None
+
+
+def _too_costly(schedule: Schedule, problem: str) -> ScheduleError:
+    if isinstance(schedule, RRuleSchedule):
+        return ScheduleError(f'Invalid RRule string "{schedule.rrule}": {problem}', "rrule")
+    if isinstance(schedule, CronSchedule):
+        return ScheduleError(f'Invalid cron string "{schedule.cron}": {problem}', "cron")
+    return ScheduleError(f"Invalid interval: {problem}", "interval")

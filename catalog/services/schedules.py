@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -29,16 +30,28 @@ ENTRY_RULES = {
 
 
 def schedule_from(value: Any, *, at: Path = (), now: datetime | None = None):
-    """A schedule as stored, from a parsed `Schedule` or from Prefect's schedule JSON."""
-    if isinstance(value, schedules.IntervalSchedule | schedules.CronSchedule):
-        return value
-    if isinstance(value, schedules.RRuleSchedule):
-        return schedules.stored_form(value, now)
+    """A schedule as stored, from a parsed `Schedule` or from Prefect's schedule JSON,
+    whose next runs can be found within the schedule budget."""
     try:
-        return schedules.stored_form(schedules.schedule_from_json(value, now=now), now)
+        if isinstance(value, schedules.Schedule):
+            schedule = schedules.stored_form(value, now)
+        else:
+            schedule = schedules.stored_form(schedules.schedule_from_json(value, now=now), now)
+        check_affordable(schedule, now)
     except schedules.ScheduleError as exc:
         where = (*at, "schedule") if exc.field == "schedule" else (*at, "schedule", exc.field)
         raise Invalid.at(where, exc.message, "schedule") from None
+    return schedule
+
+
+def check_affordable(schedule: schedules.Schedule, now: datetime | None = None) -> None:
+    """The budget and horizon of the settings on finding a schedule's next runs."""
+    schedules.check_runs_affordable(
+        schedule,
+        now or timezone.now(),
+        budget=settings.CATALOG_SCHEDULE_BUDGET,
+        horizon_years=settings.CATALOG_SCHEDULE_HORIZON_YEARS,
+    )
 
 
 def entry_problems(entry: Mapping[str, Any], *, at: Path = ()) -> list[Problem]:
@@ -62,6 +75,7 @@ def row_problems(row: DeploymentSchedule) -> list[Problem]:
     problems = problems_of(columns_of(row, ENTRY_RULES), ENTRY_RULES)
     try:
         row.schedule = schedules.stored_form(schedules.checked_columns(row.rule_columns()))
+        check_affordable(row.schedule)
     except schedules.ScheduleError as exc:
         problems.append(Problem(("schedule", exc.field), exc.message, "schedule"))
     return problems
