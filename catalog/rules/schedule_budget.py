@@ -55,6 +55,12 @@ class PastHorizon(Exception):
     """An rrule's iteration reached a period past the meter's horizon."""
 
 
+class _PastUntil(Exception):
+    """An rrule's iteration reached a period that starts after its UNTIL: it has ended,
+    although dateutil, which checks UNTIL only on the times it makes, would go on
+    filtering days (to year 9999 when its filters drop them all)."""
+
+
 @dataclass
 class StepMeter:
     """The steps spent finding one schedule's run times, and how far it may look.
@@ -96,7 +102,7 @@ class _MeteredIterInfo(dateutil.rrule._iterinfo):
     """dateutil's per-iteration state, charging each period's days to a meter before
     dateutil filters them (once more for each BYSETPOS position it picks among them)."""
 
-    __slots__ = ["day_cost", "last_day", "meter"]
+    __slots__ = ["day_cost", "last_day", "meter", "until_day"]
 
     def __init__(self, rule, meter: StepMeter, last_day: Day | None) -> None:
         # dateutil's __init__ clears the attributes of `self.__slots__`, here ours only.
@@ -106,10 +112,14 @@ class _MeteredIterInfo(dateutil.rrule._iterinfo):
         self.meter = meter
         self.last_day = last_day
         self.day_cost = 1 + len(rule._bysetpos or ())
+        until = rule._until
+        self.until_day = None if until is None else (until.year, until.month, until.day)
 
     def _period(self, first_day: Day, dayset: tuple) -> tuple:
         if self.last_day is not None and first_day > self.last_day:
             raise PastHorizon
+        if self.until_day is not None and first_day > self.until_day:
+            raise _PastUntil
         self.meter.charge((dayset[2] - dayset[1]) * self.day_cost)
         return dayset
 
@@ -193,9 +203,12 @@ def metered_occurrences(
             datetime=_metered_datetime_module(meter),
         )
         rule = _MeteredRule.copy_of(rule, meter)
-    for occurrence in run(rule):
-        meter.charge()
-        yield occurrence
+    try:
+        for occurrence in run(rule):
+            meter.charge()
+            yield occurrence
+    except _PastUntil:
+        return
 
 
 def _metered_datetime_module(meter: StepMeter) -> types.SimpleNamespace:
