@@ -19,13 +19,8 @@ from catalog.admin.forms import DeploymentForm, ScheduleInlineForm
 from catalog.admin.guarded import GuardedAdmin, search_words
 from catalog.admin.paginator import EstimatedCountPaginator
 from catalog.importing.exporter import bundle_text, deployments_to_export, export_bundle
-from catalog.models import (
-    Deployment,
-    DeploymentSchedule,
-    DeploymentStatus,
-    Flow,
-    earliest_next_run,
-)
+from catalog.models import Deployment, DeploymentSchedule, DeploymentStatus, Flow
+from catalog.models.schedules import earliest_next_run
 from catalog.rendering.jsontext import dumps
 from catalog.rendering.serializers import DeploymentSerializer
 from catalog.rules import schedule_summaries

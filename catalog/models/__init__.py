@@ -27,7 +27,7 @@ from catalog.models.deployments import (
 )
 from catalog.models.flows import Flow
 from catalog.models.limits import ConcurrencyLimit
-from catalog.models.schedules import DeploymentSchedule, ScheduleKind, earliest_next_run
+from catalog.models.schedules import DeploymentSchedule, ScheduleKind
 from catalog.models.variables import Variable
 from catalog.models.work_pools import (
     DEFAULT_AGENT_POOL,
@@ -65,6 +65,5 @@ __all__ = [
     "WorkQueue",
     "WorkStatus",
     "api_key_digest",
-    "earliest_next_run",
     "labels_with_flow_id",
 ]
