@@ -247,6 +247,9 @@ CATALOG_BASIC_AUTH = env_bool("CATALOG_BASIC_AUTH", default=False)
 CATALOG_SCHEDULE_BUDGET = env_int("CATALOG_SCHEDULE_BUDGET", 100_000)
 # A schedule that has not ended must fire within this many years from now.
 CATALOG_SCHEDULE_HORIZON_YEARS = env_int("CATALOG_SCHEDULE_HORIZON_YEARS", 100)
+# Steps all the schedules of one admin page (the list, a change page, upcoming runs) may
+# take together; those past it show "too costly to compute" too.
+CATALOG_SCHEDULE_PAGE_BUDGET = env_int("CATALOG_SCHEDULE_PAGE_BUDGET", 200_000)
 
 # -- filter patterns and API parameters
 

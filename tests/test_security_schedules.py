@@ -27,6 +27,7 @@ from catalog.rules.schedule_budget import (
     TOO_COSTLY,
     ScheduleBudgetExceeded,
     StepMeter,
+    page_budget,
 )
 from catalog.rules.schedules import (
     RUNS_CHECKED_ON_WRITE,
@@ -346,3 +347,62 @@ def test_a_costly_schedule_keeps_the_runs_found_before_the_budget_ran_out():
     window = collect_runs([entry], NOW, NOW + timedelta(days=7), per_schedule=10**6)
     assert window.costly_schedules == ("etl/busy main",)
     assert 0 < len(window.runs) < BUDGET
+
+
+# One budget for a whole page ------------------------------------------------------------
+
+PAGE_BUDGET = settings.CATALOG_SCHEDULE_PAGE_BUDGET
+
+
+@pytest.fixture
+def many_stored_costly(rows) -> list[DeploymentSchedule]:
+    made = [
+        DeploymentScheduleFactory(
+            deployment=DeploymentFactory(flow=rows.flow, name=f"costly-{number}"),
+            schedule=RRuleSchedule(DAILY, "UTC"),
+            slug=f"costly-{number}",
+        )
+        for number in range(10)
+    ]
+    DeploymentSchedule.objects.filter(pk__in=[row.pk for row in made]).update(rrule=NEVER_FIRES)
+    return made
+
+
+def test_the_schedules_of_one_page_share_the_page_budget(many_stored_costly):
+    rows = DeploymentSchedule.objects.filter(pk__in=[row.pk for row in many_stored_costly])
+    with page_budget(PAGE_BUDGET) as page:
+        shown = [row.shown_next_runs(NOW, 1) for row in rows]
+    assert shown == [TOO_COSTLY] * len(many_stored_costly)
+    # Ten rows each as costly as the per-schedule budget cost the page's budget in all.
+    assert BUDGET * len(many_stored_costly) > PAGE_BUDGET
+    # Past it, each further schedule stops at its first charge (a few steps at most).
+    assert PAGE_BUDGET < page.spent <= PAGE_BUDGET + 10 * len(many_stored_costly)
+
+
+def test_a_cheap_schedule_after_the_page_budget_ran_out_is_marked_too(many_stored_costly, rows):
+    cheap = DeploymentScheduleFactory(
+        deployment=DeploymentFactory(flow=rows.flow, name="cheap"),
+        schedule=RRuleSchedule(DAILY, "UTC"),
+    )
+    costly = DeploymentSchedule.objects.filter(pk__in=[row.pk for row in many_stored_costly])
+    with page_budget(PAGE_BUDGET):
+        assert cheap.shown_next_runs(NOW, 1) != TOO_COSTLY
+        for row in costly:
+            row.shown_next_runs(NOW, 1)
+        assert cheap.shown_next_runs(NOW, 1) == TOO_COSTLY
+    assert cheap.shown_next_runs(NOW, 1) != TOO_COSTLY
+
+
+def test_the_list_with_many_costly_rows_marks_them_all_within_the_page_budget(
+    admin_client, many_stored_costly
+):
+    response = admin_client.get(reverse("admin:catalog_deployment_changelist"))
+    assert response.status_code == 200
+    assert response.content.decode().count(TOO_COSTLY) == len(many_stored_costly)
+
+
+def test_the_upcoming_page_names_the_page_budget_when_it_runs_out(admin_client, many_stored_costly):
+    response = admin_client.get(reverse("admin:catalog_deployment_upcoming"))
+    assert response.status_code == 200
+    assert len(response.context["window"].costly_schedules) == len(many_stored_costly)
+    assert "CATALOG_SCHEDULE_PAGE_BUDGET" in response.content.decode()

@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC
 from functools import partial
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Prefetch, Q, QuerySet
@@ -24,6 +25,7 @@ from catalog.models.schedules import earliest_next_run
 from catalog.rendering.jsontext import dumps
 from catalog.rendering.serializers import DeploymentSerializer
 from catalog.rules import schedule_summaries
+from catalog.rules.schedule_budget import page_budget
 from catalog.services import deployments
 from catalog.services import schedules as schedule_writes
 
@@ -60,6 +62,16 @@ class ScheduleInline(admin.StackedInline):
         return format_html_join(
             "", "<div>{}</div>", ((run.strftime("%a %Y-%m-%d %H:%M %Z"),) for run in runs)
         )
+
+
+def rendered_within_page_budget(view, request, *args):
+    """The view's page rendered (where its run times are found) within one shared budget
+    for all its schedules, `CATALOG_SCHEDULE_PAGE_BUDGET`."""
+    with page_budget(settings.CATALOG_SCHEDULE_PAGE_BUDGET):
+        response = view(request, *args)
+        if hasattr(response, "render"):
+            response.render()
+        return response
 
 
 @admin.register(Deployment)
@@ -154,6 +166,14 @@ class DeploymentAdmin(GuardedAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     date_hierarchy = None
+
+    def changelist_view(self, request, extra_context=None):
+        return rendered_within_page_budget(super().changelist_view, request, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return rendered_within_page_budget(
+            super().changeform_view, request, object_id, form_url, extra_context
+        )
 
     def get_queryset(self, request) -> QuerySet:
         schedules_newest_first = DeploymentSchedule.objects.order_by("-updated")

@@ -18,7 +18,7 @@ from functools import partial
 from itertools import islice
 from operator import attrgetter
 
-from catalog.rules.schedule_budget import DEFAULT_STEP_BUDGET, ScheduleBudgetExceeded, StepMeter
+from catalog.rules.schedule_budget import DEFAULT_STEP_BUDGET, ScheduleBudgetExceeded, as_meter
 from catalog.rules.schedules import Schedule, next_runs
 
 MAX_RUNS = 20_000
@@ -100,7 +100,7 @@ def run_times_between(
 ) -> Iterator[datetime]:
     """Run times in [start, end), earliest first, in UTC, lazily, all found within
     `budget` steps (else `ScheduleBudgetExceeded`)."""
-    after, batch, previous, meter = start, FIRST_BATCH, None, StepMeter(budget)
+    after, batch, previous, meter = start, FIRST_BATCH, None, as_meter(budget)
     while True:
         times = sorted(next_runs(schedule, after, batch, meter))
         for at in times:

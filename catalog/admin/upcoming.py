@@ -24,6 +24,7 @@ from django.utils.safestring import mark_safe
 
 from catalog.admin import timeline as upcoming
 from catalog.models import DeploymentSchedule, Flow, WorkPool
+from catalog.rules.schedule_budget import page_budget
 from catalog.rules.schedules import SCHEDULE_RULE_COLUMNS
 
 WINDOW = timedelta(days=7)
@@ -87,7 +88,8 @@ def upcoming_runs_context(lookups: dict[str, Any], now: datetime | None = None) 
     start = upcoming.truncate_to_minute(now or timezone.now())
     end = start + WINDOW
     entries = schedule_entries(lookups)
-    window = upcoming.collect_runs(entries, start, end, budget=settings.CATALOG_SCHEDULE_BUDGET)
+    with page_budget(settings.CATALOG_SCHEDULE_PAGE_BUDGET):
+        window = upcoming.collect_runs(entries, start, end, budget=settings.CATALOG_SCHEDULE_BUDGET)
     spots = upcoming.hot_spots(window.runs)
     summaries = upcoming.deployment_summaries(entries, window.runs)
     return {
@@ -104,6 +106,7 @@ def upcoming_runs_context(lookups: dict[str, Any], now: datetime | None = None) 
             "per_schedule": upcoming.MAX_RUNS_PER_SCHEDULE,
             "hot_spot": upcoming.HOT_SPOT_THRESHOLD,
             "schedule_budget": settings.CATALOG_SCHEDULE_BUDGET,
+            "page_budget": settings.CATALOG_SCHEDULE_PAGE_BUDGET,
         },
         "counts": {
             "deployments": len(summaries),

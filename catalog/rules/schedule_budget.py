@@ -22,6 +22,8 @@ import copy
 import datetime
 import types
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -33,6 +35,7 @@ from croniter import croniter
 # setting of this name overrides it (config/settings.py).
 DEFAULT_STEP_BUDGET = 100_000
 BUDGET_SETTING = "CATALOG_SCHEDULE_BUDGET"
+PAGE_BUDGET_SETTING = "CATALOG_SCHEDULE_PAGE_BUDGET"
 # A schedule that has not ended must fire within this many years from now.
 DEFAULT_HORIZON_YEARS = 100
 HORIZON_SETTING = "CATALOG_SCHEDULE_HORIZON_YEARS"
@@ -45,9 +48,9 @@ Day = tuple[int, int, int]
 class ScheduleBudgetExceeded(Exception):
     """Finding a schedule's run times took more than `budget` steps."""
 
-    def __init__(self, budget: int) -> None:
+    def __init__(self, budget: int, setting: str = BUDGET_SETTING) -> None:
         self.budget = budget
-        self.message = f"finding its next runs takes more than {budget:,} steps ({BUDGET_SETTING})"
+        self.message = f"finding its next runs takes more than {budget:,} steps ({setting})"
         super().__init__(self.message)
 
 
@@ -73,11 +76,16 @@ class StepMeter:
     horizon: datetime.datetime | None = None
     spent: int = 0
     reached_horizon: bool = False
+    # The page's meter, when the schedule is one of many one page shows (`page_budget`).
+    page: "StepMeter | None" = None
+    setting: str = BUDGET_SETTING
 
     def charge(self, steps: int = 1) -> None:
         self.spent += steps
         if self.spent > self.limit:
-            raise ScheduleBudgetExceeded(self.limit)
+            raise ScheduleBudgetExceeded(self.limit, self.setting)
+        if self.page is not None:
+            self.page.charge(steps)
 
     def divmod(self, a, b):
         self.charge()
@@ -91,8 +99,25 @@ class StepMeter:
         return local.year, local.month, local.day
 
 
+_page_meter: ContextVar[StepMeter | None] = ContextVar("schedule_page_meter", default=None)
+
+
+@contextmanager
+def page_budget(steps: int) -> Iterator[StepMeter]:
+    """Every schedule's run times found inside share `steps` in all, besides each one's
+    own budget: a page of many schedules stored before the budget existed (each as
+    costly as its budget allows) costs the page's budget, not their sum."""
+    token = _page_meter.set(StepMeter(steps, setting=PAGE_BUDGET_SETTING))
+    try:
+        yield _page_meter.get()
+    finally:
+        _page_meter.reset(token)
+
+
 def as_meter(budget: "int | StepMeter") -> StepMeter:
-    return budget if isinstance(budget, StepMeter) else StepMeter(budget)
+    if isinstance(budget, StepMeter):
+        return budget
+    return StepMeter(budget, page=_page_meter.get())
 
 
 # rrules ---------------------------------------------------------------------------------
