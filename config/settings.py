@@ -252,6 +252,15 @@ CATALOG_SCHEDULE_HORIZON_YEARS = env_int("CATALOG_SCHEDULE_HORIZON_YEARS", 100)
 CATALOG_SCHEDULE_PAGE_BUDGET = env_int("CATALOG_SCHEDULE_PAGE_BUDGET", 200_000)
 
 # -- filter patterns and API parameters
+# The longest text a filter matches: a `like_` pattern, a `startswith_` prefix, a name,
+# type or tag in an `any_`/`all_` list, a `GET /api/deployments/` parameter. As long as
+# the longest name, so that any stored name can be searched for whole.
+CATALOG_MAX_PATTERN_LENGTH = env_int("CATALOG_MAX_PATTERN_LENGTH", 255)
+# The most values a filter's list holds (`any_`, `not_any_`, `all_`, `startswith_`, a
+# worker's `deployment_ids`, repeated `tag=` parameters): more than a page (200) of ids,
+# and well within SQLite's 1,000 levels of expression, which each `startswith_` prefix
+# (an OR) deepens by a level or two.
+CATALOG_MAX_FILTER_VALUES = env_int("CATALOG_MAX_FILTER_VALUES", 250)
 
 # -- regular expressions in parameter schemas
 

@@ -34,6 +34,10 @@ def raw_json(request: Request) -> Any:
         raise invalid_json(text, exc.pos, exc.msg) from None
     except RecursionError:
         raise invalid_json(text, 0, "nesting too deep") from None
+    except ValueError:
+        # An integer of more digits than Python converts (4,300): FastAPI answers any
+        # body it fails to parse other than by a decode error with this 400.
+        raise ApiError(400, "There was an error parsing the body") from None
     # Only an escape (`\u0000`, `\ud800`) can put unstorable text in decoded JSON.
     if "\\u" in text:
         found = unstorable_at(data)
@@ -125,6 +129,20 @@ def optional_object_body(request: Request) -> dict:
     return {key: value for key, value in data.items() if value is not None}
 
 
+def integer_text(text: str, body: dict) -> int:
+    """A `limit` sent as digits, as pydantic reads it: past 4,300 digits, its own error."""
+    try:
+        return int(text)
+    except ValueError:
+        error = {
+            "type": "int_parsing_size",
+            "loc": ["body", "limit"],
+            "msg": "Unable to parse input string as an integer, exceeded maximum size",
+            "input": text,
+        }
+        raise RequestValidationError([error], request_body=body) from None
+
+
 def check_limit(body: dict, default: int = 200) -> int:
     """Prefect's `limit`: checked before anything else in the body, with `detail` errors."""
     limit = body.get("limit", default)
@@ -137,7 +155,7 @@ def check_limit(body: dict, default: int = 200) -> int:
             "input": limit,
         }
         if isinstance(limit, str) and limit.strip().lstrip("-").isdigit():
-            limit = int(limit)
+            limit = integer_text(limit, body)
         else:
             raise RequestValidationError([error], request_body=body)
     if limit < 0:

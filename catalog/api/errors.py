@@ -14,6 +14,7 @@ import logging
 import math
 from collections.abc import Callable
 
+from django.core.exceptions import SuspiciousOperation, TooManyFieldsSent
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -32,6 +33,7 @@ NOT_FOUND = "Not Found"
 PARSED_BODY = "prefect_body"
 METHOD_NOT_ALLOWED = "Method Not Allowed"
 INTERNAL_SERVER_ERROR = "Internal Server Error"
+SUSPICIOUS_REQUESTS = {TooManyFieldsSent: "Too many query parameters."}
 
 
 def json_response(data, status_code: int, headers: dict | None = None) -> HttpResponse:
@@ -172,6 +174,9 @@ def prefect_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's exception handler, answering with Prefect's bodies."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(NOT_FOUND)
+    if isinstance(exc, SuspiciousOperation):
+        # Too many query parameters, say: Django's own answer is a 400.
+        exc = ApiError(400, SUSPICIOUS_REQUESTS.get(type(exc), "Bad Request"))
     if isinstance(exc, CatalogError):
         set_rollback()
         return domain_error_response(exc, context)

@@ -10,14 +10,20 @@ import operator
 from enum import StrEnum
 from functools import reduce
 from typing import Annotated, Any
-from uuid import UUID
 
 import django_filters
 from django import forms
-from django.core import validators
 from django.db.models import Q, QuerySet
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
+from catalog.api.query_limits import (
+    MAX_OFFSET,
+    BoundedCharField,
+    BoundedMultipleValueField,
+    FilterText,
+    IdValues,
+    TextValues,
+)
 from catalog.models import (
     Deployment,
     DeploymentStatus,
@@ -79,8 +85,8 @@ def nested(*filters: FilterModel | None) -> list[Q]:
 
 
 class DeploymentFilterId(FilterModel):
-    any_: list[UUID] | None = None
-    not_any_: list[UUID] | None = None
+    any_: IdValues | None = None
+    not_any_: IdValues | None = None
 
     def conditions(self) -> list[Q]:
         found = [] if self.any_ is None else [Q(id__in=self.any_)]
@@ -88,8 +94,8 @@ class DeploymentFilterId(FilterModel):
 
 
 class DeploymentFilterName(FilterModel):
-    any_: list[str] | None = None
-    like_: str | None = None
+    any_: TextValues | None = None
+    like_: FilterText | None = None
 
     def conditions(self) -> list[Q]:
         found = [] if self.any_ is None else [Q(name__in=self.any_)]
@@ -97,7 +103,7 @@ class DeploymentFilterName(FilterModel):
 
 
 class DeploymentOrFlowNameFilter(FilterModel):
-    like_: str | None = None
+    like_: FilterText | None = None
 
     def conditions(self) -> list[Q]:
         if not self.like_:
@@ -113,7 +119,7 @@ class DeploymentFilterPaused(FilterModel):
 
 
 class TagsFilter(OperatorFilterModel):
-    all_: list[str] | None = None
+    all_: TextValues | None = None
     is_null_: bool | None = None
 
     def conditions(self) -> list[Q]:
@@ -124,7 +130,7 @@ class TagsFilter(OperatorFilterModel):
 
 
 class DeploymentFilterTags(TagsFilter):
-    any_: list[str] | None = None
+    any_: TextValues | None = None
 
     def conditions(self) -> list[Q]:
         found = super().conditions()
@@ -132,7 +138,7 @@ class DeploymentFilterTags(TagsFilter):
 
 
 class DeploymentFilterWorkQueueName(FilterModel):
-    any_: list[str] | None = None
+    any_: TextValues | None = None
 
     def conditions(self) -> list[Q]:
         return [] if self.any_ is None else [Q(work_queue__name__in=self.any_)]
@@ -222,7 +228,7 @@ class FlowFilter(OperatorFilterModel):
 
 
 class AnyIdFilter(FilterModel):
-    any_: list[UUID] | None = None
+    any_: IdValues | None = None
 
     def conditions(self) -> list[Q]:
         return [] if self.any_ is None else [Q(id__in=self.any_)]
@@ -233,14 +239,14 @@ class WorkPoolFilterId(AnyIdFilter):
 
 
 class WorkPoolFilterName(FilterModel):
-    any_: list[str] | None = None
+    any_: TextValues | None = None
 
     def conditions(self) -> list[Q]:
         return [] if self.any_ is None else [Q(name__in=self.any_)]
 
 
 class WorkPoolFilterType(FilterModel):
-    any_: list[str] | None = None
+    any_: TextValues | None = None
 
     def conditions(self) -> list[Q]:
         return [] if self.any_ is None else [Q(type__in=self.any_)]
@@ -256,8 +262,8 @@ class WorkPoolFilter(OperatorFilterModel):
 
 
 class WorkQueueFilterName(FilterModel):
-    any_: list[str] | None = None
-    startswith_: list[str] | None = None
+    any_: TextValues | None = None
+    startswith_: TextValues | None = None
 
     def conditions(self) -> list[Q]:
         found = [] if self.any_ is None else [Q(name__in=self.any_)]
@@ -399,8 +405,6 @@ class FlowsQuery(FilterBody):
         return queryset.filter(*conditions)
 
 
-# Offsets go to SQL as 64-bit integers; beyond that no row can be there anyway.
-MAX_OFFSET = 2**63 - 1
 NonNegative = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
 PageNumber = Annotated[int, Field(ge=1, le=MAX_OFFSET // 200)]
 # `check_limit` reads the limit before the model does, to answer with Prefect's own
@@ -460,23 +464,12 @@ class OffsetBody(FilterBody):
 # Query-string filters for `GET /api/deployments/` --------------------------------------
 
 
-class MultipleValueField(forms.Field):
-    """A query parameter that may repeat: `?tag=a&tag=b`."""
-
-    widget = forms.MultipleHiddenInput
-
-    def to_python(self, value):
-        return [str(item) for item in value or [] if str(item)]
-
-    def validate(self, value):
-        super().validate(value)
-        for item in value:
-            # As Django's CharField refuses them: PostgreSQL text cannot hold a NUL.
-            validators.ProhibitNullCharactersValidator()(item)
-
-
 class MultipleValueFilter(django_filters.Filter):
-    field_class = MultipleValueField
+    field_class = BoundedMultipleValueField
+
+
+class TextFilter(django_filters.CharFilter):
+    field_class = BoundedCharField
 
 
 class InstantField(django_filters.fields.IsoDateTimeField):
@@ -498,9 +491,9 @@ class InstantFilter(django_filters.IsoDateTimeFilter):
 
 class DeploymentFilterSet(django_filters.FilterSet):
     flow = django_filters.UUIDFilter(field_name="flow_id")
-    flow_name = django_filters.CharFilter(field_name="flow__name")
-    name = django_filters.CharFilter(field_name="name")
-    name_contains = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
+    flow_name = TextFilter(field_name="flow__name")
+    name = TextFilter(field_name="name")
+    name_contains = TextFilter(field_name="name", lookup_expr="icontains")
     tag = MultipleValueFilter(method="filter_tags")
     tag_match = django_filters.ChoiceFilter(
         choices=[("all", "all"), ("any", "any")], method="ignore", empty_label=None
@@ -509,8 +502,8 @@ class DeploymentFilterSet(django_filters.FilterSet):
         choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true"
     )
     status = django_filters.ChoiceFilter(choices=DeploymentStatus.choices)
-    work_pool = django_filters.CharFilter(field_name="work_queue__work_pool__name")
-    work_queue = django_filters.CharFilter(field_name="work_queue__name")
+    work_pool = TextFilter(field_name="work_queue__work_pool__name")
+    work_queue = TextFilter(field_name="work_queue__name")
     schedule_kind = django_filters.ChoiceFilter(
         choices=ScheduleKind.choices, method="filter_schedule_kind"
     )

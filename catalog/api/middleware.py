@@ -24,7 +24,7 @@ from catalog.api.errors import (
     json_response,
     server_error_response,
 )
-from catalog.services.errors import INTEGRITY_CONFLICT
+from catalog.services.errors import INTEGRITY_CONFLICT, VALUE_REFUSED
 
 logger = logging.getLogger("catalog.api")
 request_logger = logging.getLogger("catalog.requests")
@@ -271,7 +271,9 @@ class PrefectApiMiddleware:
         if isinstance(exception, IntegrityError):
             return detail_response(INTEGRITY_CONFLICT, 409)
         if isinstance(exception, DataError):
-            return detail_response(f"The database refused a value: {exception}".strip(), 422)
+            # The database's own words name its columns and types: they go to the log only.
+            logger.warning("Value refused on %s %s: %s", request.method, request.path, exception)
+            return detail_response(VALUE_REFUSED, 422)
         if isinstance(exception, OperationalError | InterfaceError):
             logger.warning(
                 "Database unavailable on %s %s: %s", request.method, request.path, exception

@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from catalog.api.query_limits import IdValues
 from catalog.rules import limits, schedules
 from catalog.rules import parameters as parameter_schemas
 from catalog.rules.datetimes import DatetimeError, check_utc_range
@@ -515,7 +516,7 @@ class WorkPoolCreate(ActionModel):
 class ScheduledFlowRunsPoll(ActionModel):
     """A worker's poll for the scheduled runs of some deployments."""
 
-    deployment_ids: list[UUID] = Field(description="The deployment IDs to get scheduled runs for")
+    deployment_ids: IdValues = Field(description="The deployment IDs to get scheduled runs for")
     scheduled_before: datetime | None = Field(
         default=None, description="The maximum time to look for scheduled flow runs"
     )

@@ -9,6 +9,9 @@ INTEGRITY_CONFLICT = (
     "violated. See server logs for details."
 )
 
+# A value the database refused that no rule caught first (its own words are logged).
+VALUE_REFUSED = "The database refused a value in this request."
+
 
 class CatalogError(Exception):
     """Something the catalog refuses to write; nothing has been written."""

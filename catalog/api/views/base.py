@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from catalog.api.bodies import check_limit, optional_object_body, raw_json, validated
 from catalog.models import ApiKey
+from catalog.rules.text import text_problem
 from catalog.services.context import Actor, Door, WriteContext
 
 # An optional header a client may send to say why it writes; history keeps it.
@@ -86,7 +87,15 @@ def write_context(request: Request) -> WriteContext:
     return WriteContext(actor, Door.API, request.headers.get(REASON_HEADER))
 
 
+def storable(*texts: str) -> bool:
+    """Whether each text could be stored at all. A name from the path with a NUL in it
+    names nothing, and PostgreSQL would refuse the very lookup."""
+    return all(text_problem(text) is None for text in texts)
+
+
 def get_or_404(queryset, message: str, **lookup):
+    if not storable(*(value for value in lookup.values() if isinstance(value, str))):
+        raise exceptions.NotFound(message)
     try:
         return queryset.get(**lookup)
     except queryset.model.DoesNotExist:

@@ -9,7 +9,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, generics
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -30,11 +29,13 @@ from catalog.api.openapi import (
     path_parameter,
     returns,
 )
+from catalog.api.query_limits import StrictLimitOffsetPagination
 from catalog.api.views.base import (
     FilterRouteView,
     PrefectAPIView,
     json_response,
     no_content,
+    storable,
     write_context,
 )
 from catalog.models import Deployment
@@ -68,7 +69,7 @@ def deployment_response(request: Request, body: bytes | None) -> HttpResponse:
     return response
 
 
-class DeploymentListPagination(LimitOffsetPagination):
+class DeploymentListPagination(StrictLimitOffsetPagination):
     default_limit = 200
     max_limit = 200
 
@@ -223,6 +224,8 @@ class DeploymentByNameView(PrefectAPIView):
         responses={200: ok(DEPLOYMENT), 404: DEPLOYMENT_NOT_FOUND},
     )
     def get(self, request: Request, flow_name: str, deployment_name: str) -> HttpResponse:
+        if not storable(flow_name, deployment_name):
+            return deployment_response(request, None)
         named = Deployment.objects.filter(flow__name=flow_name, name=deployment_name)
         id = named.values_list("id", flat=True).first()
         return deployment_response(request, id and json_cache.deployment_body(id))

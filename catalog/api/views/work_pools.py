@@ -20,7 +20,7 @@ from catalog.api.openapi import (
     ok,
     returns,
 )
-from catalog.api.views.base import FilterRouteView, PrefectAPIView, write_context
+from catalog.api.views.base import FilterRouteView, PrefectAPIView, storable, write_context
 from catalog.models import WorkPool
 from catalog.rendering.serializers import WorkPoolSerializer, WorkQueueSerializer
 from catalog.rules.limits import RESERVED_WORK_POOL_NAME
@@ -30,7 +30,8 @@ WORK_POOL_NOT_FOUND = error('Work pool "{name}" not found.')
 
 
 def work_pool_or_404(name: str) -> WorkPool:
-    pool = WorkPool.objects.select_related("default_queue").filter(name=name).first()
+    pools = WorkPool.objects.select_related("default_queue")
+    pool = pools.filter(name=name).first() if storable(name) else None
     if pool is None:
         raise ApiError(404, f'Work pool "{name}" not found.')
     return pool
