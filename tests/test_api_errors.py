@@ -50,6 +50,18 @@ def test_a_deployment_name_prefect_cannot_store_is_422_not_500(api_client, uncha
     assert "may not contain" in response.json()["detail"]
 
 
+def test_a_work_queue_name_with_a_banned_character_is_a_422_naming_that_field(
+    api_client, unchanged
+):
+    flow = Flow.objects.get(name="existing")
+    body = {"name": "new", "flow_id": str(flow.id), "work_queue_name": "50%"}
+    response = post(api_client, "/api/deployments/", body)
+    assert response.status_code == 422
+    (error,) = response.json()["exception_detail"]
+    assert error["loc"] == ["body", "work_queue_name"]
+    assert error["msg"] == "Name may not contain %."
+
+
 def test_a_name_longer_than_255_characters_is_422(api_client, unchanged):
     flow = Flow.objects.get(name="existing")
     response = post(api_client, "/api/deployments/", {"name": "n" * 256, "flow_id": str(flow.id)})

@@ -207,8 +207,11 @@ def test_basic_auth_failures_are_cleared_by_a_success(client, deployer):
     assert not AccessAttempt.objects.exists()
 
 
-def test_a_username_no_user_can_have_is_refused_without_a_database_error(client, deployer):
-    response = create_flow(client, "wrong", username="u" * 300)
+@pytest.mark.parametrize("username", ["u" * 300, "dep\x00loyer"], ids=["too-long", "nul"])
+def test_a_username_no_user_can_have_is_refused_without_a_database_error(
+    client, deployer, username
+):
+    response = create_flow(client, "wrong", username=username)
     assert (response.status_code, response.json()) == (401, INVALID)
     assert not AccessAttempt.objects.exists()
 

@@ -105,14 +105,18 @@ def as_detail(status: int) -> Callable[[Problem, object], tuple[int, str]]:
     return lambda problem, request: (status, problem.message)
 
 
-def deployment_name_error(problem: Problem, request) -> tuple[int, str]:
+def deployment_name_error(problem: Problem, request) -> tuple[int, str] | None:
+    """Prefect's answer for a deployment's own name; other names (a work queue's) get
+    the 422 naming their field."""
+    if tuple(problem.path) != ("name",):
+        return None
     name = body_value(request, problem.path)
     return 422, (f"Deployment names may not contain any of {BANNED_NAME_CHARACTERS!r}: {name!r}")
 
 
 # The rules Prefect answers with `{"detail": …}` (or where Prefect's own server fails and
 # the catalog answers in that shape); any other broken rule is a 422 naming its field.
-PROBLEM_ANSWERS: dict[str, Callable[[Problem, object], tuple[int, str]]] = {
+PROBLEM_ANSWERS: dict[str, Callable[[Problem, object], tuple[int, str] | None]] = {
     "parameters_off_schema": error_for_update,
     "no_parameter_schema": error_for_update,
     "job_variables_off_schema": error_for_job_variables,
@@ -130,8 +134,9 @@ def domain_error_response(exc: CatalogError, context: dict) -> Response:
     if isinstance(exc, Invalid):
         answers = {**PROBLEM_ANSWERS, **getattr(view, "problem_answers", {})}
         answer = answers.get(exc.first.code)
-        if answer is not None:
-            status_code, detail = answer(exc.first, request)
+        given = answer(exc.first, request) if answer is not None else None
+        if given is not None:
+            status_code, detail = given
             return Response({"detail": detail}, status=status_code)
         body = body_of(request)
         errors = [problem_error(problem, body) for problem in exc.problems]

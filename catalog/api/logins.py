@@ -51,6 +51,10 @@ class LockedOut(exceptions.AuthenticationFailed):
     stops it at once with this message."""
 
 
+def username_max_length() -> int:
+    return get_user_model()._meta.get_field("username").max_length
+
+
 def verified_basic_auth_user(request: HttpRequest, username: str, password: str):
     """The active user these basic auth credentials name, behind django-axes' lockout
     check: from the credentials verified in the last CATALOG_BASIC_AUTH_CACHE_SECONDS (two
@@ -63,7 +67,7 @@ def verified_basic_auth_user(request: HttpRequest, username: str, password: str)
         if not may_try_to_log_in(request, username):
             raise LockedOut(lockout_message())
         return user
-    if len(username) > get_user_model()._meta.get_field("username").max_length:
+    if "\x00" in username or len(username) > username_max_length():
         raise exceptions.AuthenticationFailed(INVALID_CREDENTIALS)  # no user has such a name
     user = authenticate(request, username=username, password=password)
     if getattr(request, "axes_locked_out", False):

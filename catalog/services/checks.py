@@ -1,6 +1,7 @@
 """Applying the rules of `catalog.rules` to a resource's values, field by field."""
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -47,3 +48,13 @@ def saved(instance, **save_options) -> None:
 
 def columns_of(instance, names: Iterable[str]) -> dict[str, Any]:
     return {name: getattr(instance, name) for name in names}
+
+
+@contextmanager
+def problems_named(field: str) -> Iterator[None]:
+    """Problems of a row written on the way (a work queue a deployment names) told at the
+    field of the write that named it, not at the row's own `name`."""
+    try:
+        yield
+    except Invalid as exc:
+        raise Invalid([Problem((field,), p.message, p.code) for p in exc.problems]) from None

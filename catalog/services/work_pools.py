@@ -15,7 +15,14 @@ from catalog.models import (
 )
 from catalog.rules import limits, parameters
 from catalog.rules.problems import Problem, RuleError, problem_from
-from catalog.services.checks import checked, columns_of, problems_of, refuse, saved
+from catalog.services.checks import (
+    checked,
+    columns_of,
+    problems_named,
+    problems_of,
+    refuse,
+    saved,
+)
 from catalog.services.context import WriteContext
 from catalog.services.errors import Conflict, Invalid, NotFound
 
@@ -126,10 +133,13 @@ def work_queue_for(pool_name: str | None, queue_name: str | None) -> WorkQueue |
     if pool_name:
         pool = work_pool_named(pool_name)
         if queue_name:
-            return work_queue_ensure(pool, queue_name)
+            with problems_named("work_queue_name"):
+                return work_queue_ensure(pool, queue_name)
         return pool.default_queue or work_pool_ensure(pool.name).default_queue
     if queue_name:
-        return work_queue_ensure(work_pool_ensure(DEFAULT_AGENT_POOL), queue_name)
+        pool = work_pool_ensure(DEFAULT_AGENT_POOL)
+        with problems_named("work_queue_name"):
+            return work_queue_ensure(pool, queue_name)
     return None
 
 
