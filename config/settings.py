@@ -265,6 +265,22 @@ CATALOG_MAX_FILTER_VALUES = env_int("CATALOG_MAX_FILTER_VALUES", 250)
 # -- regular expressions in parameter schemas
 
 # -- untrusted prefect.yaml and flow files
+# The largest prefect.yaml the importer reads, in bytes.
+CATALOG_YAML_MAX_BYTES = env_int("CATALOG_YAML_MAX_BYTES", 1_000_000)
+# The most nodes a prefect.yaml may hold once its aliases are expanded (an alias counts
+# every node it stands for), so a few hundred bytes cannot unfold into billions.
+CATALOG_YAML_MAX_NODES = env_int("CATALOG_YAML_MAX_NODES", 100_000)
+# The most levels of lists and mappings a prefect.yaml, JSON or JSON Lines document may
+# nest: room for the 254 levels any JSON value may take (catalog.rules.limits).
+CATALOG_IMPORT_MAX_DEPTH = env_int("CATALOG_IMPORT_MAX_DEPTH", 300)
+# The largest flow source file an entrypoint may name, in bytes.
+CATALOG_FLOW_SOURCE_MAX_BYTES = env_int("CATALOG_FLOW_SOURCE_MAX_BYTES", 1_000_000)
+# The most levels an expression in a flow file may nest, and a default or annotation
+# may nest when read through the names it refers to.
+CATALOG_FLOW_SOURCE_MAX_DEPTH = env_int("CATALOG_FLOW_SOURCE_MAX_DEPTH", 100)
+# The total size of what reading one flow file computes (defaults, Literal choices, enum
+# values, annotation schemas): a character of text, a digit of a number, an item.
+CATALOG_FLOW_SOURCE_MAX_VALUE_SIZE = env_int("CATALOG_FLOW_SOURCE_MAX_VALUE_SIZE", 1_000_000)
 
 # -- import_deployments --from-api
 # Pages (requests, each page of each listing) one import reads: 200,000 records at 200 a

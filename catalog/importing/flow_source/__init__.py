@@ -39,10 +39,18 @@ Static reading has limits; where the truth needs the running code it does the cl
 
 import ast
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from catalog.importing.flow_source.module import Module, Unresolved, qualified_name, scan_module
+from catalog.importing.flow_source.module import (
+    Module,
+    ReadingBudget,
+    SourceTooCostly,
+    Unresolved,
+    qualified_name,
+    scan_module,
+    too_deep,
+)
 from catalog.importing.flow_source.parameters import all_arguments, parameter_schema
 from catalog.importing.flow_source.values import static_value
 from catalog.rules.limits import BANNED_NAME_CHARACTERS
@@ -52,7 +60,12 @@ RESERVED_PARAMETERS = ("return_state", "wait_for")
 
 
 class FlowSourceError(ValueError):
-    """The flow's file cannot be read as Prefect would read it (bad syntax, not a flow)."""
+    """The flow's file cannot be read as Prefect would read it (bad syntax, not a flow),
+    or reading it would cost past a budget."""
+
+
+class EntrypointOutsideProject(FlowSourceError):
+    """An entrypoint naming a file outside the project folder, however it gets there."""
 
 
 @dataclass(frozen=True)
@@ -63,20 +76,103 @@ class FlowInfo:
     parameter_openapi_schema: dict
 
 
-def read_flow(entrypoint: str, base_dir: Path) -> FlowInfo | None:
-    """The flow at `path/to/file.py:function` (relative to `base_dir`), None if it is absent."""
+@dataclass(frozen=True)
+class SourceBudgets:
+    """What reading flow files may cost (settings `CATALOG_FLOW_SOURCE_*`)."""
+
+    max_bytes: int = 1_000_000
+    max_depth: int = 100
+    max_value_size: int = 1_000_000
+
+    @classmethod
+    def from_settings(cls) -> "SourceBudgets":
+        from django.conf import settings
+
+        return cls(
+            max_bytes=settings.CATALOG_FLOW_SOURCE_MAX_BYTES,
+            max_depth=settings.CATALOG_FLOW_SOURCE_MAX_DEPTH,
+            max_value_size=settings.CATALOG_FLOW_SOURCE_MAX_VALUE_SIZE,
+        )
+
+
+@dataclass
+class SourceFiles:
+    """The flow files one import reads, each read and parsed once however many
+    deployments name it; its budget is spent across them all."""
+
+    budgets: SourceBudgets = field(default_factory=SourceBudgets.from_settings)
+    read: dict[Path, tuple[Module, str]] = field(default_factory=dict)
+
+    def module(self, path: Path) -> tuple[Module, str]:
+        """The file's scanned module and the MD5 of its bytes."""
+        if path not in self.read:
+            source = read_source(path, self.budgets.max_bytes)
+            budget = ReadingBudget(self.budgets.max_value_size, self.budgets.max_depth)
+            try:
+                module = scan_module(parse_source(source, path), path, budget)
+            except SourceTooCostly as exc:
+                raise costly(exc, path) from None
+            file_hash = hashlib.md5(source, usedforsecurity=False).hexdigest()
+            self.read[path] = (module, file_hash)
+        return self.read[path]
+
+
+def read_flow(entrypoint: str, base_dir: Path, files: SourceFiles | None = None) -> FlowInfo | None:
+    """The flow at `path/to/file.py:function` (relative to `base_dir`, the project folder,
+    and inside it), None if it is absent."""
     if ":" not in entrypoint:
         return None
     file_part, function_name = entrypoint.rsplit(":", 1)
-    path = Path(base_dir) / file_part
-    if not path.is_file():
+    path = project_file(entrypoint, file_part, base_dir)
+    if path is None or not path.is_file():
         return None
-    source = path.read_bytes()
-    module = scan_module(parse_source(source, path), path)
+    files = files or SourceFiles()
+    module, file_hash = files.module(path)
     function = module.functions.get(function_name)
     if function is None:
         return None
-    return flow_info(function, module, hashlib.md5(source, usedforsecurity=False).hexdigest())
+    try:
+        return flow_info(function, module, file_hash)
+    except SourceTooCostly as exc:
+        raise costly(exc, path) from None
+    except RecursionError:
+        raise FlowSourceError(f"{path}: {too_deep(module.budget.max_depth)}") from None
+
+
+def project_file(entrypoint: str, file_part: str, base_dir: Path) -> Path | None:
+    """The entrypoint's file, its links followed, refused unless inside the project
+    folder: an absolute path, `..` or a link may otherwise reach any file on the host."""
+    try:
+        root = Path(base_dir).resolve()
+        path = (root / file_part).resolve()
+    except (OSError, ValueError):  # a NUL in the path, a loop of links
+        return None
+    if not path.is_relative_to(root):
+        raise EntrypointOutsideProject(
+            f"entrypoint {entrypoint!r} is outside the project folder {root}"
+        )
+    return path
+
+
+def read_source(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, never more than the budget read (the size a file system reports
+    may be wrong, as /proc's files say 0)."""
+    try:
+        with path.open("rb") as file:
+            source = file.read(max_bytes + 1)
+    except OSError as exc:
+        raise FlowSourceError(f"{path}: cannot read: {exc.strerror}") from None
+    if len(source) > max_bytes:
+        raise FlowSourceError(
+            f"{path}: the file is larger than {max_bytes:,} bytes (CATALOG_FLOW_SOURCE_MAX_BYTES)"
+        )
+    return source
+
+
+def costly(exc: SourceTooCostly, path: Path) -> FlowSourceError:
+    line = getattr(exc.node, "lineno", None)
+    where = f"{path}, line {line}" if line else str(path)
+    return FlowSourceError(f"{where}: {exc}")
 
 
 def parse_source(source: bytes, path: Path) -> ast.Module:
@@ -86,6 +182,8 @@ def parse_source(source: bytes, path: Path) -> ast.Module:
         raise FlowSourceError(f"{path}, line {exc.lineno}: {exc.msg}") from exc
     except ValueError as exc:
         raise FlowSourceError(f"{path}: {exc}") from exc
+    except (RecursionError, MemoryError):
+        raise FlowSourceError(f"{path}: nested too deeply for Python's parser") from None
 
 
 def flow_info(

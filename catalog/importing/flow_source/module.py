@@ -29,14 +29,62 @@ class EnumMember:
     value: Any
 
 
+class SourceTooCostly(Exception):
+    """Reading the file would cost past a budget; the message names it, `node` is where."""
+
+    def __init__(self, message: str, node: ast.AST | None = None) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+@dataclass
+class ReadingBudget:
+    """What reading one flow file may compute (README "Security"): values and schemas of
+    at most `max_value_size` in all, nesting at most `max_depth` levels through names."""
+
+    max_value_size: int = 1_000_000
+    max_depth: int = 100
+    spent: int = 0
+    depth: int = 0
+
+    def spend(self, units: int, node: ast.AST | None = None) -> None:
+        self.spent += units
+        if self.spent > self.max_value_size:
+            raise SourceTooCostly(
+                f"its defaults and annotations come to more than {self.max_value_size:,} "
+                "characters, digits and items (CATALOG_FLOW_SOURCE_MAX_VALUE_SIZE)",
+                node,
+            )
+
+    def affords(self, units: int, node: ast.AST) -> None:
+        """Refuse, before computing it, a value that would take the budget past its end."""
+        if self.spent + units > self.max_value_size:
+            self.spend(units, node)
+
+    def enter(self, node: ast.AST) -> None:
+        self.depth += 1
+        if self.depth > self.max_depth:
+            raise SourceTooCostly(too_deep(self.max_depth), node)
+
+    def leave(self) -> None:
+        self.depth -= 1
+
+
+def too_deep(max_depth: int) -> str:
+    return f"nested too deeply: more than {max_depth} levels (CATALOG_FLOW_SOURCE_MAX_DEPTH)"
+
+
 @dataclass
 class Module:
     """What the module binds at its top level, as far as static reading tells."""
 
     path: Path
+    budget: ReadingBudget = field(default_factory=ReadingBudget)
     names: dict[str, str] = field(default_factory=dict)
     constants: dict[str, ast.expr] = field(default_factory=dict)
     enums: dict[str, ast.ClassDef] = field(default_factory=dict)
+    # Each enum's members, read once: a member is named far more often than defined.
+    enum_values: dict[str, dict[str, Any]] = field(default_factory=dict)
     functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
     future_annotations: bool = False
     star_import: bool = False
@@ -56,28 +104,48 @@ class Unresolved(Exception):
     """A value or annotation static reading cannot know."""
 
 
-def scan_module(tree: ast.Module, path: Path) -> Module:
-    module = Module(path=path)
+def scan_module(tree: ast.Module, path: Path, budget: ReadingBudget | None = None) -> Module:
+    budget = budget or ReadingBudget()
+    check_expression_depth(tree, budget.max_depth)
+    module = Module(path=path, budget=budget)
     for statement in top_level_statements(tree.body):
         bind_statement(statement, module)
     return module
 
 
+def check_expression_depth(tree: ast.Module, max_depth: int) -> None:
+    """Every expression nests at most `max_depth` levels, so the readers that walk one
+    (each level a few frames of Python's stack) never run out of stack."""
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            raise SourceTooCostly(too_deep(max_depth), node)
+        for child in ast.iter_child_nodes(node):
+            opens_block = isinstance(child, ast.stmt | ast.excepthandler | ast.match_case)
+            stack.append((child, 0 if opens_block else depth + 1))
+
+
 def top_level_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements that run on import, in order; `if TYPE_CHECKING:` bodies never do."""
-    for statement in body:
+    """Statements that run on import, in order; `if TYPE_CHECKING:` bodies never do.
+    Walked with a stack: a chain of a thousand `elif`s is a thousand levels deep."""
+    pending: list[ast.stmt] = list(reversed(body))
+    while pending:
+        statement = pending.pop()
         yield statement
-        if isinstance(statement, ast.If):
-            if not is_type_checking(statement.test):
-                yield from top_level_statements(statement.body)
-            yield from top_level_statements(statement.orelse)
-        elif isinstance(statement, ast.Try):
-            for block in (statement.body, statement.orelse, statement.finalbody):
-                yield from top_level_statements(block)
-            for handler in statement.handlers:
-                yield from top_level_statements(handler.body)
-        elif isinstance(statement, ast.With):
-            yield from top_level_statements(statement.body)
+        pending.extend(reversed(inner_statements(statement)))
+
+
+def inner_statements(statement: ast.stmt) -> list[ast.stmt]:
+    if isinstance(statement, ast.If):
+        body = [] if is_type_checking(statement.test) else statement.body
+        return [*body, *statement.orelse]
+    if isinstance(statement, ast.Try):
+        handlers = [inner for handler in statement.handlers for inner in handler.body]
+        return [*statement.body, *statement.orelse, *statement.finalbody, *handlers]
+    if isinstance(statement, ast.With):
+        return list(statement.body)
+    return []
 
 
 def is_type_checking(test: ast.expr) -> bool:
@@ -98,8 +166,10 @@ def bind_statement(statement: ast.stmt, module: Module) -> None:
         module.functions[statement.name] = statement
     elif isinstance(statement, ast.ClassDef):
         bind(module, statement.name, f"{LOCAL}.{statement.name}")
-        if is_enum_class(statement, module):
+        members = enum_members(statement) if is_enum_base(statement, module) else None
+        if members is not None:
             module.enums[statement.name] = statement
+            module.enum_values[statement.name] = members
     elif isinstance(statement, ast.Assign | ast.AnnAssign | ast.AugAssign):
         bind_assignment(statement, module)
 
@@ -129,18 +199,19 @@ def bind_assignment(statement: ast.Assign | ast.AnnAssign | ast.AugAssign, modul
 def bind(module: Module, name: str, qualified: str) -> None:
     """A new binding replaces whatever the name meant before."""
     module.names[name] = qualified
-    for table in (module.constants, module.enums, module.functions):
+    for table in (module.constants, module.enums, module.enum_values, module.functions):
         table.pop(name, None)
 
 
-def is_enum_class(node: ast.ClassDef, module: Module) -> bool:
+def is_enum_base(node: ast.ClassDef, module: Module) -> bool:
     bases = [qualified_name(base, module.names) for base in node.bases]
-    return any(base in ENUM_BASES for base in bases) and enum_members(node) is not None
+    return any(base in ENUM_BASES for base in bases)
 
 
 def enum_members(node: ast.ClassDef) -> dict[str, Any] | None:
     """Each member's value, an alias taking its original's; None when one is not a literal."""
     members: dict[str, Any] = {}
+    originals: dict[Any, Any] = {}
     for statement in node.body:
         if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
             continue
@@ -151,8 +222,26 @@ def enum_members(node: ast.ClassDef) -> dict[str, Any] | None:
             value = literal(statement.value)
         except Unresolved:
             return None
-        members[target.id] = next((v for v in members.values() if v == value), value)
+        members[target.id] = originals.setdefault(equality_key(value), value)
     return members
+
+
+LIST, DICT, SET = object(), object(), object()
+
+
+def equality_key(value: Any) -> Any:
+    """A hashable stand-in equal to another's exactly when the values are equal (`[1]`
+    and `[1.0]` alike, `[1]` and `(1,)` not), so finding an alias's original is a lookup
+    rather than a comparison with every member before it."""
+    if isinstance(value, list):
+        return (LIST, tuple(map(equality_key, value)))
+    if isinstance(value, tuple):
+        return tuple(map(equality_key, value))
+    if isinstance(value, dict):
+        return (DICT, frozenset((equality_key(k), equality_key(v)) for k, v in value.items()))
+    if isinstance(value, set):
+        return (SET, frozenset(map(equality_key, value)))
+    return value
 
 
 def qualified_name(node: ast.expr, names: dict[str, str]) -> str | None:

@@ -11,10 +11,9 @@ from catalog.importing.flow_source.module import (
     LOCAL,
     Scope,
     Unresolved,
-    enum_members,
     qualified_name,
 )
-from catalog.importing.flow_source.values import jsonable, static_value
+from catalog.importing.flow_source.values import jsonable, literal_size, static_value
 
 # Names pydantic can still resolve when Prefect falls back to unevaluated annotations.
 FALLBACK_NAMES = {"typing": "typing", "t": "typing"}
@@ -40,6 +39,9 @@ SET_TYPES = frozenset({"builtins.set", "builtins.frozenset", "typing.Set", "typi
 TUPLE_TYPES = frozenset({"builtins.tuple", "typing.Tuple"})
 DICT_TYPES = frozenset({"builtins.dict", "typing.Dict", "typing.Mapping"})
 NULL_SCHEMA = {"type": "null"}
+# A part of an annotation costs as much as ten characters of a default: reading it makes
+# a schema of several keys (a 1,000,000 budget unfolds 100,000 parts in about a second).
+ANNOTATION_PART_SIZE = 10
 
 
 def parse_annotation(text: str) -> ast.expr | None:
@@ -55,7 +57,18 @@ def forward_scope(scope: Scope) -> Scope:
 
 
 def annotation_schema(node: ast.expr, scope: Scope) -> dict:
-    """pydantic's JSON schema for an annotation; `{}` for what static reading cannot know."""
+    """pydantic's JSON schema for an annotation; `{}` for what static reading cannot know.
+    Each part of it, aliases unfolded, spends from the module's reading budget."""
+    budget = scope.module.budget
+    budget.enter(node)
+    try:
+        budget.spend(ANNOTATION_PART_SIZE, node)
+        return part_schema(node, scope)
+    finally:
+        budget.leave()
+
+
+def part_schema(node: ast.expr, scope: Scope) -> dict:
     if isinstance(node, ast.Constant):
         return constant_annotation_schema(node.value, scope)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
@@ -108,12 +121,15 @@ def enum_reference(name: str, scope: Scope) -> dict:
     node = scope.module.enums.get(name)
     if node is None:
         return {}
-    scope.definitions[name] = enum_definition(node)
+    if name not in scope.definitions:
+        members = scope.module.enum_values[name]
+        scope.module.budget.spend(literal_size(list(members.values())), node)
+        scope.definitions[name] = enum_definition(node, members)
     return {"$ref": f"#/definitions/{name}"}
 
 
-def enum_definition(node: ast.ClassDef) -> dict:
-    values = [jsonable(value) for value in (enum_members(node) or {}).values()]
+def enum_definition(node: ast.ClassDef, members: dict[str, Any]) -> dict:
+    values = [jsonable(value) for value in members.values()]
     definition: dict[str, Any] = {"title": node.name}
     docstring = ast.get_docstring(node, clean=True)
     if docstring:

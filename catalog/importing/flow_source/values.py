@@ -6,6 +6,7 @@ Literals, module constants, enum members, arithmetic and a few calls; anything e
 
 import ast
 import datetime
+import math
 import operator
 from typing import Any
 
@@ -13,13 +14,13 @@ from catalog.importing.flow_source.module import (
     EnumMember,
     Module,
     Unresolved,
-    enum_members,
     literal,
     qualified_name,
 )
 
 MAX_CONSTANT_DEPTH = 20
 MAX_EXPONENT = 1000
+LOG10_2 = math.log10(2)
 # Naive dates and times from integer arguments; pydantic writes them as isoformat() does.
 TEMPORAL_TYPES = {
     "datetime.date": datetime.date,
@@ -40,9 +41,20 @@ ARITHMETIC = {
 
 
 def static_value(node: ast.expr, module: Module, depth: int = 0) -> Any:
-    """The value of a literal expression, module constant, enum member or simple call."""
+    """The value of a literal expression, module constant, enum member or simple call,
+    within the module's reading budget (its nesting, and the size of all it computes)."""
     if depth > MAX_CONSTANT_DEPTH:
         raise Unresolved
+    module.budget.enter(node)
+    try:
+        value = evaluated(node, module, depth)
+    finally:
+        module.budget.leave()
+    module.budget.spend(own_size(value), node)
+    return value
+
+
+def evaluated(node: ast.expr, module: Module, depth: int) -> Any:
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.UnaryOp | ast.BinOp):
@@ -60,6 +72,32 @@ def static_value(node: ast.expr, module: Module, depth: int = 0) -> Any:
     raise Unresolved
 
 
+def own_size(value: Any) -> int:
+    """What a value adds to the budget beyond its items, which were counted as made:
+    a character of text, a digit of a number, one for anything else."""
+    if isinstance(value, str | bytes):
+        return max(len(value), 1)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return digits(value)
+    if isinstance(value, EnumMember):
+        return literal_size(value.value)
+    return 1
+
+
+def literal_size(value: Any) -> int:
+    """The whole size of a literal's value (an enum member's), items and all."""
+    if isinstance(value, dict):
+        return 1 + sum(literal_size(k) + literal_size(v) for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return 1 + sum(literal_size(item) for item in value)
+    return own_size(value)
+
+
+def digits(number: int) -> int:
+    """A number's decimal digits, near enough, without writing it out."""
+    return int(abs(number).bit_length() * LOG10_2) + 1
+
+
 def arithmetic(node: ast.UnaryOp | ast.BinOp, module: Module, depth: int) -> Any:
     """Numbers computed as Python computes them (`60 * 60`, `10**6`, `-1`, `1+2j`)."""
     operands = [node.operand] if isinstance(node, ast.UnaryOp) else [node.left, node.right]
@@ -71,10 +109,27 @@ def arithmetic(node: ast.UnaryOp | ast.BinOp, module: Module, depth: int) -> Any
         raise Unresolved
     if isinstance(node.op, ast.Pow) and abs(values[1]) > MAX_EXPONENT:
         raise Unresolved
+    module.budget.affords(result_size(node.op, values), node)
     try:
         return operation(*values)
     except (ArithmeticError, ValueError) as exc:
         raise Unresolved from exc
+
+
+def result_size(operator_node: ast.operator | ast.unaryop, values: list[Any]) -> int:
+    """An upper bound of what an operation makes, known before making it: text and whole
+    numbers may grow past any budget (`(10**1000)**1000`); floats cannot."""
+    if all(type(value) is str for value in values):
+        return sum(len(value) for value in values)
+    if not all(type(value) is int for value in values):
+        return 1
+    sizes = [digits(value) for value in values]
+    if isinstance(operator_node, ast.Pow):
+        base, exponent = values
+        return 1 if exponent < 0 or abs(base) <= 1 else int(exponent * math.log10(abs(base))) + 1
+    if isinstance(operator_node, ast.Mult):
+        return sum(sizes)
+    return max(sizes) + 1
 
 
 def container_value(node: ast.List | ast.Tuple | ast.Set, module: Module, depth: int) -> Any:
@@ -102,8 +157,8 @@ def dict_value(node: ast.Dict, module: Module, depth: int) -> dict:
 
 
 def enum_member(node: ast.Attribute, module: Module) -> EnumMember:
-    if isinstance(node.value, ast.Name) and node.value.id in module.enums:
-        members = enum_members(module.enums[node.value.id]) or {}
+    if isinstance(node.value, ast.Name) and node.value.id in module.enum_values:
+        members = module.enum_values[node.value.id]
         if node.attr in members:
             return EnumMember(members[node.attr])
     raise Unresolved

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from catalog.importing.records import Bundle
+from catalog.importing.sources.budgets import FileBudgets, yaml_too_large
 from catalog.importing.sources.json_files import read_json, read_json_lines
 from catalog.importing.sources.prefect_yaml import read_prefect_yaml
 
@@ -17,15 +18,34 @@ READERS = {"json": read_json, "jsonl": read_json_lines, "yaml": read_prefect_yam
 def read_paths(paths: Iterable[Path], *, file_format: str | None = None) -> Bundle:
     bundle = Bundle()
     for path in map(Path, paths):
+        named_kind = file_format or FORMATS.get(path.suffix.lower())
         try:
+            if named_kind == "yaml":
+                check_yaml_size(path)
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             bundle.problems.append(f"{path}: cannot read: {exc}")
             continue
-        kind = file_format or FORMATS.get(path.suffix.lower()) or sniff(text)
+        except FileTooLarge as exc:
+            bundle.problems.append(f"{path}: {exc}")
+            continue
+        kind = named_kind or sniff(text)
         reader = READERS[kind]
         bundle.extend(reader(str(path), text, base_dir=path.parent))
     return bundle
+
+
+class FileTooLarge(ValueError):
+    pass
+
+
+def check_yaml_size(path: Path) -> None:
+    """A prefect.yaml past its budget is refused before it is read (the reader checks
+    the text again, for files whose format is only known once read)."""
+    max_bytes = FileBudgets.from_settings().yaml_max_bytes
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise FileTooLarge(yaml_too_large(size, max_bytes))
 
 
 def sniff(text: str) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.importing.records import BUNDLE_KEYS, Bundle, Record, RecordError
+from catalog.importing.sources.budgets import FileBudgets, JsonTooCostly, decode_json
 
 FLOW_KEYS = {"id", "created", "updated", "name", "tags", "labels"}
 VARIABLE_KEYS = {"id", "created", "updated", "name", "value", "tags"}
@@ -31,9 +32,12 @@ def target_of(bundle: Bundle, item: Any) -> list:
 
 def read_json(source: str, text: str, base_dir: Path | None = None) -> Bundle:
     try:
-        document = json.loads(text)
+        document = decode_json(text, FileBudgets.from_settings().max_depth)
     except json.JSONDecodeError as exc:
         return failed(f"{source}:{exc.lineno}: JSON syntax error at column {exc.colno}: {exc.msg}")
+    except JsonTooCostly as exc:
+        line = f":{exc.line}" if exc.line else ""
+        return failed(f"{source}{line}: JSON {exc.problem}")
     try:
         return sort_document(source, document)
     except RecordError as exc:
@@ -80,15 +84,19 @@ def as_list(value: Any, source: str, key: str) -> list:
 
 def read_json_lines(source: str, text: str, base_dir: Path | None = None) -> Bundle:
     bundle = Bundle()
+    max_depth = FileBudgets.from_settings().max_depth
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = decode_json(line, max_depth)
         except json.JSONDecodeError as exc:
             bundle.problems.append(
                 f"{source}:{number}: JSON syntax error at column {exc.colno}: {exc.msg}"
             )
+            continue
+        except JsonTooCostly as exc:
+            bundle.problems.append(f"{source}:{number}: JSON {exc.problem}")
             continue
         target = target_of(bundle, item)
         target.append(Record(source, "", item, line=number))

@@ -11,6 +11,13 @@ from typing import Any
 import yaml
 
 from catalog.importing.records import Bundle, Record, RecordError
+from catalog.importing.sources.budgets import (
+    BoundedYamlLoader,
+    FileBudgets,
+    YamlTooCostly,
+    too_deep,
+    yaml_too_large,
+)
 from catalog.importing.sources.json_files import failed
 from catalog.rules.problems import joined
 
@@ -21,8 +28,17 @@ class PrefectYamlError(ValueError):
 
 def read_prefect_yaml(source: str, text: str, base_dir: Path | None = None) -> Bundle:
     """The deployments a `prefect deploy --all` of this file would make."""
+    budgets = FileBudgets.from_settings()
+    size = len(text.encode("utf-8"))
+    if size > budgets.yaml_max_bytes:
+        return failed(f"{source}: {yaml_too_large(size, budgets.yaml_max_bytes)}")
     try:
-        document, lines = load_yaml_with_lines(text)
+        document, lines = load_yaml_with_lines(text, budgets)
+    except YamlTooCostly as exc:
+        line = f":{exc.problem_mark.line + 1}" if exc.problem_mark else ""
+        return failed(f"{source}{line}: YAML {exc.problem}")
+    except RecursionError:  # only with CATALOG_IMPORT_MAX_DEPTH past Python's own stack
+        return failed(f"{source}: YAML {too_deep(budgets.max_depth)}")
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
@@ -34,9 +50,10 @@ def read_prefect_yaml(source: str, text: str, base_dir: Path | None = None) -> B
     return converter.bundle()
 
 
-def load_yaml_with_lines(text: str) -> tuple[Any, dict[tuple, int]]:
-    """The YAML document (anchors and `<<` merges resolved) and the line of each path."""
-    loader = yaml.SafeLoader(text)
+def load_yaml_with_lines(text: str, budgets: FileBudgets) -> tuple[Any, dict[tuple, int]]:
+    """The YAML document (anchors and `<<` merges resolved) and the line of each path,
+    within the budgets on nodes and depth."""
+    loader = BoundedYamlLoader(text, budgets)
     try:
         node = loader.get_single_node()
         document = loader.construct_document(node) if node is not None else None
@@ -116,6 +133,7 @@ class PrefectYaml:
         self.notes: list[str] = []
         self.noted_top_pull = False
         self.variables = catalog_variables()
+        self.flow_files = source_files()
 
     def bundle(self) -> Bundle:
         bundle = Bundle()
@@ -202,13 +220,19 @@ class PrefectYaml:
 
     def add_flow_facts(self, config: Mapping, data: dict) -> None:
         """What Prefect reads from the flow's code: read from its source, never run."""
-        from catalog.importing.flow_source import FlowSourceError, read_flow
+        from catalog.importing.flow_source import (
+            EntrypointOutsideProject,
+            FlowSourceError,
+            read_flow,
+        )
 
         entrypoint = config.get("entrypoint")
         info = None
         if isinstance(entrypoint, str) and entrypoint:
             try:
-                info = read_flow(entrypoint, self.base_dir)
+                info = read_flow(entrypoint, self.base_dir, self.flow_files)
+            except EntrypointOutsideProject as exc:
+                raise RecordError("entrypoint", f"deployment {data.get('name')!r}: {exc}") from None
             except FlowSourceError as exc:
                 raise RecordError("entrypoint", str(exc)) from None
         if info is None and "flow_name" not in data:
@@ -309,6 +333,13 @@ def schedule_json(index: int, entry: Any) -> dict:
     result: dict[str, Any] = {"schedule": schedule}
     copy_keys(entry, result, ("active", "parameters", "slug", "max_scheduled_runs"))
     return result
+
+
+def source_files():
+    """The flow files this prefect.yaml's entrypoints name, each read once."""
+    from catalog.importing.flow_source import SourceFiles
+
+    return SourceFiles()
 
 
 def catalog_variables() -> dict[str, Any]:
