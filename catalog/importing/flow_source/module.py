@@ -51,7 +51,7 @@ class ReadingBudget:
         self.spent += units
         if self.spent > self.max_value_size:
             raise SourceTooCostly(
-                f"its defaults and annotations come to more than {self.max_value_size:,} "
+                f"the values and annotations it reads come to more than {self.max_value_size:,} "
                 "characters, digits and items (CATALOG_FLOW_SOURCE_MAX_VALUE_SIZE)",
                 node,
             )
@@ -122,8 +122,15 @@ def check_expression_depth(tree: ast.Module, max_depth: int) -> None:
         if depth > max_depth:
             raise SourceTooCostly(too_deep(max_depth), node)
         for child in ast.iter_child_nodes(node):
-            opens_block = isinstance(child, ast.stmt | ast.excepthandler | ast.match_case)
-            stack.append((child, 0 if opens_block else depth + 1))
+            stack.append((child, expression_depth(child, depth)))
+
+
+def expression_depth(node: ast.AST, parent_depth: int) -> int:
+    """How deep a node sits in its expression: a statement starts again at 0, and the
+    wrappers that are not expressions (arguments, keywords) add no level."""
+    if isinstance(node, ast.stmt | ast.excepthandler | ast.match_case):
+        return 0
+    return parent_depth + isinstance(node, ast.expr)
 
 
 def top_level_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:

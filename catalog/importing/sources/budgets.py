@@ -40,8 +40,9 @@ def yaml_too_large(size: int, max_bytes: int) -> str:
 # YAML -----------------------------------------------------------------------------------
 
 
-class YamlTooCostly(yaml.MarkedYAMLError):
-    """A document past a budget, or one that refers to itself; `problem` says which."""
+class YamlRefused(yaml.MarkedYAMLError):
+    """A document past a budget, one that holds itself, or a value Python cannot make;
+    `problem` says which."""
 
 
 class BoundedYamlLoader(yaml.SafeLoader):
@@ -94,8 +95,8 @@ class BoundedYamlLoader(yaml.SafeLoader):
             )
         size = self.measured.get(id(node))
         if size is None:
-            raise YamlTooCostly(
-                problem=f"the alias *{event.anchor} refers to a node that holds it; "
+            raise YamlRefused(
+                problem=f"alias *{event.anchor} refers to a node that holds it: "
                 "a structure that contains itself cannot be imported",
                 problem_mark=event.start_mark,
             )
@@ -106,20 +107,20 @@ class BoundedYamlLoader(yaml.SafeLoader):
     def spend(self, nodes: int, depth: int, mark: yaml.Mark) -> None:
         self.nodes += nodes
         if self.nodes > self.budgets.yaml_max_nodes:
-            raise YamlTooCostly(
+            raise YamlRefused(
                 problem=f"too large: more than {self.budgets.yaml_max_nodes:,} nodes once "
                 "aliases are expanded (CATALOG_YAML_MAX_NODES)",
                 problem_mark=mark,
             )
         if depth > self.budgets.max_depth:
-            raise YamlTooCostly(problem=too_deep(self.budgets.max_depth), problem_mark=mark)
+            raise YamlRefused(problem=too_deep(self.budgets.max_depth), problem_mark=mark)
 
     def fetch_flow_collection_start(self, token_class: type) -> None:
         """The scanner reads ahead of the composer, and each open `[` or `{` makes every
         later token cost more: it stops at the depth budget too."""
         if self.flow_level >= self.budgets.max_depth:
             problem = too_deep(self.budgets.max_depth)
-            raise YamlTooCostly(problem=problem, problem_mark=self.get_mark())
+            raise YamlRefused(problem=problem, problem_mark=self.get_mark())
         super().fetch_flow_collection_start(token_class)
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
@@ -128,8 +129,8 @@ class BoundedYamlLoader(yaml.SafeLoader):
         try:
             return super().construct_object(node, deep)
         except (ValueError, OverflowError) as exc:
-            raise yaml.constructor.ConstructorError(
-                problem=f"cannot read this value: {exc}", problem_mark=node.start_mark
+            raise YamlRefused(
+                problem=f"value cannot be read: {exc}", problem_mark=node.start_mark
             ) from None
 
 
@@ -182,21 +183,21 @@ def line_too_deep(text: str, max_depth: int) -> int | None:
 
 def decode_json(text: str, max_depth: int) -> Any:
     """`json.loads` within the depth budget. Raises JSONDecodeError for bad syntax and
-    JsonTooCostly (with the line where known) for what the budgets refuse."""
+    JsonRefused (with the line where known) for what the budgets refuse."""
     try:
         value = json.loads(text)
     except json.JSONDecodeError:
         raise
     except RecursionError:
-        raise JsonTooCostly(too_deep(max_depth), line_too_deep(text, max_depth)) from None
+        raise JsonRefused(too_deep(max_depth), line_too_deep(text, max_depth)) from None
     except ValueError as exc:  # an integer past Python's 4,300 digits
-        raise JsonTooCostly(f"cannot read a value: {exc}", None) from None
+        raise JsonRefused(f"value cannot be read: {exc}", None) from None
     if nests_deeper_than(value, max_depth):
-        raise JsonTooCostly(too_deep(max_depth), line_too_deep(text, max_depth))
+        raise JsonRefused(too_deep(max_depth), line_too_deep(text, max_depth))
     return value
 
 
-class JsonTooCostly(ValueError):
+class JsonRefused(ValueError):
     def __init__(self, problem: str, line: int | None) -> None:
         super().__init__(problem)
         self.problem = problem

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.importing.records import BUNDLE_KEYS, Bundle, Record, RecordError
-from catalog.importing.sources.budgets import FileBudgets, JsonTooCostly, decode_json
+from catalog.importing.sources.budgets import FileBudgets, JsonRefused, decode_json
 
 FLOW_KEYS = {"id", "created", "updated", "name", "tags", "labels"}
 VARIABLE_KEYS = {"id", "created", "updated", "name", "value", "tags"}
@@ -35,7 +35,7 @@ def read_json(source: str, text: str, base_dir: Path | None = None) -> Bundle:
         document = decode_json(text, FileBudgets.from_settings().max_depth)
     except json.JSONDecodeError as exc:
         return failed(f"{source}:{exc.lineno}: JSON syntax error at column {exc.colno}: {exc.msg}")
-    except JsonTooCostly as exc:
+    except JsonRefused as exc:
         line = f":{exc.line}" if exc.line else ""
         return failed(f"{source}{line}: JSON {exc.problem}")
     try:
@@ -95,7 +95,7 @@ def read_json_lines(source: str, text: str, base_dir: Path | None = None) -> Bun
                 f"{source}:{number}: JSON syntax error at column {exc.colno}: {exc.msg}"
             )
             continue
-        except JsonTooCostly as exc:
+        except JsonRefused as exc:
             bundle.problems.append(f"{source}:{number}: JSON {exc.problem}")
             continue
         target = target_of(bundle, item)

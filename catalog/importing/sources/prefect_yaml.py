@@ -14,7 +14,7 @@ from catalog.importing.records import Bundle, Record, RecordError
 from catalog.importing.sources.budgets import (
     BoundedYamlLoader,
     FileBudgets,
-    YamlTooCostly,
+    YamlRefused,
     too_deep,
     yaml_too_large,
 )
@@ -34,7 +34,7 @@ def read_prefect_yaml(source: str, text: str, base_dir: Path | None = None) -> B
         return failed(f"{source}: {yaml_too_large(size, budgets.yaml_max_bytes)}")
     try:
         document, lines = load_yaml_with_lines(text, budgets)
-    except YamlTooCostly as exc:
+    except YamlRefused as exc:
         line = f":{exc.problem_mark.line + 1}" if exc.problem_mark else ""
         return failed(f"{source}{line}: YAML {exc.problem}")
     except RecursionError:  # only with CATALOG_IMPORT_MAX_DEPTH past Python's own stack
