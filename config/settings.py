@@ -268,13 +268,14 @@ CATALOG_MAX_FILTER_VALUES = env_int("CATALOG_MAX_FILTER_VALUES", 250)
 # The largest prefect.yaml the importer reads, in bytes.
 CATALOG_YAML_MAX_BYTES = env_int("CATALOG_YAML_MAX_BYTES", 1_000_000)
 # The most nodes a prefect.yaml may hold once its aliases are expanded (an alias counts
-# every node it stands for), so a few hundred bytes cannot unfold into billions.
-CATALOG_YAML_MAX_NODES = env_int("CATALOG_YAML_MAX_NODES", 100_000)
+# every node it stands for), so a few hundred bytes cannot unfold into billions. PyYAML
+# composes some 15,000 nodes a second here: the budget bounds a file's time too.
+CATALOG_YAML_MAX_NODES = env_int("CATALOG_YAML_MAX_NODES", 50_000)
 # The most levels of lists and mappings a prefect.yaml, JSON or JSON Lines document may
 # nest: room for the 254 levels any JSON value may take (catalog.rules.limits).
 CATALOG_IMPORT_MAX_DEPTH = env_int("CATALOG_IMPORT_MAX_DEPTH", 300)
 # The largest flow source file an entrypoint may name, in bytes.
-CATALOG_FLOW_SOURCE_MAX_BYTES = env_int("CATALOG_FLOW_SOURCE_MAX_BYTES", 1_000_000)
+CATALOG_FLOW_SOURCE_MAX_BYTES = env_int("CATALOG_FLOW_SOURCE_MAX_BYTES", 500_000)
 # The most levels an expression in a flow file may nest, and a default or annotation
 # may nest when read through the names it refers to.
 CATALOG_FLOW_SOURCE_MAX_DEPTH = env_int("CATALOG_FLOW_SOURCE_MAX_DEPTH", 100)

@@ -86,7 +86,7 @@ def test_it_refuses_an_alias_bomb_by_the_node_budget(tmp_path, levels, size):
     assert path.stat().st_size == size
 
     assert refused_by_command(path) == [
-        f"{path}:6: YAML too large: more than 100,000 nodes once aliases are expanded "
+        f"{path}:5: YAML too large: more than 50,000 nodes once aliases are expanded "
         "(CATALOG_YAML_MAX_NODES)"
     ]
 
@@ -105,7 +105,7 @@ def aliased_yaml(nodes: int) -> str:
     shared = "shared: &shared [" + ", ".join(["0"] * 999) + "]\n"
 
     def document(padding: int) -> str:
-        items = ["*shared"] * 98 + ["0"] * padding
+        items = ["*shared"] * (nodes // 1000 - 2) + ["0"] * padding
         return shared + (
             "deployments:\n- name: wide\n  flow_name: wide-flow\n"
             f"  parameters:\n    p: [{', '.join(items)}]\n"
@@ -118,18 +118,18 @@ def aliased_yaml(nodes: int) -> str:
 
 
 def test_it_takes_a_file_of_as_many_nodes_as_the_budget(tmp_path):
-    path = write(tmp_path / "prefect.yaml", aliased_yaml(100_000))
+    path = write(tmp_path / "prefect.yaml", aliased_yaml(50_000))
 
     assert import_paths([path]).summary() == "created=1 updated=0 unchanged=0 errors=0"
     unfolded = Deployment.objects.get(name="wide").parameters["p"]
-    assert unfolded[:98] == [[0] * 999] * 98
+    assert unfolded[:48] == [[0] * 999] * 48
 
 
 def test_it_refuses_a_file_of_one_node_past_the_budget(tmp_path):
-    path = write(tmp_path / "prefect.yaml", aliased_yaml(100_001))
+    path = write(tmp_path / "prefect.yaml", aliased_yaml(50_001))
 
     assert refused_by_service(path) == [
-        f"{path}:6: YAML too large: more than 100,000 nodes once aliases are expanded "
+        f"{path}:6: YAML too large: more than 50,000 nodes once aliases are expanded "
         "(CATALOG_YAML_MAX_NODES)"
     ]
 
@@ -410,18 +410,18 @@ def test_it_leaves_out_a_default_that_refers_to_itself(tmp_path):
 
 
 def test_it_takes_a_flow_file_as_large_as_the_budget(tmp_path):
-    path = project(tmp_path, FLOW + "#" * (1_000_000 - len(FLOW) - 1) + "\n")
+    path = project(tmp_path, FLOW + "#" * (500_000 - len(FLOW) - 1) + "\n")
 
     assert import_paths([path]).summary() == "created=1 updated=0 unchanged=0 errors=0"
 
 
 def test_it_refuses_a_flow_file_one_byte_past_the_budget(tmp_path):
-    path = project(tmp_path, FLOW + "#" * (1_000_001 - len(FLOW) - 1) + "\n")
+    path = project(tmp_path, FLOW + "#" * (500_001 - len(FLOW) - 1) + "\n")
 
     assert refused_by_command(path) == [
         entrypoint_problem(
             path,
-            f"{tmp_path}/flows/f.py: the file is larger than 1,000,000 bytes "
+            f"{tmp_path}/flows/f.py: the file is larger than 500,000 bytes "
             "(CATALOG_FLOW_SOURCE_MAX_BYTES)",
         )
     ]

@@ -35,6 +35,10 @@ Static reading has limits; where the truth needs the running code it does the cl
 - only `file.py:function` entrypoints are read, and only functions defined at the top
   level of the file (also inside top-level `if`/`try`/`with`); a function whose
   decorators include no `@flow` is refused, as Prefect refuses it.
+
+Files are untrusted: an entrypoint must name a file inside the project folder, and the
+file's size, nesting and what reading it computes are bounded (`SourceBudgets`, settings
+`CATALOG_FLOW_SOURCE_*`); past a budget the file is refused with the budget named.
 """
 
 import ast
@@ -80,7 +84,7 @@ class FlowInfo:
 class SourceBudgets:
     """What reading flow files may cost (settings `CATALOG_FLOW_SOURCE_*`)."""
 
-    max_bytes: int = 1_000_000
+    max_bytes: int = 500_000
     max_depth: int = 100
     max_value_size: int = 1_000_000
 
