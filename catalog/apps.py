@@ -1,4 +1,5 @@
-"""The catalog app: its lookups, datetime adapters and kept-JSON triggers, wired at start."""
+"""The catalog app: its lookups, datetime adapters, kept-JSON triggers and the request
+deadline's database guards, wired at start."""
 
 from django.apps import AppConfig
 
@@ -10,14 +11,17 @@ class CatalogConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib import admin
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
         from catalog.adapters import send_aware_datetimes_in_utc
         from catalog.admin.guarded import guard_every_admin
+        from catalog.api.deadline import guard_new_connection
         from catalog.models import lookups  # noqa: F401  (registers the cross-database lookups)
         from catalog.rendering.json_cache import install_triggers
 
         send_aware_datetimes_in_utc()
         post_migrate.connect(install_triggers, sender=self)
+        connection_created.connect(guard_new_connection)
         # The admin registered every app's ModelAdmins before this runs (it comes first).
         guard_every_admin(admin.site)

@@ -153,8 +153,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "catalog.api.middleware.AdminMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, as django-axes asks: it turns a login it locked out into the lockout answer.
     "axes.middleware.AxesMiddleware",
+    # Last: it times the view (see its docstring).
+    "catalog.api.middleware.RequestDeadlineMiddleware",
 ]
 
 # django-axes' backend first: a locked-out login is refused before any password is hashed.
@@ -323,6 +324,26 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
 # -- request deadline
+# Each web request answers within this many seconds, a 503 past it (catalog/api/deadline.py):
+# PostgreSQL's statement_timeout, SQLite's progress handler and a timer on Python work.
+# Gunicorn kills a worker silent for GUNICORN_TIMEOUT seconds and its client gets an HTML
+# 500, so the deadline must end first; commands and migrations have none.
+GUNICORN_TIMEOUT = env_int("GUNICORN_TIMEOUT", 30)
+
+
+def request_deadline_seconds(name: str, default: int, worker_timeout: int) -> int:
+    seconds = env_int(name, default)
+    if not 0 < seconds < worker_timeout:
+        raise ImproperlyConfigured(
+            f"{name} must be at least 1 and less than GUNICORN_TIMEOUT ({worker_timeout}), "
+            f"got {seconds}"
+        )
+    return seconds
+
+
+CATALOG_REQUEST_DEADLINE_SECONDS = request_deadline_seconds(
+    "CATALOG_REQUEST_DEADLINE_SECONDS", 10, GUNICORN_TIMEOUT
+)
 
 # -- admin pages
 # A list's search: its characters (a substring filter from a link takes as many) and words.

@@ -3,7 +3,12 @@
 - `{"detail": …}` for HTTP errors raised by route code (404, 405, 409, 400);
 - `{"exception_message": "Invalid request received.", "exception_detail": […],
   "request_body": …}` for request validation (422);
-- `{"exception_message": "Internal Server Error"}` for anything unhandled (500).
+- `{"exception_message": "Internal Server Error"}` for anything unhandled (500);
+- `{"exception_message": "Service Unavailable"}` when the database is out of reach or the
+  request ran past its deadline (503), as Prefect answers errors a client may retry.
+
+Pages outside the API get Django's plain pages, and a plain 503 page; none shows a
+traceback or SQL.
 
 The write core's domain errors (`catalog.services.errors`) become these bodies here:
 `NotFound` a 404, `Conflict` a 409, `Invalid` a 422 naming each field in `loc`, or the
@@ -12,8 +17,10 @@ The write core's domain errors (`catalog.services.errors`) become these bodies h
 
 import logging
 import math
+import sys
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import SuspiciousOperation, TooManyFieldsSent
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views import defaults
@@ -21,6 +28,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from catalog.api.deadline import ran_past_its_deadline
 from catalog.rendering.jsontext import dumps
 from catalog.rules.limits import BANNED_NAME_CHARACTERS
 from catalog.rules.problems import Problem
@@ -33,6 +41,7 @@ NOT_FOUND = "Not Found"
 PARSED_BODY = "prefect_body"
 METHOD_NOT_ALLOWED = "Method Not Allowed"
 INTERNAL_SERVER_ERROR = "Internal Server Error"
+SERVICE_UNAVAILABLE = "Service Unavailable"
 SUSPICIOUS_REQUESTS = {TooManyFieldsSent: "Too many query parameters."}
 
 
@@ -48,6 +57,24 @@ def detail_response(message: str, status_code: int, headers: dict | None = None)
 
 def server_error_response() -> HttpResponse:
     return json_response({"exception_message": INTERNAL_SERVER_ERROR}, 500)
+
+
+def service_unavailable_response() -> HttpResponse:
+    return json_response({"exception_message": SERVICE_UNAVAILABLE}, 503)
+
+
+def deadline_response(request: HttpRequest) -> HttpResponse:
+    """The answer to a request that ran past its deadline: Prefect's 503 in the API, a
+    plain page elsewhere."""
+    if is_api_request(request):
+        return service_unavailable_response()
+    seconds = settings.CATALOG_REQUEST_DEADLINE_SECONDS
+    page = (
+        f"<!doctype html><title>{SERVICE_UNAVAILABLE}</title><h1>{SERVICE_UNAVAILABLE}</h1>"
+        f"<p>This page took longer than the {seconds} seconds the server gives a request. "
+        "Try again, or ask for less (a filter, a shorter search).</p>"
+    )
+    return HttpResponse(page, status=503, content_type="text/html; charset=utf-8")
 
 
 class RequestValidationError(exceptions.APIException):
@@ -211,6 +238,11 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's handler500, for errors no middleware answered (one raised outside a view).
+    A deadline that passed there still gets its 503."""
+    error = sys.exc_info()[1]
+    if error is not None and ran_past_its_deadline(error):
+        return deadline_response(request)
     if is_api_request(request):
         return server_error_response()
     return defaults.server_error(request)

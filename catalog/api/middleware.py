@@ -1,6 +1,6 @@
 """What happens to every request around the views: request ids and the request log, the
-body size limit, read replica routing, and the behaviour Prefect's server applies to every
-API route."""
+body size limit, read replica routing, the behaviour Prefect's server applies to every
+API route, and the request deadline."""
 
 import io
 import ipaddress
@@ -18,11 +18,13 @@ from django.utils.functional import LazyObject, empty
 
 from catalog import logs, routers
 from catalog.api.auth import READS_SENT_AS_POST
+from catalog.api.deadline import ran_past_its_deadline, request_deadline, stop_the_timer
 from catalog.api.errors import (
+    deadline_response,
     detail_response,
     is_api_request,
-    json_response,
     server_error_response,
+    service_unavailable_response,
 )
 from catalog.services.errors import INTEGRITY_CONFLICT, VALUE_REFUSED
 
@@ -278,9 +280,39 @@ class PrefectApiMiddleware:
             logger.warning(
                 "Database unavailable on %s %s: %s", request.method, request.path, exception
             )
-            return json_response({"exception_message": "Service Unavailable"}, 503)
+            return service_unavailable_response()
         logger.exception("Unhandled error on %s %s", request.method, request.path)
         return server_error_response()
+
+
+# The request deadline ------------------------------------------------------------------
+
+
+class RequestDeadlineMiddleware:
+    """Gives each request `CATALOG_REQUEST_DEADLINE_SECONDS` (catalog/api/deadline.py) and
+    answers 503 past it: Prefect's JSON body in the API, a plain page elsewhere. Last in
+    MIDDLEWARE, so that it times the view and the rendering of its answer, and its
+    exception hook runs before any other: the timer stops before an error answer is built."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with request_deadline(settings.CATALOG_REQUEST_DEADLINE_SECONDS):
+            return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        deadline = stop_the_timer()
+        if deadline is None or not ran_past_its_deadline(exception):
+            return None
+        logger.warning(
+            "Request deadline of %s s passed on %s %s: %s",
+            deadline.seconds,
+            request.method,
+            request.path,
+            exception,
+        )
+        return deadline_response(request)
 
 
 # The admin's messages ------------------------------------------------------------------
