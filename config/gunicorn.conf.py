@@ -38,7 +38,9 @@ workers = env_int("GUNICORN_WORKERS", default_workers(available_cpus()))
 # More than one thread makes gunicorn use its threaded worker; one is the sync worker.
 threads = env_int("GUNICORN_THREADS", 1)
 
-# A worker silent this long is killed and replaced: no request of the catalog takes 30 s.
+# A worker silent this long is killed and replaced, and its client gets an HTML 500. Requests
+# answer 503 first, at CATALOG_REQUEST_DEADLINE_SECONDS, which must stay below this (the app
+# refuses to start otherwise).
 timeout = env_int("GUNICORN_TIMEOUT", 30)
 # On a restart, requests under way get this long to finish.
 graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)

@@ -62,16 +62,20 @@ def slow_python_page(request):
     return HttpResponse(f"<p>{python_steps()} steps</p>")
 
 
-def statement_timeout_view(request):
+def database_timeouts_view(request):
+    """How long this connection lets a statement run (PostgreSQL) or wait for a lock (SQLite)."""
     with connection.cursor() as cursor:
-        cursor.execute("SHOW statement_timeout")
-        return JsonResponse({"statement_timeout": cursor.fetchone()[0]})
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW statement_timeout")
+            return JsonResponse({"statement_timeout": cursor.fetchone()[0]})
+        cursor.execute("PRAGMA busy_timeout")
+        return JsonResponse({"busy_timeout": cursor.fetchone()[0]})
 
 
 urlpatterns = [
     path("api/tests/slow-query", slow_query_view),
     path("api/tests/slow-python", SlowPythonView.as_view()),
-    path("api/tests/statement-timeout", statement_timeout_view),
+    path("api/tests/database-timeouts", database_timeouts_view),
     path("pages/slow-query", slow_query_page),
     path("pages/slow-python", slow_python_page),
     *catalog_urlpatterns,

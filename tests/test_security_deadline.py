@@ -177,7 +177,7 @@ def test_a_web_requests_connection_times_out_statements_and_a_commands_does_not(
     client, short_deadline, capsys
 ):
     connection.close()
-    answer = client.get("/api/tests/statement-timeout")
+    answer = client.get("/api/tests/database-timeouts")
     assert answer.json() == {"statement_timeout": "1s"}
     connection.close()
     call_command(
@@ -229,6 +229,16 @@ def test_gunicorn_answers_json_503_before_it_would_kill_the_worker(
     assert "WORKER TIMEOUT" not in log.read_text()
     assert len(re.findall(r"Booting worker with pid", log.read_text())) == 1
     assert f"Request deadline of {DEADLINE} s passed on GET {route}" in log.read_text()
+
+
+def test_gunicorns_connections_wait_no_longer_than_the_deadline(gunicorn_with_slow_routes):
+    url, _ = gunicorn_with_slow_routes
+    answer = send(f"{url}/api/tests/database-timeouts")
+    assert answer.status == 200, answer.body
+    if connection.vendor == "postgresql":
+        assert json.loads(answer.body) == {"statement_timeout": "1s"}
+    else:
+        assert json.loads(answer.body) == {"busy_timeout": 1000}
 
 
 # The schema and docs pages -------------------------------------------------------------

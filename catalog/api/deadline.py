@@ -5,7 +5,8 @@ well before gunicorn kills a silent worker (`GUNICORN_TIMEOUT`) and its client g
 - PostgreSQL: connections opened while serving a request run with `statement_timeout` set
   to the deadline. Management commands and migrations open their own connections outside
   any request, so a million-row import is never cut short.
-- SQLite: a progress handler aborts a statement of a request past its deadline.
+- SQLite: a progress handler aborts a statement of a request past its deadline, and a
+  connection opened by a request waits for another writer's lock no longer than that.
 - Python: in the main thread (gunicorn's sync workers) an interval timer raises
   `DeadlineExceeded` when the deadline passes. While a query runs it raises nothing, since
   an exception out of the database driver would leave the connection unusable: it cancels
@@ -19,7 +20,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import DatabaseError, connections
@@ -58,17 +59,6 @@ class Deadline:
     def has_passed(self) -> bool:
         return time.monotonic() >= self.expires_at
 
-    def guard_query(self, execute, sql, params, many, context):
-        """Django's execute wrapper: refuses a query past the deadline, and counts the
-        queries running so that the timer never raises inside the driver."""
-        if self.has_passed():
-            raise DeadlineExceeded(self.seconds)
-        self.queries_running += 1
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.queries_running -= 1
-
 
 def current_deadline() -> Deadline | None:
     return getattr(current, "deadline", None)
@@ -79,14 +69,13 @@ def request_deadline(seconds: int) -> Iterator[Deadline]:
     """Runs the block as a request with `seconds` to finish."""
     deadline = Deadline.starting_now(seconds)
     current.deadline = deadline
+    timed = start_the_timer(deadline)
     try:
-        with ExitStack() as stack:
-            for connection in connections.all():
-                stack.enter_context(connection.execute_wrapper(deadline.guard_query))
-            stack.enter_context(python_timer(deadline))
-            yield deadline
+        yield deadline
     finally:
         deadline.stopped = True
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
         current.deadline = None
 
 
@@ -110,20 +99,14 @@ def ran_past_its_deadline(exception: Exception) -> bool:
 # The Python timer ----------------------------------------------------------------------
 
 
-@contextmanager
-def python_timer(deadline: Deadline) -> Iterator[None]:
+def start_the_timer(deadline: Deadline) -> bool:
     """SIGALRM at the deadline, in the main thread only (signals reach no other), and only
-    where no other timer is running."""
+    while no other timer runs; whether it was set."""
     if not can_set_a_timer():
-        yield
-        return
-    previous = signal.signal(signal.SIGALRM, lambda signum, frame: on_timer(deadline))
+        return False
+    handle_alarms()
     signal.setitimer(signal.ITIMER_REAL, deadline.seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    return True
 
 
 def can_set_a_timer() -> bool:
@@ -132,9 +115,27 @@ def can_set_a_timer() -> bool:
     return signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 
 
-def on_timer(deadline: Deadline) -> None:
-    if deadline.stopped:
+# The handler SIGALRM had before ours, which gets the alarms no request set.
+handler_before = {}
+
+
+def handle_alarms() -> None:
+    """Installs `on_alarm` once: installing a handler costs more than a request's timer."""
+    if signal.getsignal(signal.SIGALRM) is not on_alarm:
+        handler_before["handler"] = signal.signal(signal.SIGALRM, on_alarm)
+
+
+def on_alarm(signum, frame) -> None:
+    deadline = current_deadline()
+    if deadline is not None and not deadline.stopped:
+        deadline_reached(deadline)
         return
+    previous = handler_before.get("handler")
+    if callable(previous):
+        previous(signum, frame)
+
+
+def deadline_reached(deadline: Deadline) -> None:
     if deadline.queries_running or any_postgres_command_running():
         cancel_postgres_commands()
         signal.setitimer(signal.ITIMER_REAL, RETRY_SECONDS)
@@ -173,15 +174,34 @@ def cancel_postgres_commands() -> None:
 
 
 def guard_new_connection(sender, connection: BaseDatabaseWrapper, **kwargs) -> None:
-    """`connection_created`: a deadline for each database connection, fitted to its vendor."""
+    """`connection_created`: a deadline for each database connection, fitted to its vendor.
+    The query guard goes first among the execute wrappers: others come and go as a stack."""
+    if guard_query not in connection.execute_wrappers:
+        connection.execute_wrappers.insert(0, guard_query)
+    deadline = current_deadline()
     if connection.vendor == "sqlite":
         connection.connection.set_progress_handler(
             sqlite_past_the_deadline, SQLITE_STEPS_BETWEEN_CHECKS
         )
-    elif connection.vendor == "postgresql":
-        deadline = current_deadline()
         if deadline is not None:
-            time_out_statements(connection, deadline.seconds)
+            wait_for_locks_until_the_deadline(connection, deadline.seconds)
+    elif connection.vendor == "postgresql" and deadline is not None:
+        time_out_statements(connection, deadline.seconds)
+
+
+def guard_query(execute, sql, params, many, context):
+    """Django's execute wrapper: refuses a query of a request past its deadline, and counts
+    the queries running so that the timer never raises inside the driver."""
+    deadline = current_deadline()
+    if deadline is None:
+        return execute(sql, params, many, context)
+    if deadline.has_passed():
+        raise DeadlineExceeded(deadline.seconds)
+    deadline.queries_running += 1
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        deadline.queries_running -= 1
 
 
 def sqlite_past_the_deadline() -> bool:
@@ -196,3 +216,9 @@ def time_out_statements(connection: BaseDatabaseWrapper, seconds: int) -> None:
     log and query counts see only the request's own queries."""
     milliseconds = int(seconds * 1000)
     connection.connection.execute(f"SET statement_timeout = {milliseconds}")
+
+
+def wait_for_locks_until_the_deadline(connection: BaseDatabaseWrapper, seconds: int) -> None:
+    """SQLite waits for another writer's lock without running the progress handler: a web
+    request's connection waits no longer than the deadline (commands keep their 20 s)."""
+    connection.connection.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
