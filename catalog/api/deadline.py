@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import DatabaseError, connections
+from django.db import OperationalError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import pq
 
@@ -89,11 +89,13 @@ def stop_the_timer() -> Deadline | None:
 
 def ran_past_its_deadline(exception: Exception) -> bool:
     """Whether `exception` ended a request because its deadline passed: the timer's own
-    exception, or a database error (a cancelled or interrupted statement) after it."""
+    exception, or a statement cancelled or interrupted after it."""
     if isinstance(exception, DeadlineExceeded):
         return True
     deadline = current_deadline()
-    return isinstance(exception, DatabaseError) and deadline is not None and deadline.has_passed()
+    return (
+        isinstance(exception, OperationalError) and deadline is not None and deadline.has_passed()
+    )
 
 
 # The Python timer ----------------------------------------------------------------------
@@ -127,12 +129,12 @@ def handle_alarms() -> None:
 
 def on_alarm(signum, frame) -> None:
     deadline = current_deadline()
-    if deadline is not None and not deadline.stopped:
+    if deadline is None:
+        previous = handler_before.get("handler")
+        if callable(previous):
+            previous(signum, frame)
+    elif not deadline.stopped:
         deadline_reached(deadline)
-        return
-    previous = handler_before.get("handler")
-    if callable(previous):
-        previous(signum, frame)
 
 
 def deadline_reached(deadline: Deadline) -> None:
