@@ -11,6 +11,7 @@ class CatalogConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib import admin
+        from django.core.signals import setting_changed
         from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
@@ -19,9 +20,12 @@ class CatalogConfig(AppConfig):
         from catalog.api.deadline import guard_new_connection
         from catalog.models import lookups  # noqa: F401  (registers the cross-database lookups)
         from catalog.rendering.json_cache import install_triggers
+        from catalog.services.deployment_rules import apply_pattern_budget, pattern_setting_changed
 
         send_aware_datetimes_in_utc()
         post_migrate.connect(install_triggers, sender=self)
         connection_created.connect(guard_new_connection)
         # The admin registered every app's ModelAdmins before this runs (it comes first).
         guard_every_admin(admin.site)
+        apply_pattern_budget()
+        setting_changed.connect(pattern_setting_changed)

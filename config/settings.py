@@ -264,6 +264,12 @@ CATALOG_MAX_PATTERN_LENGTH = env_int("CATALOG_MAX_PATTERN_LENGTH", 255)
 CATALOG_MAX_FILTER_VALUES = env_int("CATALOG_MAX_FILTER_VALUES", 250)
 
 # -- regular expressions in parameter schemas
+# The patterns of parameter and job-variable schemas run with RE2 (linear time). The most
+# characters a pattern may have, the memory RE2 may use for one (its program and its DFA
+# cache), and per match the characters times the pattern's RE2 program size.
+CATALOG_SCHEMA_MAX_PATTERN_LENGTH = env_int("CATALOG_SCHEMA_MAX_PATTERN_LENGTH", 1000)
+CATALOG_SCHEMA_PATTERN_MAX_MEMORY = env_int("CATALOG_SCHEMA_PATTERN_MAX_MEMORY", 4 * 1024 * 1024)
+CATALOG_SCHEMA_PATTERN_MATCH_BUDGET = env_int("CATALOG_SCHEMA_PATTERN_MATCH_BUDGET", 50_000_000)
 
 # -- untrusted prefect.yaml and flow files
 # The largest prefect.yaml the importer reads, in bytes.

@@ -7,7 +7,8 @@ Two flavours exist in Prefect and both are kept, because their answers differ:
   the shapes pydantic v1 wrote for optional fields (`{"type": X}` becomes X-or-null) and
   for tuples.
 
-Both ignore `required` (partial parameters are fine) and never fetch remote `$ref`s.
+Both ignore `required` (partial parameters are fine) and never fetch remote `$ref`s, and
+both run the schema's patterns with RE2 (`catalog.rules.schema_patterns`).
 """
 
 import json
@@ -20,6 +21,9 @@ import jsonschema_rs
 import referencing
 import referencing.exceptions
 
+from catalog.rules import schema_patterns
+from catalog.rules.schema_patterns import PatternRefused, TextTooLongForPattern, uses_keywords
+
 
 class ParameterSchemaError(ValueError):
     pass
@@ -27,6 +31,10 @@ class ParameterSchemaError(ValueError):
 
 class CircularSchemaError(ParameterSchemaError):
     pass
+
+
+class SchemaPatternError(ParameterSchemaError):
+    """The schema has a pattern the catalog does not run (`schema_patterns`)."""
 
 
 def without_required(schema: Any) -> Any:
@@ -46,18 +54,37 @@ def describe(error: jsonschema.ValidationError) -> str:
     return f"{where} Failure reason: {error.message}"
 
 
-def check_parameters(parameters: Any, schema: Any) -> None:
+SCHEMA_NAME = "parameter_openapi_schema"
+
+
+def check_parameters(parameters: Any, schema: Any, *, schema_name: str = SCHEMA_NAME) -> None:
     """The check Prefect runs on create when `enforce_parameter_schema` is sent as true."""
     if schema is None or parameters is None:
         return
     try:
-        jsonschema.validate(parameters, without_required(schema), registry=referencing.Registry())
+        validate_in_schema_draft(parameters, without_required(schema))
     except referencing.exceptions.Unresolvable as exc:
         raise ParameterSchemaError(f"Validation failed. Failure reason: {exc}") from exc
     except jsonschema.ValidationError as exc:
         raise ParameterSchemaError(describe(exc)) from exc
     except jsonschema.SchemaError as exc:
         raise invalid_schema(exc) from exc
+    except PatternRefused as exc:
+        raise invalid_pattern(exc, schema_name) from None
+    except TextTooLongForPattern as exc:
+        raise ParameterSchemaError(f"Validation failed. Failure reason: {exc}") from None
+
+
+def validate_in_schema_draft(values: Any, schema: Any) -> None:
+    """`jsonschema.validate`: the schema's own draft (2020-12 without `$schema`), its
+    schema checked first, then the best error raised; with patterns run by RE2."""
+    schema_patterns.refuse_unevaluated_with_pattern_properties(schema)
+    cls = schema_patterns.linear_for(schema, jsonschema.Draft202012Validator)
+    schema_patterns.check_schema(cls, schema)
+    validator = cls(schema, registry=referencing.Registry())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(values))
+    if error is not None:
+        raise error
 
 
 def invalid_schema(exc: jsonschema.SchemaError) -> ParameterSchemaError:
@@ -66,22 +93,44 @@ def invalid_schema(exc: jsonschema.SchemaError) -> ParameterSchemaError:
     )
 
 
+def invalid_pattern(exc: PatternRefused, schema_name: str) -> SchemaPatternError:
+    return SchemaPatternError(
+        f"The provided schema is not a valid json schema. {schema_name}: {exc}"
+    )
+
+
+def set_pattern_budget(budget: schema_patterns.PatternBudget) -> None:
+    """The budget of the schemas' patterns (from the settings); the schemas checked under
+    another budget are checked again."""
+    if budget != schema_patterns.BUDGET:
+        schema_patterns.set_budget(budget)
+        valid_schema.cache_clear()
+        prepared_validator.cache_clear()
+
+
 def schema_key(schema: Any) -> str:
     """A schema's text, by which its checks are kept once made."""
     return json.dumps(schema, separators=(",", ":"))
 
 
-def check_schema(schema: Any, key: str | None = None) -> None:
+def check_schema(schema: Any, key: str | None = None, *, schema_name: str = SCHEMA_NAME) -> None:
     if schema is None:
         return
     try:
         valid_schema(key or schema_key(schema))
     except jsonschema.SchemaError as exc:
         raise invalid_schema(exc) from exc
+    except PatternRefused as exc:
+        raise invalid_pattern(exc, schema_name) from None
 
 
 def check_parameters_preprocessed(
-    values: dict, schema: dict, *, allow_none_with_default: bool = False, key: str | None = None
+    values: dict,
+    schema: dict,
+    *,
+    allow_none_with_default: bool = False,
+    key: str | None = None,
+    schema_name: str = SCHEMA_NAME,
 ) -> None:
     """The check Prefect runs on update and on job variables (what `jsonschema.validate`
     does, with the prepared validator of each schema made once: imports check thousands
@@ -104,11 +153,16 @@ def check_parameters_preprocessed(
         raise ParameterSchemaError(describe(exc)) from exc
     except jsonschema.SchemaError as exc:
         raise invalid_schema(exc) from exc
+    except PatternRefused as exc:
+        raise invalid_pattern(exc, schema_name) from None
+    except TextTooLongForPattern as exc:
+        raise ParameterSchemaError(f"Validation failed. Failure reason: {exc}") from None
 
 
 # Keywords whose meaning the Rust validator and Python's `jsonschema` may not share to the
-# letter (the two regex engines, float arithmetic, dynamic references): a schema with any
-# of them is checked by `jsonschema` alone.
+# letter (float arithmetic, dynamic references, and the regex engines: jsonschema-rs reads
+# patterns as ECMA-262, where `\s` takes U+00A0 and `\v`, and RE2 does not): a schema with
+# any of them is checked by `jsonschema` alone.
 SLOW_PATH_KEYWORDS = frozenset(
     {"pattern", "patternProperties", "multipleOf", "$dynamicRef", "$recursiveRef"}
 )
@@ -143,29 +197,21 @@ def no_remote_references(uri: str):
     raise ValueError(f"remote references are not followed: {uri}")
 
 
-def uses_keywords(schema: Any, keywords: frozenset) -> bool:
-    """Whether any key of the schema, at any depth, is one of `keywords` (a property
-    named so counts too, which only costs the fast path)."""
-    if isinstance(schema, dict):
-        return any(
-            key in keywords or uses_keywords(value, keywords) for key, value in schema.items()
-        )
-    if isinstance(schema, list):
-        return any(uses_keywords(item, keywords) for item in schema)
-    return False
-
-
 @lru_cache(maxsize=256)
 def prepared_validator(schema_text: str, allow_none_with_default: bool):
     prepared = without_required(preprocess(json.loads(schema_text), allow_none_with_default))
-    jsonschema.Draft202012Validator.check_schema(prepared)
-    return jsonschema.Draft202012Validator(prepared, registry=referencing.Registry())
+    schema_patterns.refuse_unevaluated_with_pattern_properties(prepared)
+    cls = schema_patterns.linear(jsonschema.Draft202012Validator)
+    schema_patterns.check_schema(cls, prepared)
+    return cls(prepared, registry=referencing.Registry())
 
 
 @lru_cache(maxsize=256)
 def valid_schema(schema_text: str) -> bool:
     """Checked once a schema: the check walks the whole metaschema."""
-    jsonschema.Draft202012Validator.check_schema(json.loads(schema_text))
+    schema = json.loads(schema_text)
+    schema_patterns.refuse_unevaluated_with_pattern_properties(schema)
+    schema_patterns.check_schema(schema_patterns.linear(jsonschema.Draft202012Validator), schema)
     return True
 
 

@@ -10,9 +10,12 @@ for the column `concurrency_grace_period_seconds`), so each door can point at it
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.conf import settings
+
 from catalog.models import WorkPool
 from catalog.rules import limits, parameters
 from catalog.rules.problems import Problem
+from catalog.rules.schema_patterns import PatternBudget
 from catalog.services.checks import problems_of
 from catalog.services.errors import Invalid
 from catalog.services.work_pools import check_job_variables
@@ -118,6 +121,8 @@ def parameter_problems(values: Any, schema: Any, enforce: bool) -> list[Problem]
         parameters.check_parameters_preprocessed(values, schema, key=key)
     except parameters.CircularSchemaError as exc:
         return [Problem(("parameter_openapi_schema",), str(exc), "circular_schema")]
+    except parameters.SchemaPatternError as exc:
+        return [Problem(("parameter_openapi_schema",), str(exc), "schema_pattern_refused")]
     except parameters.ParameterSchemaError as exc:
         return [Problem(("parameters",), str(exc), "parameters_off_schema")]
     return []
@@ -138,3 +143,23 @@ def job_variable_problems(pool: WorkPool, job_variables: Any) -> list[Problem]:
     except Invalid as exc:
         return exc.problems
     return []
+
+
+# The budget of the schemas' patterns ----------------------------------------------------
+
+PATTERN_SETTINGS = {
+    "CATALOG_SCHEMA_MAX_PATTERN_LENGTH": "max_length",
+    "CATALOG_SCHEMA_PATTERN_MAX_MEMORY": "max_memory",
+    "CATALOG_SCHEMA_PATTERN_MATCH_BUDGET": "max_match_work",
+}
+
+
+def apply_pattern_budget() -> None:
+    """The rules layer checks schemas' patterns within the budget the settings give."""
+    given = {field: getattr(settings, name) for name, field in PATTERN_SETTINGS.items()}
+    parameters.set_pattern_budget(PatternBudget(**given))
+
+
+def pattern_setting_changed(*, setting: str, **_) -> None:
+    if setting in PATTERN_SETTINGS:
+        apply_pattern_budget()

@@ -180,7 +180,10 @@ def check_job_variables(pool: WorkPool | None, job_variables: Any) -> None:
     }
     try:
         parameters.check_parameters_preprocessed(
-            {**defaults, **job_variables}, schema, allow_none_with_default=True
+            {**defaults, **job_variables},
+            schema,
+            allow_none_with_default=True,
+            schema_name=f"the base_job_template variables of work pool {pool.name!r}",
         )
     except parameters.ParameterSchemaError as exc:
         raise Invalid.at(("job_variables",), str(exc), "job_variables_off_schema") from None
