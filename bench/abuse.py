@@ -26,8 +26,10 @@ import argparse
 import base64
 import http.client
 import json
+import os
 import re
 import secrets
+import signal
 import sys
 import tempfile
 import threading
@@ -44,7 +46,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from admin_list import deployment_id, deployment_record, flow_records  # noqa: E402
-from soak import drop_database, gunicorn_serving, manage, recreate_database  # noqa: E402
+from soak import (  # noqa: E402
+    children_of,
+    drop_database,
+    gunicorn_serving,
+    manage,
+    recreate_database,
+)
 
 from tests.servers import production_variables, server_environment  # noqa: E402
 
@@ -525,22 +533,44 @@ def abuse(arguments: argparse.Namespace, folder: Path) -> bool:
         deployment_id(n)
         for n in range(0, arguments.deployments, max(1, arguments.deployments // 50))
     ]
-    flow_id = deployment_record(0)["flow_id"]
     log = folder / "gunicorn.log"
-    with gunicorn_serving(env, log, []) as (_, port):
-        reader = Reader(port, arguments.timeout, key, ids)
-        reader.phase = "warm-up"
-        reader.start()
-        warm_up(port, arguments.timeout, key, ids[0])
-        reader.phase = "alone"
-        time.sleep(arguments.baseline)
-        reader.phase = "abuse"
-        results = run_cases(port, arguments.timeout, key, flow_id, ids[0])
-        reader.stopped.set()
-        reader.join(arguments.timeout + 1)
-        time.sleep(1)
-        logged = server_times(log)
+    workers: list[int] = []
+    try:
+        with gunicorn_serving(env, log, []) as (server, port):
+            workers = children_of(server.pid)
+            results, reader, logged = run_beside_reader(arguments, port, key, ids, log)
+            workers += children_of(server.pid)
+    finally:
+        kill_leftover_workers(workers)
     return print_report(results, reader, logged)
+
+
+def kill_leftover_workers(workers: list[int]) -> None:
+    """A worker still busy with a case when gunicorn stops outlives its master (stopped
+    after 30 s): it is killed, when it is still this run's gunicorn worker."""
+    for pid in workers:
+        try:
+            if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            continue
+
+
+def run_beside_reader(arguments, port: int, key: str, ids: list[str], log: Path):
+    """The cases while the reader runs; their results, the reader and the server times."""
+    reader = Reader(port, arguments.timeout, key, ids)
+    reader.phase = "warm-up"
+    reader.start()
+    warm_up(port, arguments.timeout, key, ids[0])
+    reader.phase = "alone"
+    time.sleep(arguments.baseline)
+    reader.phase = "abuse"
+    flow_id = deployment_record(0)["flow_id"]
+    results = run_cases(port, arguments.timeout, key, flow_id, ids[0])
+    reader.stopped.set()
+    reader.join(arguments.timeout + 1)
+    time.sleep(1)
+    return results, reader, server_times(log)
 
 
 if __name__ == "__main__":
