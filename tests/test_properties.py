@@ -17,7 +17,7 @@ from catalog.importing.exporter import bundle_text, deployments_to_export, expor
 from catalog.importing.run import import_bundle
 from catalog.importing.sources.json_files import sort_document
 from catalog.models import ConcurrencyLimit, Deployment, Flow, WorkPool
-from catalog.rules import schedules
+from catalog.rules import schedule_runs, schedules
 from catalog.rules.datetimes import format_utc, parse_datetime
 from tests.factories import DeploymentFactory, FlowFactory
 
@@ -81,7 +81,7 @@ def test_every_cron_with_days_every_month_has_is_accepted(expression, day_or):
 def test_cron_run_times_in_utc_are_croniters(expression, day_or, start):
     start = start.replace(tzinfo=UTC, microsecond=0)
     schedule = schedules.make_cron_schedule(cron=expression, timezone="UTC", day_or=day_or)
-    ours = schedules.next_runs(schedule, start + timedelta(seconds=1), 5)
+    ours = schedule_runs.next_runs(schedule, start + timedelta(seconds=1), 5)
     iterator = croniter(expression, start, day_or=day_or)
     assert ours == [iterator.get_next(datetime) for _ in range(5)]
 

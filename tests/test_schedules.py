@@ -4,13 +4,13 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from catalog.rules import schedules
+from catalog.rules import schedule_runs, schedules
+from catalog.rules.schedule_runs import next_runs
 from catalog.rules.schedules import (
     CronSchedule,
     IntervalSchedule,
     RRuleSchedule,
     ScheduleError,
-    next_runs,
     normalize_rrule,
     schedule_from_json,
     schedule_to_json,
@@ -391,7 +391,7 @@ def test_next_runs_of_an_interval_start_at_the_next_step_after_the_anchor():
 )
 def test_a_frequent_rrule_gives_the_same_runs_started_near_the_moment(rule, zone_name, after):
     schedule = RRuleSchedule(rule, zone_name)
-    walked = schedules.localized_rrule(rule, schedules.zone(zone_name)).xafter(
+    walked = schedule_runs.localized_rrule(rule, schedules.zone(zone_name)).xafter(
         after, count=12, inc=True
     )
     assert next_runs(schedule, after, 12) == [

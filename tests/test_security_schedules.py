@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from catalog.admin.timeline import ScheduleEntry, collect_runs
 from catalog.models import DeploymentSchedule
-from catalog.rules import schedules
+from catalog.rules import schedule_runs, schedules
 from catalog.rules.schedule_budget import (
     DEFAULT_HORIZON_YEARS,
     DEFAULT_STEP_BUDGET,
@@ -29,12 +29,11 @@ from catalog.rules.schedule_budget import (
     StepMeter,
     page_budget,
 )
+from catalog.rules.schedule_runs import RUNS_CHECKED_ON_WRITE, next_runs
 from catalog.rules.schedules import (
-    RUNS_CHECKED_ON_WRITE,
     CronSchedule,
     IntervalSchedule,
     RRuleSchedule,
-    next_runs,
 )
 from tests.factories import DeploymentFactory, DeploymentScheduleFactory, FlowFactory
 from tests.replay import database_fingerprint
@@ -191,7 +190,7 @@ def test_an_interval_longer_than_the_horizon_is_refused():
     century = 101 * 366 * 86400.0
     schedule = IntervalSchedule(century, datetime(2026, 1, 1, tzinfo=UTC), "UTC")
     with pytest.raises(schedules.ScheduleError) as error:
-        schedules.check_runs_affordable(schedule, NOW)
+        schedule_runs.check_runs_affordable(schedule, NOW)
     assert error.value.field == "interval"
     assert "fires no more within 100 years" in error.value.message
 
@@ -212,7 +211,7 @@ def test_a_rule_that_has_run_out_is_still_accepted(api_client, rows, rule):
 
 
 def test_a_cron_that_fires_once_in_decades_is_accepted():
-    schedules.check_runs_affordable(CronSchedule("0 0 29 2 1", "UTC", False), NOW)
+    schedule_runs.check_runs_affordable(CronSchedule("0 0 29 2 1", "UTC", False), NOW)
 
 
 # Cron and intervals are metered too ------------------------------------------------------
@@ -256,7 +255,7 @@ def test_interval_runs_count_one_step_each():
 def test_a_rule_started_near_the_moment_gives_the_runs_of_a_walk_from_its_start(
     rule, zone_name, after
 ):
-    walked = schedules.localized_rrule(rule, schedules.zone(zone_name)).xafter(
+    walked = schedule_runs.localized_rrule(rule, schedules.zone(zone_name)).xafter(
         after, count=12, inc=True
     )
     assert next_runs(RRuleSchedule(rule, zone_name), after, 12) == list(walked)

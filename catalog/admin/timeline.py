@@ -1,7 +1,7 @@
 """Upcoming runs of deployment schedules over a window, their hot spots, and a timeline chart.
 
 Pure functions, no ORM: the admin's "Upcoming runs" page loads the schedule rows and calls
-these. Run times come from `catalog.rules.schedules.next_runs`, so they follow the same rules
+these. Run times come from `catalog.rules.schedule_runs.next_runs`, so they follow the same rules
 (DST included) as everywhere else in the catalog. Every time here is aware and in UTC.
 """
 
@@ -19,7 +19,8 @@ from itertools import islice
 from operator import attrgetter
 
 from catalog.rules.schedule_budget import DEFAULT_STEP_BUDGET, ScheduleBudgetExceeded, as_meter
-from catalog.rules.schedules import Schedule, next_runs
+from catalog.rules.schedule_runs import next_runs
+from catalog.rules.schedules import Schedule
 
 MAX_RUNS = 20_000
 MAX_RUNS_PER_SCHEDULE = 5_000

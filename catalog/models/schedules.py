@@ -15,7 +15,7 @@ from catalog.models.base import (
     validate_object,
 )
 from catalog.models.deployments import Deployment
-from catalog.rules import limits, schedules
+from catalog.rules import limits, schedule_runs, schedules
 from catalog.rules.schedule_budget import TOO_COSTLY, ScheduleBudgetExceeded
 
 ScheduleKind = models.TextChoices("ScheduleKind", choices_of(schedules.SCHEDULE_KINDS))
@@ -118,7 +118,7 @@ class DeploymentSchedule(TimestampedModel):
     def next_runs(self, after: datetime, n: int) -> list[datetime]:
         """Raises `ScheduleBudgetExceeded` past `CATALOG_SCHEDULE_BUDGET` steps (a row
         stored before the budget existed may be that costly)."""
-        return schedules.next_runs(self.schedule, after, n, settings.CATALOG_SCHEDULE_BUDGET)
+        return schedule_runs.next_runs(self.schedule, after, n, settings.CATALOG_SCHEDULE_BUDGET)
 
     def shown_next_runs(self, after: datetime, n: int) -> list[datetime] | str:
         """The next runs, or `TOO_COSTLY` when the budget cannot find them."""

@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from catalog.models import Deployment, DeploymentSchedule
-from catalog.rules import limits, schedules
+from catalog.rules import limits, schedule_runs, schedules
 from catalog.rules.problems import Path, Problem
 from catalog.services.checks import columns_of, problems_of, refuse, saved
 from catalog.services.context import WriteContext
@@ -46,7 +46,7 @@ def schedule_from(value: Any, *, at: Path = (), now: datetime | None = None):
 
 def check_affordable(schedule: schedules.Schedule, now: datetime | None = None) -> None:
     """The budget and horizon of the settings on finding a schedule's next runs."""
-    schedules.check_runs_affordable(
+    schedule_runs.check_runs_affordable(
         schedule,
         now or timezone.now(),
         budget=settings.CATALOG_SCHEDULE_BUDGET,
