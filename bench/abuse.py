@@ -14,7 +14,9 @@ X-Forwarded-For) and an X-Request-ID, by which the server time (`duration_ms` of
 log) is found; a request the server never logged (its worker killed) shows the client's time.
 A thread sends `GET /api/deployments/{id}` in a loop: after a warm-up, alone for --baseline
 seconds, then while the cases run one after another (the five 200 KB patterns, then the
-rrules and the admin pages that list them, come last, after the server has settled). A case
+rrules and the admin pages that list them, come last, after the server has settled; the
+rrules are also written straight into 30 seeded rows on the list's first page, as rows
+stored before the schedule budget existed would hold them). A case
 passes when its slowest answer comes under 1 s without a 5xx and is not a flaw in itself
 (a login after 40 wrong passwords, docs answered to anonymous clients); the run passes when
 every case does and the GET's p99 during the abuse is within 2x of its p99 alone. Exits 1
@@ -40,6 +42,8 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import quote, urlencode
+
+import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -238,9 +242,33 @@ RRULES = {
 }
 
 
-def run_cases(port: int, timeout: float, key: str, flow_id: str, some_id: str) -> list[Result]:
+# Seeded deployments whose "mondays" rrule schedule is active and which are not paused, all
+# on the admin list's first page: the issue's rules are written straight into their rows.
+STORED_COSTLY = [n for n in range(100) if n % 3 == 0 and n % 10 != 0][:30]
+
+
+def store_costly_rules_behind_the_core(database_url: str) -> dict[str, str]:
+    """The issue's rrules in 30 seeded rows, as rows stored before the schedule budget
+    existed would hold them (the API now refuses them); one deployment of each to open."""
+    opened = {}
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        for index, n in enumerate(STORED_COSTLY):
+            name, rule = list(RRULES.items())[index % len(RRULES)]
+            connection.execute(
+                "UPDATE catalog_deploymentschedule SET rrule = %s "
+                "WHERE deployment_id = %s AND slug = 'mondays'",
+                (rule, deployment_id(n)),
+            )
+            opened.setdefault(f"stored {name}", deployment_id(n))
+    return opened
+
+
+def run_cases(
+    port: int, timeout: float, key: str, flow_id: str, some_id: str, database_url: str
+) -> list[Result]:
     """The cases, those that may hold workers longest last: five 200 KB patterns, then the
-    rrules (created last, so the admin's other pages do not list them) and their pages."""
+    rrules (created last, so the admin's other pages do not list them, and stored in 30
+    rows behind the core's back) and the pages that show them."""
     client = Client(port, timeout)
     staff = Client(port, timeout, address="10.0.0.2")
     login = admin_login(staff, STAFF, PASSWORD, "login")
@@ -257,13 +285,15 @@ def run_cases(port: int, timeout: float, key: str, flow_id: str, some_id: str) -
         results.append(Result(f"API create: {name}", [answer]))
         if answer.status in (200, 201):
             created[name] = json.loads(answer.body)["id"]
+    created.update(store_costly_rules_behind_the_core(database_url))
     return results + admin_page_cases(staff, created)
 
 
 def admin_page_cases(staff: Client, created: dict) -> list[Result]:
     results = [
         Result(
-            "admin deployment list", [staff.send("GET", "/admin/catalog/deployment/", label="list")]
+            f"admin deployment list ({len(STORED_COSTLY)} stored costly rules on it)",
+            [staff.send("GET", "/admin/catalog/deployment/", label="list")],
         ),
         Result(
             "admin upcoming runs",
@@ -566,7 +596,7 @@ def run_beside_reader(arguments, port: int, key: str, ids: list[str], log: Path)
     time.sleep(arguments.baseline)
     reader.phase = "abuse"
     flow_id = deployment_record(0)["flow_id"]
-    results = run_cases(port, arguments.timeout, key, flow_id, ids[0])
+    results = run_cases(port, arguments.timeout, key, flow_id, ids[0], arguments.database_url)
     reader.stopped.set()
     reader.join(arguments.timeout + 1)
     time.sleep(1)
