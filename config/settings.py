@@ -248,9 +248,14 @@ CATALOG_BASIC_AUTH = env_bool("CATALOG_BASIC_AUTH", default=False)
 CATALOG_SCHEDULE_BUDGET = env_int("CATALOG_SCHEDULE_BUDGET", 100_000)
 # A schedule that has not ended must fire within this many years from now.
 CATALOG_SCHEDULE_HORIZON_YEARS = env_int("CATALOG_SCHEDULE_HORIZON_YEARS", 100)
-# Steps all the schedules of one admin page (the list, a change page, upcoming runs) may
-# take together; those past it show "too costly to compute" too.
+# Steps all the schedules of one admin list or change page may take together; those past
+# it show "too costly to compute" too.
 CATALOG_SCHEDULE_PAGE_BUDGET = env_int("CATALOG_SCHEDULE_PAGE_BUDGET", 200_000)
+# The upcoming-runs page draws the runs of at most this many schedules (the first by
+# deployment name), says how many more its filters would need to narrow down, and finds
+# their week of runs (up to 20,000) within this many steps in all.
+CATALOG_UPCOMING_MAX_SCHEDULES = env_int("CATALOG_UPCOMING_MAX_SCHEDULES", 1_000)
+CATALOG_UPCOMING_BUDGET = env_int("CATALOG_UPCOMING_BUDGET", 800_000)
 
 # -- filter patterns and API parameters
 # The longest text a filter matches: a `like_` pattern, a `startswith_` prefix, a name,

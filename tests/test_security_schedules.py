@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -404,4 +405,45 @@ def test_the_upcoming_page_names_the_page_budget_when_it_runs_out(admin_client, 
     response = admin_client.get(reverse("admin:catalog_deployment_upcoming"))
     assert response.status_code == 200
     assert len(response.context["window"].costly_schedules) == len(many_stored_costly)
-    assert "CATALOG_SCHEDULE_PAGE_BUDGET" in response.content.decode()
+    assert "CATALOG_UPCOMING_BUDGET" in response.content.decode()
+
+
+# The upcoming-runs page at any size -----------------------------------------------------
+
+
+@override_settings(CATALOG_UPCOMING_MAX_SCHEDULES=2)
+def test_the_upcoming_page_draws_at_most_its_schedule_budget_and_says_how_many_more(
+    admin_client, rows
+):
+    for name in ("a-first", "b-second", "c-third"):
+        DeploymentScheduleFactory(
+            deployment=DeploymentFactory(flow=rows.flow, name=name),
+            schedule=RRuleSchedule(DAILY, "UTC"),
+        )
+    response = admin_client.get(reverse("admin:catalog_deployment_upcoming"))
+    assert response.status_code == 200
+    assert response.context["counts"]["schedules"] == 2
+    assert response.context["counts"]["schedules_in_all"] == 3
+    assert {run.deployment_name for run in response.context["window"].runs} == {
+        "a-first",
+        "b-second",
+    }
+    assert "Showing the runs of the first 2 of 3 active schedules" in response.content.decode()
+
+
+@override_settings(CATALOG_UPCOMING_MAX_SCHEDULES=3)
+def test_the_upcoming_page_within_its_schedule_budget_counts_them_without_a_query(
+    admin_client, rows
+):
+    url = reverse("admin:catalog_deployment_upcoming")
+    for name in ("a-first", "b-second", "c-third"):
+        DeploymentScheduleFactory(
+            deployment=DeploymentFactory(flow=rows.flow, name=name),
+            schedule=RRuleSchedule(DAILY, "UTC"),
+        )
+    admin_client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(url)
+    assert not any("COUNT(" in query["sql"] for query in queries.captured_queries)
+    assert response.context["counts"]["schedules_in_all"] == 3
+    assert "Showing the runs of the first" not in response.content.decode()

@@ -309,7 +309,12 @@ def test_it_counts_runs_of_the_week_from_the_current_minute(admin_client):
         DeploymentScheduleFactory(deployment=DeploymentFactory(name=name), schedule=HOURLY)
     response = admin_client.get(upcoming_url())
     context = response.context_data
-    assert context["counts"] == {"deployments": 3, "schedules": 3, "runs": 3 * 168}
+    assert context["counts"] == {
+        "deployments": 3,
+        "schedules": 3,
+        "schedules_in_all": 3,
+        "runs": 3 * 168,
+    }
     assert context["end"] - context["start"] == timedelta(days=7)
     assert context["start"].second == context["start"].microsecond == 0
     assert context["hot_spot_count"] == 168

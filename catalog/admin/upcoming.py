@@ -87,8 +87,8 @@ def upcoming_runs_view(request: HttpRequest, model_admin: admin.ModelAdmin) -> H
 def upcoming_runs_context(lookups: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
     start = upcoming.truncate_to_minute(now or timezone.now())
     end = start + WINDOW
-    entries = schedule_entries(lookups)
-    with page_budget(settings.CATALOG_SCHEDULE_PAGE_BUDGET):
+    entries, schedules_in_all = schedule_entries(lookups, settings.CATALOG_UPCOMING_MAX_SCHEDULES)
+    with page_budget(settings.CATALOG_UPCOMING_BUDGET, "CATALOG_UPCOMING_BUDGET"):
         window = upcoming.collect_runs(entries, start, end, budget=settings.CATALOG_SCHEDULE_BUDGET)
     spots = upcoming.hot_spots(window.runs)
     summaries = upcoming.deployment_summaries(entries, window.runs)
@@ -106,25 +106,31 @@ def upcoming_runs_context(lookups: dict[str, Any], now: datetime | None = None) 
             "per_schedule": upcoming.MAX_RUNS_PER_SCHEDULE,
             "hot_spot": upcoming.HOT_SPOT_THRESHOLD,
             "schedule_budget": settings.CATALOG_SCHEDULE_BUDGET,
-            "page_budget": settings.CATALOG_SCHEDULE_PAGE_BUDGET,
+            "page_budget": settings.CATALOG_UPCOMING_BUDGET,
+            "schedules": settings.CATALOG_UPCOMING_MAX_SCHEDULES,
         },
         "counts": {
             "deployments": len(summaries),
             "schedules": len(entries),
+            "schedules_in_all": schedules_in_all,
             "runs": len(window.runs),
         },
     }
 
 
-def schedule_entries(lookups: dict[str, Any]) -> list[upcoming.ScheduleEntry]:
-    """The active schedules of unpaused deployments, in one query."""
-    rows = (
-        DeploymentSchedule.objects.filter(active=True, deployment__paused=False, **lookups)
-        .select_related("deployment__flow")
+def schedule_entries(
+    lookups: dict[str, Any], most: int
+) -> tuple[list[upcoming.ScheduleEntry], int]:
+    """The first `most` active schedules of unpaused deployments by deployment name, in one
+    query, and how many there are in all (a second query, only when there are more)."""
+    matching = DeploymentSchedule.objects.filter(active=True, deployment__paused=False, **lookups)
+    rows = list(
+        matching.select_related("deployment__flow")
         .only(*SCHEDULE_FIELDS)
-        .order_by("deployment__name", "slug")
+        .order_by("deployment__name", "slug")[: most + 1]
     )
-    return [schedule_entry(row) for row in rows]
+    in_all = matching.count() if len(rows) > most else len(rows)
+    return [schedule_entry(row) for row in rows[:most]], in_all
 
 
 def schedule_entry(row: DeploymentSchedule) -> upcoming.ScheduleEntry:

@@ -103,11 +103,11 @@ _page_meter: ContextVar[StepMeter | None] = ContextVar("schedule_page_meter", de
 
 
 @contextmanager
-def page_budget(steps: int) -> Iterator[StepMeter]:
+def page_budget(steps: int, setting: str = PAGE_BUDGET_SETTING) -> Iterator[StepMeter]:
     """Every schedule's run times found inside share `steps` in all, besides each one's
     own budget: a page of many schedules stored before the budget existed (each as
     costly as its budget allows) costs the page's budget, not their sum."""
-    token = _page_meter.set(StepMeter(steps, setting=PAGE_BUDGET_SETTING))
+    token = _page_meter.set(StepMeter(steps, setting=setting))
     try:
         yield _page_meter.get()
     finally:
