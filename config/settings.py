@@ -254,8 +254,8 @@ CATALOG_SCHEDULE_PAGE_BUDGET = env_int("CATALOG_SCHEDULE_PAGE_BUDGET", 200_000)
 # The upcoming-runs page draws the runs of at most this many schedules (the first by
 # deployment name), says how many more its filters would need to narrow down, and finds
 # their week of runs (up to 20,000) within this many steps in all.
-CATALOG_UPCOMING_MAX_SCHEDULES = env_int("CATALOG_UPCOMING_MAX_SCHEDULES", 1_000)
-CATALOG_UPCOMING_BUDGET = env_int("CATALOG_UPCOMING_BUDGET", 800_000)
+CATALOG_UPCOMING_MAX_SCHEDULES = env_int("CATALOG_UPCOMING_MAX_SCHEDULES", 500)
+CATALOG_UPCOMING_BUDGET = env_int("CATALOG_UPCOMING_BUDGET", 400_000)
 
 # -- filter patterns and API parameters
 # The longest text a filter matches: a `like_` pattern, a `startswith_` prefix, a name,
