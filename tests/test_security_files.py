@@ -211,8 +211,7 @@ def test_it_refuses_deep_block_yaml_with_the_depth_budget(tmp_path):
     [
         (
             "1" * 5000,
-            "Exceeds the limit (4300 digits) for integer string conversion: value has "
-            "5000 digits; use sys.set_int_max_str_digits() to increase the limit",
+            "an integer of 5,000 digits; at most 4,300 can be read",
         ),
         ("2026-13-45", "month must be in 1..12"),
     ],
@@ -255,9 +254,7 @@ def test_it_names_a_json_number_python_cannot_read(tmp_path):
     path = write(tmp_path / "big.json", '{"name": "v", "value": ' + "1" * 5000 + "}")
 
     assert refused_by_command(path) == [
-        f"{path}: JSON value cannot be read: Exceeds the limit (4300 digits) for integer "
-        "string conversion: value has 5000 digits; use sys.set_int_max_str_digits() to "
-        "increase the limit"
+        f"{path}: JSON value cannot be read: an integer of 5,000 digits; at most 4,300 can be read"
     ]
 
 

@@ -130,7 +130,7 @@ class BoundedYamlLoader(yaml.SafeLoader):
             return super().construct_object(node, deep)
         except (ValueError, OverflowError) as exc:
             raise YamlRefused(
-                problem=f"value cannot be read: {exc}", problem_mark=node.start_mark
+                problem=f"value cannot be read: {unreadable(exc)}", problem_mark=node.start_mark
             ) from None
 
 
@@ -181,6 +181,15 @@ def line_too_deep(text: str, max_depth: int) -> int | None:
     return None
 
 
+def unreadable(exc: Exception) -> str:
+    """Why Python could not make a value, in the user's terms: its integer limit's own
+    message advises a Python call the user cannot make."""
+    digits = re.search(r"value has (\d+) digits", str(exc))
+    if digits:
+        return f"an integer of {int(digits[1]):,} digits; at most 4,300 can be read"
+    return str(exc)
+
+
 def decode_json(text: str, max_depth: int) -> Any:
     """`json.loads` within the depth budget. Raises JSONDecodeError for bad syntax and
     JsonRefused (with the line where known) for what the budgets refuse."""
@@ -191,7 +200,7 @@ def decode_json(text: str, max_depth: int) -> Any:
     except RecursionError:
         raise JsonRefused(too_deep(max_depth), line_too_deep(text, max_depth)) from None
     except ValueError as exc:  # an integer past Python's 4,300 digits
-        raise JsonRefused(f"value cannot be read: {exc}", None) from None
+        raise JsonRefused(f"value cannot be read: {unreadable(exc)}", None) from None
     if nests_deeper_than(value, max_depth):
         raise JsonRefused(too_deep(max_depth), line_too_deep(text, max_depth))
     return value
