@@ -268,13 +268,17 @@ CATALOG_MAX_PATTERN_LENGTH = env_int("CATALOG_MAX_PATTERN_LENGTH", 255)
 # (an OR) deepens by a level or two.
 CATALOG_MAX_FILTER_VALUES = env_int("CATALOG_MAX_FILTER_VALUES", 250)
 
-# -- regular expressions in parameter schemas
+# -- parameter schemas: regular expressions and the cost of a check
 # The patterns of parameter and job-variable schemas run with RE2 (linear time). The most
 # characters a pattern may have, the memory RE2 may use for one (its program and its DFA
 # cache), and per match the characters times the pattern's RE2 program size.
 CATALOG_SCHEMA_MAX_PATTERN_LENGTH = env_int("CATALOG_SCHEMA_MAX_PATTERN_LENGTH", 1000)
 CATALOG_SCHEMA_PATTERN_MAX_MEMORY = env_int("CATALOG_SCHEMA_PATTERN_MAX_MEMORY", 4 * 1024 * 1024)
 CATALOG_SCHEMA_PATTERN_MATCH_BUDGET = env_int("CATALOG_SCHEMA_PATTERN_MATCH_BUDGET", 50_000_000)
+# Keyword evaluations (a reference counts 4) one check of parameters or job variables
+# against their schema may take: references nested ten deep and ten wide, or an allOf of a
+# hundred references over a thousand items, stop here (catalog/rules/schema_patterns.py).
+CATALOG_SCHEMA_CHECK_BUDGET = env_int("CATALOG_SCHEMA_CHECK_BUDGET", 100_000)
 
 # -- untrusted prefect.yaml and flow files
 # The largest prefect.yaml the importer reads, in bytes.

@@ -22,7 +22,17 @@ import referencing
 import referencing.exceptions
 
 from catalog.rules import schema_patterns
-from catalog.rules.schema_patterns import PatternRefused, TextTooLongForPattern, uses_keywords
+from catalog.rules.schema_cost import schema_weight, values_count
+from catalog.rules.schema_patterns import (
+    CheckTooCostly,
+    PatternRefused,
+    TextTooLongForPattern,
+    uses_keywords,
+)
+
+# The Rust validator is some hundred times faster than `jsonschema`: it takes the checks
+# whose weight (`schema_cost`) is within this many times the metered path's budget.
+FAST_PATH_FACTOR = 100
 
 
 class ParameterSchemaError(ValueError):
@@ -62,7 +72,8 @@ def check_parameters(parameters: Any, schema: Any, *, schema_name: str = SCHEMA_
     if schema is None or parameters is None:
         return
     try:
-        validate_in_schema_draft(parameters, without_required(schema))
+        with schema_patterns.check_budget():
+            validate_in_schema_draft(parameters, without_required(schema))
     except referencing.exceptions.Unresolvable as exc:
         raise ParameterSchemaError(f"Validation failed. Failure reason: {exc}") from exc
     except jsonschema.ValidationError as exc:
@@ -71,7 +82,7 @@ def check_parameters(parameters: Any, schema: Any, *, schema_name: str = SCHEMA_
         raise invalid_schema(exc) from exc
     except PatternRefused as exc:
         raise invalid_pattern(exc, schema_name) from None
-    except TextTooLongForPattern as exc:
+    except (TextTooLongForPattern, CheckTooCostly) as exc:
         raise ParameterSchemaError(f"Validation failed. Failure reason: {exc}") from None
 
 
@@ -140,9 +151,10 @@ def check_parameters_preprocessed(
         if surely_valid(values, key, allow_none_with_default):
             return
         validator = prepared_validator(key, allow_none_with_default)
-        if validator.is_valid(values):
-            return
-        raise jsonschema.exceptions.best_match(validator.iter_errors(values))
+        with schema_patterns.check_budget():
+            error = jsonschema.exceptions.best_match(validator.iter_errors(values))
+        if error is not None:
+            raise error
     except RecursionError:
         raise CircularSchemaError(
             "Invalid schema: Unable to validate schema with circular references."
@@ -155,7 +167,7 @@ def check_parameters_preprocessed(
         raise invalid_schema(exc) from exc
     except PatternRefused as exc:
         raise invalid_pattern(exc, schema_name) from None
-    except TextTooLongForPattern as exc:
+    except (TextTooLongForPattern, CheckTooCostly) as exc:
         raise ParameterSchemaError(f"Validation failed. Failure reason: {exc}") from None
 
 
@@ -172,12 +184,17 @@ def surely_valid(values: Any, key: str, allow_none_with_default: bool) -> bool:
     """The fast path: jsonschema-rs, some hundred times faster, may only say "valid";
     anything else goes to `jsonschema`, whose answer and messages are Prefect's."""
     validator = fast_validator(key, allow_none_with_default)
-    if validator is None:
+    if validator is None or not light_enough_for_rust(values, key):
         return False
     try:
         return validator.is_valid(values)
     except (ValueError, OverflowError, TypeError):
         return False
+
+
+def light_enough_for_rust(values: Any, key: str) -> bool:
+    bound = FAST_PATH_FACTOR * schema_patterns.BUDGET.max_check_steps
+    return schema_weight(key) * values_count(values) <= bound
 
 
 @lru_cache(maxsize=256)

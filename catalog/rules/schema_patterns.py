@@ -15,6 +15,9 @@ DFA to its NFA, which it does on patterns made for that).
 """
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -30,6 +33,8 @@ class PatternBudget:
     max_memory: int = 4 * 1024 * 1024
     # characters times RE2 program instructions in one match: about 0.25 s at worst
     max_match_work: int = 50_000_000
+    # keyword evaluations (a reference counts 4) in one check of values against a schema
+    max_check_steps: int = 100_000
 
 
 BUDGET = PatternBudget()
@@ -49,6 +54,59 @@ class PatternRefused(ValueError):
 
 class TextTooLongForPattern(ValueError):
     """A text too long to match against a pattern within the match budget."""
+
+
+class CheckTooCostly(ValueError):
+    """Checking values against a schema took more keyword evaluations than the budget."""
+
+    def __init__(self, steps: int) -> None:
+        super().__init__(
+            f"checking the values against the schema takes more than {steps:,} steps "
+            "(CATALOG_SCHEMA_CHECK_BUDGET)"
+        )
+
+
+# Metering a check -------------------------------------------------------------------------
+
+# A reference costs jsonschema about four plain keywords (it resolves, then descends).
+REFERENCE_COST = 4
+REFERENCE_KEYWORDS = frozenset({"$ref", "$dynamicRef", "$recursiveRef"})
+
+
+@dataclass
+class CheckMeter:
+    limit: int
+    spent: int = 0
+
+    def charge(self, steps: int) -> None:
+        self.spent += steps
+        if self.spent > self.limit:
+            raise CheckTooCostly(self.limit)
+
+
+_meter: ContextVar[CheckMeter | None] = ContextVar("schema_check_meter", default=None)
+
+
+@contextmanager
+def check_budget() -> Iterator[CheckMeter]:
+    """Every keyword a linear validator evaluates inside is counted against the budget's
+    `max_check_steps`: `allOf` of a hundred references over a thousand items (some
+    seconds in jsonschema), or references nested ten deep ten wide, stop at the budget."""
+    token = _meter.set(CheckMeter(BUDGET.max_check_steps))
+    try:
+        yield _meter.get()
+    finally:
+        _meter.reset(token)
+
+
+def metered(keyword, cost: int):
+    def evaluate(validator, value, instance, schema):
+        meter = _meter.get()
+        if meter is not None:
+            meter.charge(cost)
+        return keyword(validator, value, instance, schema)
+
+    return evaluate
 
 
 # Compiling --------------------------------------------------------------------------------
@@ -199,10 +257,18 @@ LINEAR_KEYWORDS = {
 
 @cache
 def linear(stock: type) -> type:
-    """The stock jsonschema validator class with RE2 for every user pattern."""
+    """The stock jsonschema validator class with RE2 for every user pattern, and every
+    keyword metered (`check_budget`)."""
     if getattr(stock, "RUNS_PATTERNS_WITH_RE2", False):
         return stock
-    extended = validators.extend(stock, LINEAR_KEYWORDS)
+    keywords = {**stock.VALIDATORS, **LINEAR_KEYWORDS}
+    extended = validators.extend(
+        stock,
+        {
+            name: metered(keyword, REFERENCE_COST if name in REFERENCE_KEYWORDS else 1)
+            for name, keyword in keywords.items()
+        },
+    )
     extended.RUNS_PATTERNS_WITH_RE2 = True
     extended.evolve = evolve_linearly
     return extended

@@ -151,6 +151,7 @@ PATTERN_SETTINGS = {
     "CATALOG_SCHEMA_MAX_PATTERN_LENGTH": "max_length",
     "CATALOG_SCHEMA_PATTERN_MAX_MEMORY": "max_memory",
     "CATALOG_SCHEMA_PATTERN_MATCH_BUDGET": "max_match_work",
+    "CATALOG_SCHEMA_CHECK_BUDGET": "max_check_steps",
 }
 
 
