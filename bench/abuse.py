@@ -337,6 +337,23 @@ def schema_and_number_cases(client: Client, key: str, flow_id: str) -> list[Resu
             "parameters": {"x": "a" * 33 + "!"},
         }
     )
+    nested = {
+        f"x{level}": {"allOf": [{"$ref": f"#/definitions/x{level + 1}"}] * 10} for level in range(9)
+    }
+    nested["x9"] = {"type": "integer"}
+    heavy = json.dumps(
+        {
+            "name": "abuse-nested-references",
+            "flow_id": flow_id,
+            "enforce_parameter_schema": True,
+            "parameter_openapi_schema": {
+                "type": "object",
+                "definitions": nested,
+                "properties": {"a": {"$ref": "#/definitions/x0"}},
+            },
+            "parameters": {"a": "not an integer"},
+        }
+    )
     digits = "9" * 5000
     nan_body = '{"limit": NaN, "deployments": {"name": {"any_": [NaN]}}}'
     send = client.send
@@ -344,6 +361,10 @@ def schema_and_number_cases(client: Client, key: str, flow_id: str) -> list[Resu
         Result(
             "API create: schema pattern ^(a+)+$, 34 chars",
             [send("POST", "/api/deployments/", evil, api(key), label="evil")],
+        ),
+        Result(
+            "API create: references 10 deep, 10 wide (10^9 checks)",
+            [send("POST", "/api/deployments/", heavy, api(key), label="nested")],
         ),
         Result(
             "API filter limit of 5000 digits",

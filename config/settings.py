@@ -278,7 +278,7 @@ CATALOG_SCHEMA_PATTERN_MATCH_BUDGET = env_int("CATALOG_SCHEMA_PATTERN_MATCH_BUDG
 # Keyword evaluations (a reference counts 4) one check of parameters or job variables
 # against their schema may take: references nested ten deep and ten wide, or an allOf of a
 # hundred references over a thousand items, stop here (catalog/rules/schema_patterns.py).
-CATALOG_SCHEMA_CHECK_BUDGET = env_int("CATALOG_SCHEMA_CHECK_BUDGET", 100_000)
+CATALOG_SCHEMA_CHECK_BUDGET = env_int("CATALOG_SCHEMA_CHECK_BUDGET", 50_000)
 
 # -- untrusted prefect.yaml and flow files
 # The largest prefect.yaml the importer reads, in bytes.

@@ -175,7 +175,7 @@ def test_a_pattern_python_refuses_is_refused_as_prefect_refuses_it(api_client, f
 
 def test_the_production_budget_is_the_default():
     assert settings.CATALOG_SCHEMA_MAX_PATTERN_LENGTH == 1000
-    production = schema_patterns.PatternBudget(1000, 4 * 1024 * 1024, 50_000_000, 100_000)
+    production = schema_patterns.PatternBudget(1000, 4 * 1024 * 1024, 50_000_000, 50_000)
     assert production == schema_patterns.BUDGET
 
 

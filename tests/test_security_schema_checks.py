@@ -56,7 +56,7 @@ def steps_to_check(values: dict, schema: dict) -> int:
 
 
 def test_the_production_budget_is_the_default():
-    assert BUDGET == 100_000 == schema_patterns.BUDGET.max_check_steps
+    assert BUDGET == 50_000 == schema_patterns.BUDGET.max_check_steps
 
 
 def test_a_schema_weighs_what_its_references_unfold_to():

@@ -34,7 +34,7 @@ class PatternBudget:
     # characters times RE2 program instructions in one match: about 0.25 s at worst
     max_match_work: int = 50_000_000
     # keyword evaluations (a reference counts 4) in one check of values against a schema
-    max_check_steps: int = 100_000
+    max_check_steps: int = 50_000
 
 
 BUDGET = PatternBudget()
