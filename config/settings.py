@@ -248,8 +248,9 @@ CATALOG_BASIC_AUTH = env_bool("CATALOG_BASIC_AUTH", default=False)
 CATALOG_SCHEDULE_BUDGET = env_int("CATALOG_SCHEDULE_BUDGET", 100_000)
 # A schedule that has not ended must fire within this many years from now.
 CATALOG_SCHEDULE_HORIZON_YEARS = env_int("CATALOG_SCHEDULE_HORIZON_YEARS", 100)
-# Steps all the schedules of one admin list or change page may take together; those past
-# it show "too costly to compute" too.
+# Steps all the schedules of one admin list or change page, or of one write (an API
+# request, an admin save, an imported deployment), may take together; those past it show
+# "too costly to compute" on reads, and are refused on writes.
 CATALOG_SCHEDULE_PAGE_BUDGET = env_int("CATALOG_SCHEDULE_PAGE_BUDGET", 200_000)
 # The upcoming-runs page draws the runs of at most this many schedules (the first by
 # deployment name), says how many more its filters would need to narrow down, and finds

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -447,3 +448,50 @@ def test_the_upcoming_page_within_its_schedule_budget_counts_them_without_a_quer
     assert not any("COUNT(" in query["sql"] for query in queries.captured_queries)
     assert response.context["counts"]["schedules_in_all"] == 3
     assert "Showing the runs of the first" not in response.content.decode()
+
+
+# One budget for the schedules of one write ------------------------------------------------
+
+
+def rule_costing(steps: int) -> str:
+    """A COUNT rule whose write check takes about `steps` steps."""
+    count = bisect.bisect_left(
+        range(10**6), steps, key=lambda count: steps_to_check(counted_rule(count))
+    )
+    return counted_rule(count)
+
+
+def test_the_schedules_of_one_write_share_the_page_budget(api_client, rows):
+    rule = rule_costing(PAGE_BUDGET // 3 + 1000)
+    assert steps_to_check(rule) < BUDGET
+    entries = [{"schedule": {"rrule": rule}, "slug": f"s{n}"} for n in range(3)]
+    before = database_fingerprint()
+    body = {"name": "three-costly", "flow_id": str(rows.flow.id), "schedules": entries}
+    response = post_json(api_client, "/api/deployments/", body)
+    assert response.status_code == 422
+    [error] = response.json()["exception_detail"]
+    assert error["loc"] == ["body", "schedules", 2, "schedule", "rrule"]
+    assert error["msg"].endswith(
+        f"finding the next runs of all the schedules read or written together takes more "
+        f"than {PAGE_BUDGET:,} steps (CATALOG_SCHEDULE_PAGE_BUDGET)"
+    )
+    assert database_fingerprint() == before
+    # Two of them fit.
+    body = {"name": "two-costly", "flow_id": str(rows.flow.id), "schedules": entries[:2]}
+    assert post_json(api_client, "/api/deployments/", body).status_code == 201
+
+
+def test_the_importer_shares_the_page_budget_among_a_record_s_schedules(tmp_path, rows):
+    rule = rule_costing(PAGE_BUDGET // 3 + 1000)
+    record = {
+        "name": "three-costly",
+        "flow_id": str(rows.flow.id),
+        "schedules": [{"schedule": {"rrule": rule}, "slug": f"s{n}"} for n in range(3)],
+    }
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps({"deployments": [record]}))
+    before = database_fingerprint()
+    with pytest.raises(CommandError) as refused:
+        call_command("import_deployments", str(path), "--quiet")
+    assert "CATALOG_SCHEDULE_PAGE_BUDGET" in str(refused.value)
+    assert database_fingerprint() == before

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from catalog.importing.records import MISSING, Record, RecordError
@@ -37,6 +38,7 @@ from catalog.models import (
 )
 from catalog.rules import limits, schedules
 from catalog.rules.problems import Problem, joined
+from catalog.rules.schedule_budget import page_budget
 from catalog.services.deployment_rules import deployment_problems
 from catalog.services.errors import Invalid
 from catalog.services.flows import flow_problems
@@ -173,12 +175,15 @@ def concurrency_options(value: Any) -> dict:
 
 
 def schedule_specs(value: Any, now: datetime) -> list[ScheduleSpec]:
+    """A record's schedules, whose rules share one budget (`CATALOG_SCHEDULE_PAGE_BUDGET`)
+    besides each one's own."""
     specs = []
-    for n, entry in enumerate(as_type(value, list, "schedules")):
-        try:
-            specs.append(schedule_spec(entry, now))
-        except RecordError as exc:
-            raise exc.inside(f"schedules[{n}]") from None
+    with page_budget(settings.CATALOG_SCHEDULE_PAGE_BUDGET):
+        for n, entry in enumerate(as_type(value, list, "schedules")):
+            try:
+                specs.append(schedule_spec(entry, now))
+            except RecordError as exc:
+                raise exc.inside(f"schedules[{n}]") from None
     slugs = [spec.slug for spec in specs if spec.slug is not None]
     repeated = sorted({slug for slug in slugs if slugs.count(slug) > 1})
     if repeated:

@@ -48,9 +48,11 @@ Day = tuple[int, int, int]
 class ScheduleBudgetExceeded(Exception):
     """Finding a schedule's run times took more than `budget` steps."""
 
-    def __init__(self, budget: int, setting: str = BUDGET_SETTING) -> None:
+    def __init__(
+        self, budget: int, setting: str = BUDGET_SETTING, subject: str = "its next runs"
+    ) -> None:
         self.budget = budget
-        self.message = f"finding its next runs takes more than {budget:,} steps ({setting})"
+        self.message = f"finding {subject} takes more than {budget:,} steps ({setting})"
         super().__init__(self.message)
 
 
@@ -79,11 +81,12 @@ class StepMeter:
     # The page's meter, when the schedule is one of many one page shows (`page_budget`).
     page: "StepMeter | None" = None
     setting: str = BUDGET_SETTING
+    subject: str = "its next runs"
 
     def charge(self, steps: int = 1) -> None:
         self.spent += steps
         if self.spent > self.limit:
-            raise ScheduleBudgetExceeded(self.limit, self.setting)
+            raise ScheduleBudgetExceeded(self.limit, self.setting, self.subject)
         if self.page is not None:
             self.page.charge(steps)
 
@@ -107,11 +110,17 @@ def page_budget(steps: int, setting: str = PAGE_BUDGET_SETTING) -> Iterator[Step
     """Every schedule's run times found inside share `steps` in all, besides each one's
     own budget: a page of many schedules stored before the budget existed (each as
     costly as its budget allows) costs the page's budget, not their sum."""
-    token = _page_meter.set(StepMeter(steps, setting=setting))
+    subject = "the next runs of all the schedules read or written together"
+    token = _page_meter.set(StepMeter(steps, setting=setting, subject=subject))
     try:
         yield _page_meter.get()
     finally:
         _page_meter.reset(token)
+
+
+def page_meter() -> StepMeter | None:
+    """The meter of the page or write under way (`page_budget`), if any."""
+    return _page_meter.get()
 
 
 def as_meter(budget: "int | StepMeter") -> StepMeter:

@@ -21,6 +21,7 @@ from catalog.rules.schedule_budget import (
     StepMeter,
     as_meter,
     metered_occurrences,
+    page_meter,
     started_near,
 )
 from catalog.rules.schedules import (
@@ -171,7 +172,7 @@ def check_runs_affordable(
     """Refuse a schedule whose next runs from `now` take more than `budget` steps to find
     (a COUNT rule walks from its DTSTART), or that has not ended yet fires nothing within
     `horizon_years`. A rule whose COUNT or UNTIL has run out is cheap and passes."""
-    meter = StepMeter(budget, horizon=_years_after(now, horizon_years))
+    meter = StepMeter(budget, horizon=_years_after(now, horizon_years), page=page_meter())
     try:
         runs = next_runs(schedule, now, RUNS_CHECKED_ON_WRITE, meter)
     except ScheduleBudgetExceeded as exc:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from catalog.models import Deployment, DeploymentSchedule
 from catalog.rules import limits, schedule_runs, schedules
 from catalog.rules.problems import Path, Problem
+from catalog.rules.schedule_budget import page_budget
 from catalog.services.checks import columns_of, problems_of, refuse, saved
 from catalog.services.context import WriteContext
 from catalog.services.errors import Conflict, Invalid, NotFound
@@ -92,23 +93,31 @@ def schedule_rows(
     `at`: where the entries are in the write's JSON, for the problems' paths."""
     start = timezone.now()
     problems, rows = [], []
-    for n, entry in enumerate(entries):
-        problems += entry_problems(entry, at=(*at, n))
-        stamp = start + timedelta(microseconds=n)
-        active = entry.get("active")
-        row = DeploymentSchedule(
-            deployment=deployment,
-            created=stamp,
-            updated=stamp,
-            active=True if active is None else active,
-            max_scheduled_runs=entry.get("max_scheduled_runs") if keep_max_runs else None,
-            parameters=entry.get("parameters") or {},
-            slug=entry.get("slug"),
-        )
-        row.schedule = schedule_from(entry["schedule"], at=(*at, n), now=start)
-        rows.append(row)
+    with page_budget(settings.CATALOG_SCHEDULE_PAGE_BUDGET):
+        for n, entry in enumerate(entries):
+            problems += entry_problems(entry, at=(*at, n))
+            rows.append(schedule_row(deployment, entry, start, n, keep_max_runs, at))
     refuse(problems)
     return rows
+
+
+def schedule_row(
+    deployment: Deployment, entry: Mapping, start: datetime, n: int, keep_max_runs: bool, at: Path
+) -> DeploymentSchedule:
+    """The `n`th new schedule row of a write, its rule within the schedule budgets."""
+    stamp = start + timedelta(microseconds=n)
+    active = entry.get("active")
+    row = DeploymentSchedule(
+        deployment=deployment,
+        created=stamp,
+        updated=stamp,
+        active=True if active is None else active,
+        max_scheduled_runs=entry.get("max_scheduled_runs") if keep_max_runs else None,
+        parameters=entry.get("parameters") or {},
+        slug=entry.get("slug"),
+    )
+    row.schedule = schedule_from(entry["schedule"], at=(*at, n), now=start)
+    return row
 
 
 def bulk_created(rows: list[DeploymentSchedule], conflict: Conflict | None = None) -> None:
