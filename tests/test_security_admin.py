@@ -19,6 +19,7 @@ from tests.factories import (
     VariableFactory,
     WorkQueueFactory,
 )
+from tests.replay import database_fingerprint
 
 pytestmark = pytest.mark.django_db
 
@@ -332,3 +333,24 @@ def test_flow_and_variable_lists_show_five_tags_then_a_count(viewer_client, mode
     content = response.content.decode()
     assert content.count('<span class="more-tags" title="95 more">+95</span>') == 20
     assert len(response.content) < 100_000
+
+
+# JSON fields Python cannot read ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000, "Enter valid JSON: nested more than 254 levels deep."),
+        ("1" * 5000, "Enter valid JSON: an integer of 5,000 digits; at most 4,300 can be read."),
+    ],
+    ids=["deep", "long-integer"],
+)
+def test_a_json_field_python_cannot_read_is_a_form_error(admin_client, text, message):
+    before = database_fingerprint()
+    response = admin_client.post(
+        reverse("admin:catalog_variable_add"), {"name": "unreadable", "value": text, "tags": ""}
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["value"] == [message]
+    assert database_fingerprint() == before

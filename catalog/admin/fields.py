@@ -10,7 +10,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from catalog.rules import schedules
-from catalog.rules.text import text_problem, unstorable
+from catalog.rules.limits import MAX_JSON_DEPTH
+from catalog.rules.text import text_problem, unreadable, unstorable
 
 
 class PrettyJSONField(forms.JSONField):
@@ -22,6 +23,25 @@ class PrettyJSONField(forms.JSONField):
         if isinstance(value, forms.fields.InvalidJSONInput):
             return value
         return json.dumps(value, indent=2, ensure_ascii=False, cls=self.encoder)
+
+    def to_python(self, value):
+        """Django's reading, with what Python's JSON reader cannot make (deep nesting, an
+        integer of thousands of digits) a form error rather than a server error."""
+        try:
+            return super().to_python(value)
+        except RecursionError:
+            message = f"Enter valid JSON: nested more than {MAX_JSON_DEPTH} levels deep."
+        except ValueError as exc:
+            message = f"Enter valid JSON: {unreadable(exc)}."
+        raise forms.ValidationError(message, code="invalid")
+
+    def bound_data(self, data, initial):
+        """The text sent back as it was when Python cannot read it (the form shows it
+        again beside its error)."""
+        try:
+            return super().bound_data(data, initial)
+        except (RecursionError, ValueError):
+            return forms.fields.InvalidJSONInput(data)
 
     def validate(self, value):
         super().validate(value)

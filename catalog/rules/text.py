@@ -2,6 +2,7 @@
 and lone surrogates (a JSON `\\ud800` escape decodes to one; it has no UTF-8 form).
 The API and the importer refuse both, on every database, before anything is written."""
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,3 +48,12 @@ def unstorable_at(value: Any, at: tuple = ()) -> tuple[tuple, str] | None:
             if found:
                 return found
     return None
+
+
+def unreadable(exc: Exception) -> str:
+    """Why Python could not make a value, in the user's terms: its integer limit's own
+    message advises a Python call the user cannot make."""
+    digits = re.search(r"value has (\d+) digits", str(exc))
+    if digits:
+        return f"an integer of {int(digits[1]):,} digits; at most 4,300 can be read"
+    return str(exc)

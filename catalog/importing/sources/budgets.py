@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 from django.conf import settings
 
+from catalog.rules.text import unreadable
+
 
 @dataclass(frozen=True)
 class FileBudgets:
@@ -179,15 +181,6 @@ def line_too_deep(text: str, max_depth: int) -> int | None:
         elif bracket in ("]", "}"):
             depth -= 1
     return None
-
-
-def unreadable(exc: Exception) -> str:
-    """Why Python could not make a value, in the user's terms: its integer limit's own
-    message advises a Python call the user cannot make."""
-    digits = re.search(r"value has (\d+) digits", str(exc))
-    if digits:
-        return f"an integer of {int(digits[1]):,} digits; at most 4,300 can be read"
-    return str(exc)
 
 
 def decode_json(text: str, max_depth: int) -> Any:
