@@ -28,13 +28,13 @@ import argparse
 import base64
 import http.client
 import json
+import multiprocessing
 import os
 import re
 import secrets
 import signal
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -178,26 +178,54 @@ def settle(port: int, most: float = 30) -> None:
 # The normal GET beside the abuse -----------------------------------------------------------
 
 
-class Reader(threading.Thread):
-    """GET /api/deployments/{id} in a loop; each answer's time, in the phase it fell in."""
+PHASES = ("warm-up", "alone", "abuse")
+
+
+class Reader:
+    """GET /api/deployments/{id} in a loop, in a process of its own (the cases' client work
+    in this one, reading pages of 1 MB, would otherwise hold the interpreter and delay its
+    timings); each answer's time, in the phase it fell in, sent back when it stops."""
 
     def __init__(self, port: int, timeout: float, key: str, ids: list[str]) -> None:
-        super().__init__(daemon=True)
-        self.client = Client(port, timeout, address="10.0.0.200")
-        self.key, self.ids, self.phase = key, ids, "alone"
-        self.samples: dict[str, list[float]] = {"warm-up": [], "alone": [], "abuse": []}
-        self.errors: dict[str, int] = {"warm-up": 0, "alone": 0, "abuse": 0}
-        self.stopped = threading.Event()
+        context = multiprocessing.get_context("fork")
+        self._phase = context.Value("i", 0)
+        self.stopped = context.Event()
+        self._results, sender = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=self._loop, args=(port, timeout, key, ids, sender), daemon=True
+        )
+        self.samples: dict[str, list[float]] = {phase: [] for phase in PHASES}
+        self.errors: dict[str, int] = dict.fromkeys(PHASES, 0)
 
-    def run(self) -> None:
+    @property
+    def phase(self) -> str:
+        return PHASES[self._phase.value]
+
+    @phase.setter
+    def phase(self, name: str) -> None:
+        self._phase.value = PHASES.index(name)
+
+    def start(self) -> None:
+        self._process.start()
+
+    def join(self, timeout: float) -> None:
+        if self._results.poll(timeout):
+            self.samples, self.errors = self._results.recv()
+        self._process.join(timeout)
+
+    def _loop(self, port: int, timeout: float, key: str, ids: list[str], sender) -> None:
+        client = Client(port, timeout, address="10.0.0.200")
+        samples: dict[str, list[float]] = {phase: [] for phase in PHASES}
+        errors = dict.fromkeys(PHASES, 0)
         n = 0
         while not self.stopped.is_set():
             phase, n = self.phase, n + 1
-            path = f"/api/deployments/{self.ids[n % len(self.ids)]}"
-            answer = self.client.send("GET", path, headers=api(self.key), label="read")
-            self.samples[phase].append(answer.seconds)
+            path = f"/api/deployments/{ids[n % len(ids)]}"
+            answer = client.send("GET", path, headers=api(key), label="read")
+            samples[phase].append(answer.seconds)
             if answer.status != 200:
-                self.errors[phase] += 1
+                errors[phase] += 1
+        sender.send((samples, errors))
 
 
 def percentile(samples: list[float], share: float) -> float:
