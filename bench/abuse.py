@@ -12,7 +12,7 @@ off, 5 sync workers, the request log on), plus CATALOG_BASIC_AUTH=true for the b
 case. Every request carries what the documented proxy sets (X-Forwarded-Proto: https,
 X-Forwarded-For) and an X-Request-ID, by which the server time (`duration_ms` of the request
 log) is found; a request the server never logged (its worker killed) shows the client's time.
-A thread sends `GET /api/deployments/{id}` in a loop: after a warm-up, alone for --baseline
+A process of its own sends `GET /api/deployments/{id}` in a loop: after a warm-up, alone for --baseline
 seconds, then while the cases run one after another (the five 200 KB patterns, then the
 rrules and the admin pages that list them, come last, after the server has settled; the
 rrules are also written straight into 30 seeded rows on the list's first page, as rows
