@@ -12,16 +12,16 @@ off, 5 sync workers, the request log on), plus CATALOG_BASIC_AUTH=true for the b
 case. Every request carries what the documented proxy sets (X-Forwarded-Proto: https,
 X-Forwarded-For) and an X-Request-ID, by which the server time (`duration_ms` of the request
 log) is found; a request the server never logged (its worker killed) shows the client's time.
-A process of its own sends `GET /api/deployments/{id}` in a loop: after a warm-up, alone for --baseline
-seconds, then while the cases run one after another (the five 200 KB patterns, then the
-rrules and the admin pages that list them, come last, after the server has settled; the
-rrules are also written straight into 30 seeded rows on the list's first page, as rows
-stored before the schedule budget existed would hold them). A case
-passes when its slowest answer comes under 1 s without a 5xx and is not a flaw in itself
-(a login after 40 wrong passwords, docs answered to anonymous clients); the run passes when
-every case does and the GET's p99 during the abuse is within 2x of its p99 alone. Exits 1
-otherwise. Each request gives up after --timeout seconds (gunicorn's own
-timeout is 30 s), which bounds the run to about three minutes.
+A process of its own sends `GET /api/deployments/{id}` in a loop: after a warm-up, alone for
+--baseline seconds, then while the cases run one after another (the five 200 KB patterns,
+then the rrules and the admin pages that list them, come last, after the server has settled;
+the rrules are also written straight into 30 seeded rows on the list's first page, as rows
+stored before the schedule budget existed would hold them). A case passes when its slowest
+answer comes under 1 s without a 5xx and is not a flaw in itself (a login after 40 wrong
+passwords, docs answered to anonymous clients); the run passes when every case does and the
+GET's p99 during the abuse is within 2x of its p99 alone. Exits 1 otherwise. Each request
+gives up after --timeout seconds (gunicorn's own timeout is 30 s), which bounds the run to
+about three minutes.
 """
 
 import argparse
