@@ -12,6 +12,8 @@ both run the schema's patterns with RE2 (`catalog.rules.schema_patterns`).
 """
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from copy import deepcopy
 from functools import lru_cache
 from typing import Any
@@ -71,9 +73,16 @@ def check_parameters(parameters: Any, schema: Any, *, schema_name: str = SCHEMA_
     """The check Prefect runs on create when `enforce_parameter_schema` is sent as true."""
     if schema is None or parameters is None:
         return
+    with answered_as_parameter_errors(schema_name), schema_patterns.check_budget():
+        validate_in_schema_draft(parameters, without_required(schema))
+
+
+@contextmanager
+def answered_as_parameter_errors(schema_name: str) -> Iterator[None]:
+    """Every way a check of values against a schema fails, as the `ParameterSchemaError`
+    whose message Prefect answers with."""
     try:
-        with schema_patterns.check_budget():
-            validate_in_schema_draft(parameters, without_required(schema))
+        yield
     except referencing.exceptions.Unresolvable as exc:
         raise ParameterSchemaError(f"Validation failed. Failure reason: {exc}") from exc
     except jsonschema.ValidationError as exc:
@@ -147,28 +156,19 @@ def check_parameters_preprocessed(
     does, with the prepared validator of each schema made once: imports check thousands
     of deployments against a handful of schemas)."""
     try:
-        key = key or schema_key(schema)
-        if surely_valid(values, key, allow_none_with_default):
-            return
-        validator = prepared_validator(key, allow_none_with_default)
-        with schema_patterns.check_budget():
-            error = jsonschema.exceptions.best_match(validator.iter_errors(values))
-        if error is not None:
-            raise error
+        with answered_as_parameter_errors(schema_name):
+            key = key or schema_key(schema)
+            if surely_valid(values, key, allow_none_with_default):
+                return
+            validator = prepared_validator(key, allow_none_with_default)
+            with schema_patterns.check_budget():
+                error = jsonschema.exceptions.best_match(validator.iter_errors(values))
+            if error is not None:
+                raise error
     except RecursionError:
         raise CircularSchemaError(
             "Invalid schema: Unable to validate schema with circular references."
         ) from None
-    except referencing.exceptions.Unresolvable as exc:
-        raise ParameterSchemaError(f"Validation failed. Failure reason: {exc}") from exc
-    except jsonschema.ValidationError as exc:
-        raise ParameterSchemaError(describe(exc)) from exc
-    except jsonschema.SchemaError as exc:
-        raise invalid_schema(exc) from exc
-    except PatternRefused as exc:
-        raise invalid_pattern(exc, schema_name) from None
-    except (TextTooLongForPattern, CheckTooCostly) as exc:
-        raise ParameterSchemaError(f"Validation failed. Failure reason: {exc}") from None
 
 
 # Keywords whose meaning the Rust validator and Python's `jsonschema` may not share to the

@@ -82,11 +82,12 @@ class FlowInfo:
 
 @dataclass(frozen=True)
 class SourceBudgets:
-    """What reading flow files may cost (settings `CATALOG_FLOW_SOURCE_*`)."""
+    """What reading flow files may cost (settings `CATALOG_FLOW_SOURCE_*`, which hold the
+    defaults)."""
 
-    max_bytes: int = 500_000
-    max_depth: int = 100
-    max_value_size: int = 1_000_000
+    max_bytes: int
+    max_depth: int
+    max_value_size: int
 
     @classmethod
     def from_settings(cls) -> "SourceBudgets":

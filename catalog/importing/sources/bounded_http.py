@@ -26,14 +26,15 @@ ERROR_DETAIL_BYTES = 300
 
 @dataclass(frozen=True)
 class RemoteLimits:
-    """The budgets of one `--from-api` import (README.md, "Importing from a live server")."""
+    """The budgets of one `--from-api` import (README.md, "Importing from a live server");
+    their defaults are the settings'."""
 
-    max_pages: int = 1000
-    max_response_bytes: int = 8 * 1024 * 1024
-    max_total_bytes: int = 32 * 1024 * 1024
-    max_redirects: int = 3
-    request_timeout: float = 30
-    total_timeout: float = 600
+    max_pages: int
+    max_response_bytes: int
+    max_total_bytes: int
+    max_redirects: int
+    request_timeout: float
+    total_timeout: float
 
     @classmethod
     def from_settings(cls) -> "RemoteLimits":
