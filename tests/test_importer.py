@@ -19,7 +19,7 @@ from catalog.models import (
     WorkPool,
     WorkQueue,
 )
-from catalog.rendering.serializers import DeploymentSerializer
+from catalog.rendering.deployment_json import deployment_instance_json
 from tests.conftest import prefect_file, prefect_json
 from tests.factories import DeploymentFactory, DeploymentScheduleFactory, FlowFactory
 from tests.replay import database_fingerprint
@@ -44,7 +44,7 @@ def table_counts() -> dict[str, int]:
 
 def rendered(deployment_id: str) -> dict:
     deployment = Deployment.objects.with_related().get(id=deployment_id)
-    return json.loads(json.dumps(DeploymentSerializer(deployment).data))
+    return json.loads(json.dumps(deployment_instance_json(deployment)))
 
 
 def refused(paths, **options) -> list[str]:

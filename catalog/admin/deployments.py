@@ -22,8 +22,8 @@ from catalog.admin.paginator import EstimatedCountPaginator
 from catalog.importing.exporter import bundle_text, deployments_to_export, export_bundle
 from catalog.models import Deployment, DeploymentSchedule, DeploymentStatus, Flow
 from catalog.models.schedules import earliest_next_run
+from catalog.rendering.deployment_json import deployment_instance_json
 from catalog.rendering.jsontext import dumps
-from catalog.rendering.serializers import DeploymentSerializer
 from catalog.rules import schedule_summaries
 from catalog.rules.schedule_budget import page_budget
 from catalog.services import deployments
@@ -267,7 +267,7 @@ class DeploymentAdmin(GuardedAdmin):
     def api_json(self, deployment: Deployment) -> str:
         if deployment._state.adding:
             return "-"
-        body = dumps(DeploymentSerializer(deployment).data).decode()
+        body = dumps(deployment_instance_json(deployment)).decode()
         return format_html('<pre class="api-json">{}</pre>', body)
 
     # Saving: every write through the write core ------------------------------------------

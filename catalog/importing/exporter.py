@@ -9,10 +9,10 @@ import yaml
 from django.db.models import QuerySet
 
 from catalog.models import ConcurrencyLimit, Deployment, Flow, WorkPool
+from catalog.rendering.deployment_json import deployment_instance_json
 from catalog.rendering.jsontext import dumps
 from catalog.rendering.serializers import (
     ConcurrencyLimitSerializer,
-    DeploymentSerializer,
     FlowSerializer,
     WorkPoolSerializer,
     WorkQueueSerializer,
@@ -45,7 +45,7 @@ def export_bundle(deployments: QuerySet) -> dict[str, Any]:
         "flows": FlowSerializer(flows, many=True).data,
         "concurrency_limits": ConcurrencyLimitSerializer(limits, many=True).data,
         "work_pools": [pool_json(pool) for pool in pools],
-        "deployments": DeploymentSerializer(rows, many=True).data,
+        "deployments": [deployment_instance_json(row) for row in rows],
     }
 
 

@@ -18,9 +18,9 @@ from uuid import UUID
 
 from django.db import DEFAULT_DB_ALIAS, connections, router
 
-from catalog.models import Deployment, DeploymentJson
+from catalog.models import DeploymentJson
+from catalog.rendering.deployment_json import rendered_deployments
 from catalog.rendering.jsontext import dumps
-from catalog.rendering.serializers import DeploymentSerializer
 
 TABLE = DeploymentJson._meta.db_table
 
@@ -206,8 +206,8 @@ def rendered_and_kept(ids: list[UUID]) -> dict[UUID, bytes]:
         .filter(deployment_id__in=ids)
         .values_list("deployment_id", "version")
     )
-    deployments = Deployment.objects.using(DEFAULT_DB_ALIAS).with_related().filter(id__in=ids)
-    bodies = {row.id: dumps(DeploymentSerializer(row).data) for row in deployments}
+    rendered = rendered_deployments(ids, DEFAULT_DB_ALIAS)
+    bodies = {id: dumps(data) for id, data in rendered.items()}
     keep(
         [(body, id, versions[id]) for id, body in bodies.items() if id in versions],
     )

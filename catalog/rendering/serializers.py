@@ -5,15 +5,12 @@ from rest_framework import serializers
 
 from catalog.models import (
     ConcurrencyLimit,
-    Deployment,
-    DeploymentSchedule,
     Flow,
     Variable,
     WorkPool,
     WorkQueue,
 )
 from catalog.rules.datetimes import format_utc
-from catalog.rules.schedules import DEPLOYMENT_SCHEDULE_KEYS, schedule_to_json
 
 
 class PrefectDateTimeField(serializers.DateTimeField):
@@ -27,17 +24,6 @@ class PrefectModelSerializer(serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: PrefectDateTimeField,
-    }
-
-
-def actor_to_json(actor: dict | None) -> dict | None:
-    """`created_by` / `updated_by` with Prefect's key order, whatever order jsonb kept."""
-    if actor is None:
-        return None
-    return {
-        "id": actor.get("id"),
-        "type": actor.get("type"),
-        "display_value": actor.get("display_value"),
     }
 
 
@@ -74,86 +60,6 @@ class DeploymentConcurrencyLimitSerializer(PrefectModelSerializer):
             for name in ConcurrencyLimitSerializer.Meta.fields
             if name not in {"denied_slots", "avg_slot_occupancy_seconds"}
         ]
-
-
-class DeploymentScheduleSerializer(PrefectModelSerializer):
-    deployment_id = serializers.UUIDField(read_only=True)
-    schedule = serializers.SerializerMethodField()
-
-    class Meta:
-        model = DeploymentSchedule
-        fields = list(DEPLOYMENT_SCHEDULE_KEYS)
-
-    def get_schedule(self, schedule: DeploymentSchedule) -> dict:
-        return schedule_to_json(schedule.schedule)
-
-
-class DeploymentSerializer(PrefectModelSerializer):
-    """Prefect's `DeploymentResponse`: every key, always present, in the server's order."""
-
-    flow_id = serializers.UUIDField(read_only=True)
-    schedules = DeploymentScheduleSerializer(many=True, read_only=True)
-    concurrency_limit = serializers.SerializerMethodField()
-    global_concurrency_limit = DeploymentConcurrencyLimitSerializer(read_only=True)
-    concurrency_options = serializers.SerializerMethodField()
-    work_queue_name = serializers.CharField(read_only=True)
-    work_queue_id = serializers.UUIDField(read_only=True)
-    created_by = serializers.SerializerMethodField()
-    updated_by = serializers.SerializerMethodField()
-    work_pool_name = serializers.CharField(read_only=True)
-
-    class Meta:
-        model = Deployment
-        fields = [
-            "id",
-            "created",
-            "updated",
-            "name",
-            "version",
-            "description",
-            "flow_id",
-            "paused",
-            "schedules",
-            "concurrency_limit",
-            "global_concurrency_limit",
-            "concurrency_options",
-            "job_variables",
-            "parameters",
-            "tags",
-            "labels",
-            "work_queue_name",
-            "work_queue_id",
-            "last_polled",
-            "parameter_openapi_schema",
-            "path",
-            "pull_steps",
-            "entrypoint",
-            "storage_document_id",
-            "infrastructure_document_id",
-            "created_by",
-            "updated_by",
-            "work_pool_name",
-            "status",
-            "enforce_parameter_schema",
-        ]
-
-    def get_concurrency_limit(self, deployment: Deployment) -> None:
-        """Deprecated by Prefect and always null; the limit is `global_concurrency_limit`."""
-        return None
-
-    def get_concurrency_options(self, deployment: Deployment) -> dict | None:
-        if deployment.concurrency_collision_strategy is None:
-            return None
-        return {
-            "collision_strategy": deployment.concurrency_collision_strategy,
-            "grace_period_seconds": deployment.concurrency_grace_period_seconds,
-        }
-
-    def get_created_by(self, deployment: Deployment) -> dict | None:
-        return actor_to_json(deployment.created_by)
-
-    def get_updated_by(self, deployment: Deployment) -> dict | None:
-        return actor_to_json(deployment.updated_by)
 
 
 def storage_configuration_to_json(configuration: dict | None) -> dict:

@@ -1,5 +1,6 @@
 """Deployments: `/api/deployments/…`, Prefect's routes and a plain REST listing."""
 
+import json
 import uuid
 
 from django.db import transaction
@@ -40,8 +41,9 @@ from catalog.api.views.base import (
 )
 from catalog.models import Deployment
 from catalog.rendering import json_cache
+from catalog.rendering.deployment_json import deployment_instance_json
 from catalog.rendering.jsontext import dumps
-from catalog.rendering.serializers import DeploymentSerializer, page_of
+from catalog.rendering.serializers import page_of
 from catalog.services import deployments
 
 DEPLOYMENT_NOT_FOUND_MESSAGE = deployments.DEPLOYMENT_NOT_FOUND
@@ -114,13 +116,19 @@ class DeploymentCollectionView(PrefectAPIView, generics.ListAPIView):
     # Prefect's own server fails on such names; the catalog answers in its error shape.
     problem_answers = {"banned_characters": deployment_name_error}
 
-    serializer_class = DeploymentSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = filters.DeploymentFilterSet
     pagination_class = DeploymentListPagination
 
     def get_queryset(self):
-        return Deployment.objects.with_related().order_by("name", "id")
+        return Deployment.objects.only("id").order_by("name", "id")
+
+    def list(self, request: Request, *args, **kwargs) -> HttpResponse:
+        """The page's kept bodies, in the envelope DRF's pagination writes."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        bodies = json_cache.deployment_bodies([row.id for row in page])
+        return self.get_paginated_response([json.loads(body) for body in bodies])
 
     @extend_schema(
         summary="Create Deployment",
@@ -143,7 +151,7 @@ class DeploymentCollectionView(PrefectAPIView, generics.ListAPIView):
             given=requests.given(data), context=write_context(request)
         )
         deployment = Deployment.objects.with_related().get(id=deployment.id)
-        return Response(DeploymentSerializer(deployment).data, status=201 if created else 200)
+        return Response(deployment_instance_json(deployment), status=201 if created else 200)
 
     def handle_exception(self, exc):
         if isinstance(exc, exceptions.ValidationError) and self.request.method == "GET":

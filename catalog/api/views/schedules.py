@@ -28,7 +28,7 @@ from catalog.api.views.deployments import (
     DEPLOYMENT_NOT_FOUND_PERIOD_MESSAGE,
 )
 from catalog.models import Deployment
-from catalog.rendering.serializers import DeploymentScheduleSerializer
+from catalog.rendering.deployment_json import schedule_instance_json
 from catalog.services import schedules
 from catalog.services.deployments import deployment_for_update
 
@@ -61,7 +61,7 @@ class DeploymentSchedulesView(ScheduleRouteView):
     def get(self, request: Request, id: uuid.UUID) -> Response:
         deployment = get_or_404(Deployment.objects, DEPLOYMENT_NOT_FOUND_PERIOD_MESSAGE, id=id)
         rows = deployment.schedules.order_by("-updated")
-        return Response(DeploymentScheduleSerializer(rows, many=True).data)
+        return Response([schedule_instance_json(row) for row in rows])
 
     @extend_schema(
         summary="Create Deployment Schedules",
@@ -82,7 +82,7 @@ class DeploymentSchedulesView(ScheduleRouteView):
             entries=requests.plain(entries.root),
             context=write_context(request),
         )
-        return Response(DeploymentScheduleSerializer(created, many=True).data, status=201)
+        return Response([schedule_instance_json(row) for row in created], status=201)
 
 
 class DeploymentScheduleDetailView(ScheduleRouteView):
