@@ -11,8 +11,9 @@ from django.urls import reverse
 
 from catalog.admin.audit import actor_for
 from catalog.importing.run import import_paths
-from catalog.models import Deployment, DeploymentSchedule
+from catalog.models import Deployment, DeploymentSchedule, Version
 from catalog.rules import schedule_summaries, schedules
+from catalog.services.history import version_changes
 from tests.conftest import prefect_file
 from tests.factories import (
     ConcurrencyLimitFactory,
@@ -377,10 +378,12 @@ def test_pausing_two_rows_leaves_a_history_entry_for_each(admin_client, admin_us
     other = DeploymentFactory()
     assert run_action(admin_client, "pause", chosen).status_code == 302
     assert set(Deployment.objects.filter(paused=True)) == set(chosen)
-    entries = LogEntry.objects.filter(object_id__in=[str(d.pk) for d in chosen])
-    assert entries.count() == 2
-    assert all(entry.user == admin_user for entry in entries)
-    assert all("Paused" in entry.get_change_message() for entry in entries)
+    versions = Version.objects.filter(object_id__in=[d.pk for d in chosen], change_set__door="admin")
+    assert versions.count() == 2
+    assert {version.change_set.actor_name for version in versions} == {admin_user.username}
+    assert len({version.change_set_id for version in versions}) == 1
+    for version in versions:
+        assert [c["path"] for c in version_changes(version)] == ["paused"]
     assert Deployment.objects.get(pk=chosen[0].pk).updated_by == actor_for(admin_user)
     assert not Deployment.objects.get(pk=other.pk).paused
 
@@ -470,11 +473,11 @@ def test_pausing_paused_deployments_changes_nothing_and_says_so(admin_client):
     response = run_action(admin_client, "pause", chosen)
     assert response.status_code == 302
     assert database_fingerprint() == before
-    assert not LogEntry.objects.filter(object_id__in=[str(d.pk) for d in chosen]).exists()
+    assert not Version.objects.filter(object_id__in=[d.pk for d in chosen], change_set__door="admin").exists()
     page = admin_client.get(response["Location"])
     assert "0 deployment(s) changed; 2 already so." in page.content.decode()
 
 
 def test_an_export_leaves_no_history_entry(admin_client, full_deployment):
     run_action(admin_client, "export_prefect_json", [full_deployment])
-    assert not LogEntry.objects.filter(object_id=str(full_deployment.pk)).exists()
+    assert not Version.objects.filter(object_id=full_deployment.pk, change_set__door="admin").exists()

@@ -289,5 +289,9 @@ def test_a_bad_value_is_400_naming_the_parameter(api_client, query, parameter):
 
 
 def test_the_listing_pages_in_constant_queries(api_client, listed, django_assert_num_queries):
+    # A cold page renders its deployments in bulk (deployments, schedules, queues, limits)
+    # and keeps their bodies; then it is the count, the page and the kept bodies.
+    with django_assert_num_queries(8):
+        api_client.get("/api/deployments/?limit=2")
     with django_assert_num_queries(3):
         api_client.get("/api/deployments/?limit=2")

@@ -18,6 +18,8 @@ from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpResponseRedirect
 from django.utils.text import Truncator, smart_split, unescape_string_literal
 
+from catalog.admin.audit import RecordedWrites
+
 # The lookups a link may use: equality, comparisons, lists, null checks, and the plain
 # substring matches the search itself makes (their value bounded like a search term).
 PLAIN_LOOKUPS = frozenset({"exact", "iexact", "in", "gt", "gte", "lt", "lte", "range", "isnull"})
@@ -176,8 +178,9 @@ def unfit_filters(query, error: Exception) -> str:
     return Truncator(f"This list cannot be filtered by {names}: {error_text(error)}").chars(300)
 
 
-class GuardedAdmin(ListQueryGuard, admin.ModelAdmin):
-    """The base of every catalog ModelAdmin."""
+class GuardedAdmin(RecordedWrites, ListQueryGuard, admin.ModelAdmin):
+    """The base of every catalog ModelAdmin: its writes recorded in the change history,
+    its list queries guarded."""
 
 
 def guard_every_admin(site: admin.AdminSite) -> None:

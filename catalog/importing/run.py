@@ -12,6 +12,7 @@ from catalog.importing.progress import Progress
 from catalog.importing.records import Bundle, ImportFailed, ImportResult
 from catalog.importing.writer import Writer
 from catalog.services.context import Actor, Door, WriteContext
+from catalog.services.history import change_set
 
 # Serialises imports on PostgreSQL, so that concurrent imports of the same file cannot
 # both insert one deployment (SQLite's IMMEDIATE transactions already serialise writers).
@@ -31,7 +32,7 @@ def import_bundle(
     result = ImportResult(dry_run=dry_run, notes=list(bundle.notes))
     context = context or import_context(bundle)
     try:
-        with cyclic_gc_paused(), transaction.atomic():
+        with cyclic_gc_paused(), change_set(context):
             take_import_lock()
             bundle, candidates = skip_unchanged(bundle, result)
             checked = check_bundle(bundle)

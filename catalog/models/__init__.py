@@ -26,6 +26,14 @@ from catalog.models.deployments import (
     labels_with_flow_id,
 )
 from catalog.models.flows import Flow
+from catalog.models.history import (
+    REASON_MAX_LENGTH,
+    ChangeKind,
+    ChangeSet,
+    ObjectType,
+    PendingChange,
+    Version,
+)
 from catalog.models.limits import ConcurrencyLimit
 from catalog.models.schedules import DeploymentSchedule, ScheduleKind
 from catalog.models.variables import Variable
@@ -49,8 +57,11 @@ __all__ = [
     "DEFAULT_QUEUE_DESCRIPTION",
     "FLOW_ID_LABEL",
     "NO_SCHEDULE",
+    "REASON_MAX_LENGTH",
     "ApiKey",
     "ApiKeyAccess",
+    "ChangeKind",
+    "ChangeSet",
     "CollisionStrategy",
     "ConcurrencyLimit",
     "Deployment",
@@ -58,9 +69,12 @@ __all__ = [
     "DeploymentSchedule",
     "DeploymentStatus",
     "Flow",
+    "ObjectType",
+    "PendingChange",
     "ScheduleKind",
     "Variable",
     "VerifiedCredential",
+    "Version",
     "WorkPool",
     "WorkQueue",
     "WorkStatus",

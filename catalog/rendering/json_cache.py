@@ -226,3 +226,25 @@ def keep(rows: list[tuple[bytes, UUID, int]]) -> None:
             "WHERE deployment_id = %s AND version = %s AND body IS NULL",
             parameters,
         )
+
+
+def keep_current(bodies: dict[UUID, bytes], using: str = DEFAULT_DB_ALIAS) -> None:
+    """Keep bodies rendered inside the transaction that wrote them: its writes hold the
+    rows' locks until it commits, so no other write can have moved them meanwhile."""
+    if not bodies:
+        return
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {TABLE} AS kept SET body = given.body FROM "
+                "(SELECT unnest(%s::uuid[]) AS id, unnest(%s::text[]) AS body) AS given "
+                "WHERE kept.deployment_id = given.id",
+                [list(bodies), [body.decode() for body in bodies.values()]],
+            )
+            return
+        prepare = DeploymentJson._meta.pk.get_db_prep_value
+        cursor.executemany(
+            f"UPDATE {TABLE} SET body = %s WHERE deployment_id = %s",
+            [(body.decode(), prepare(id, connection)) for id, body in bodies.items()],
+        )

@@ -14,6 +14,8 @@ class Door(StrEnum):
     ADMIN = "admin"
     IMPORT = "import"
     COMMAND = "command"
+    # A write made outside every door: SQL by hand, a Django shell.
+    OTHER = "other"
 
 
 class ActorKind(StrEnum):

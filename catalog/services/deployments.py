@@ -34,7 +34,6 @@ from catalog.services.deployment_rules import (
     parameter_problems,
 )
 from catalog.services.errors import Conflict, Invalid, NotFound
-from catalog.services.history import record_change
 from catalog.services.limits import concurrency_limit_named, set_own_concurrency_limit
 from catalog.services.work_pools import check_job_variables, work_pool_named, work_queue_for
 
@@ -270,10 +269,13 @@ def deployments_update(
     *, deployments: QuerySet, values: Mapping[str, Any], label: str, context: WriteContext
 ) -> int:
     """Set `values` on every deployment that does not have them already; how many changed.
-    Each one changed gets a history entry naming `label`."""
-    rows = list(deployments.order_by().exclude(**values)) if values else []
-    Deployment.objects.filter(pk__in=[row.pk for row in rows]).update(**values, **stamp(context))
-    record_change(context, rows, [label])
+    (The change history records each one changed; `label` names the change for callers.)"""
+    rows = (
+        list(deployments.order_by().exclude(**values).values_list("pk", flat=True))
+        if values
+        else []
+    )
+    Deployment.objects.filter(pk__in=rows).update(**values, **stamp(context))
     return len(rows)
 
 
@@ -284,7 +286,6 @@ def deployments_set_schedules_active(
     rows = list(deployments.order_by().filter(schedules__active=not active).distinct())
     schedule_writes.schedules_set_active(deployments=rows, active=active, context=context)
     Deployment.objects.filter(pk__in=[row.pk for row in rows]).update(**stamp(context))
-    record_change(context, rows, ["Schedules active"])
     return len(rows)
 
 

@@ -1,18 +1,301 @@
-"""Who changed what: history entries for writes made by a person."""
+"""Recording the change history: every door opens a change set around its writes, and
+before the transaction commits the objects the writes touched (marked by the database's
+triggers, whoever wrote) become versions, one an object, each with the object's API JSON
+after the change. A write that changed no configuration records nothing.
 
-from django.contrib.admin.models import CHANGE, LogEntry
+Writes made outside every door (SQL by hand, a Django shell) are marked too; the next
+change set records them first, in a change set of their own by "outside the catalog".
+"""
 
-from catalog.services.context import WriteContext
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import OuterRef, Subquery
+
+from catalog.models import (
+    ChangeKind,
+    ChangeSet,
+    ConcurrencyLimit,
+    Flow,
+    ObjectType,
+    PendingChange,
+    Variable,
+    Version,
+    WorkPool,
+    WorkQueue,
+)
+from catalog.rendering.deployment_json import rendered_deployments
+from catalog.rendering.json_cache import keep_current
+from catalog.rendering.jsontext import dumps
+from catalog.rendering.serializers import (
+    ConcurrencyLimitSerializer,
+    FlowSerializer,
+    VariableSerializer,
+    WorkPoolSerializer,
+    WorkQueueSerializer,
+)
+from catalog.rules.history_diff import changes, is_change
+from catalog.services.context import Actor, Door, WriteContext
+
+OUTSIDE = WriteContext(Actor.system("outside the catalog"), Door.OTHER)
+SHARED_OBJECTS = {
+    ObjectType.FLOW: (Flow, FlowSerializer),
+    ObjectType.WORK_POOL: (WorkPool, WorkPoolSerializer),
+    ObjectType.WORK_QUEUE: (WorkQueue, WorkQueueSerializer),
+    ObjectType.CONCURRENCY_LIMIT: (ConcurrencyLimit, ConcurrencyLimitSerializer),
+    ObjectType.VARIABLE: (Variable, VariableSerializer),
+}
+BATCH = 1000
 
 
-def record_change(context: WriteContext, rows: list, fields: list[str]) -> None:
-    """One history entry a row, naming the user and the fields a write changed. Django's
-    history needs a user: writes by keys and imports are not entered here."""
-    if context.actor.user_id is None or not rows:
+@dataclass
+class Recorder:
+    """The open change set: who writes, and what the writes said of their versions."""
+
+    context: WriteContext | Callable[[], WriteContext]
+    using: str = DEFAULT_DB_ALIAS
+    restored_from: dict[UUID, int] = field(default_factory=dict)
+    change_set_id: UUID | None = None
+
+    def write_context(self) -> WriteContext:
+        return self.context() if callable(self.context) else self.context
+
+
+_current: ContextVar[Recorder | None] = ContextVar("catalog_change_set", default=None)
+
+
+@contextmanager
+def change_set(
+    context: WriteContext | Callable[[], WriteContext], *, using: str = DEFAULT_DB_ALIAS
+) -> Iterator[Recorder]:
+    """One transaction whose writes are recorded as one change set when it ends without
+    an error; `context` (or a function giving it, asked at the end) says who and why.
+    A change set opened inside another is part of the outer one."""
+    outer = _current.get()
+    if outer is not None:
+        yield outer
         return
-    LogEntry.objects.log_actions(
-        user_id=context.actor.user_id,
-        queryset=rows,
-        action_flag=CHANGE,
-        change_message=[{"changed": {"fields": fields}}],
+    recorder = Recorder(context, using)
+    with transaction.atomic(using=using):
+        record_pending(Recorder(OUTSIDE, using))
+        token = _current.set(recorder)
+        try:
+            yield recorder
+            if not connections[using].needs_rollback:
+                record_pending(recorder)
+        finally:
+            _current.reset(token)
+
+
+def current_change_set() -> Recorder | None:
+    return _current.get()
+
+
+def note_restore(deployment_id: UUID, number: int) -> None:
+    """The open change set's version of the deployment restores version `number`."""
+    recorder = _current.get()
+    if recorder is not None:
+        recorder.restored_from[deployment_id] = number
+
+
+# Turning the marks into versions --------------------------------------------------------
+
+
+def record_pending(recorder: Recorder) -> list[Version]:
+    """Versions of every object the open transaction's writes marked; the marks go."""
+    marks = list(
+        PendingChange.objects.using(recorder.using).values_list(
+            "object_type", "object_id", "name", "flow_id"
+        )
     )
+    if not marks:
+        return []
+    by_type: dict[str, list[tuple]] = defaultdict(list)
+    for mark in marks:
+        by_type[mark[0]].append(mark)
+    versions: list[Version] = []
+    for object_type, type_marks in by_type.items():
+        for start in range(0, len(type_marks), BATCH):
+            versions += versions_of(object_type, type_marks[start : start + BATCH], recorder)
+    PendingChange.objects.using(recorder.using).all().delete()
+    if versions:
+        change = saved_change_set(recorder)
+        for version in versions:
+            version.change_set = change
+            version.at = change.at
+        Version.objects.using(recorder.using).bulk_create(versions, batch_size=BATCH)
+    return versions
+
+
+def saved_change_set(recorder: Recorder) -> ChangeSet:
+    context = recorder.write_context()
+    change = ChangeSet(
+        actor_kind=context.actor.kind,
+        actor_name=context.actor.name[:510],
+        actor_id=context.actor.id,
+        door=context.door,
+        reason=context.reason or None,
+    )
+    change.save(using=recorder.using)
+    recorder.change_set_id = change.id
+    return change
+
+
+def versions_of(object_type: str, marks: list[tuple], recorder: Recorder) -> list[Version]:
+    ids = [mark[1] for mark in marks]
+    bodies = rendered(object_type, ids, recorder.using)
+    heads = latest_versions(object_type, ids, recorder.using)
+    flow_names = flow_names_of(object_type, bodies, marks, heads, recorder.using)
+    versions = []
+    for _, object_id, deleted_name, _ in marks:
+        head = heads.get(object_id)
+        body = bodies.get(object_id)
+        if not recorded(object_type, body, head, deleted_name):
+            continue
+        restored = recorder.restored_from.get(object_id) if body is not None else None
+        versions.append(
+            Version(
+                object_type=object_type,
+                object_id=object_id,
+                number=(head.number + 1) if head else 1,
+                kind=kind_of(body, head, restored),
+                name=(body or {}).get("name") or deleted_name or (head.name if head else ""),
+                flow_name=flow_names.get(object_id),
+                tags=(body or {}).get("tags") or (head.tags if head else []),
+                after=None if body is None else dumps(body).decode(),
+                restored_from=restored,
+            )
+        )
+    if object_type == ObjectType.DEPLOYMENT:
+        keep_current({id: dumps(body) for id, body in bodies.items()}, recorder.using)
+    return versions
+
+
+def recorded(object_type: str, body: dict | None, head: Version | None, deleted_name) -> bool:
+    """Whether the object's state now is a change from its latest version."""
+    if body is None:
+        # Deleted: a change unless the history already says so, or knows nothing of it.
+        return (head is not None and head.kind != ChangeKind.DELETED) or (
+            head is None and bool(deleted_name)
+        )
+    if head is None or head.after is None:
+        return True
+    return is_change(object_type, json.loads(head.after), body)
+
+
+def kind_of(body: dict | None, head: Version | None, restored: int | None) -> str:
+    if body is None:
+        return ChangeKind.DELETED
+    if restored is not None:
+        return ChangeKind.RESTORED
+    if head is None or head.kind == ChangeKind.DELETED:
+        return ChangeKind.CREATED
+    return ChangeKind.CHANGED
+
+
+def rendered(object_type: str, ids: list[UUID], using: str) -> dict[UUID, dict]:
+    """The API JSON of each object of `ids` that still exists."""
+    if object_type == ObjectType.DEPLOYMENT:
+        return rendered_deployments(ids, using)
+    model, serializer = SHARED_OBJECTS[object_type]
+    rows = model.objects.using(using).filter(id__in=ids)
+    if model is WorkQueue:
+        rows = rows.select_related("work_pool")
+    return {row.id: json.loads(dumps(serializer(row).data)) for row in rows}
+
+
+def latest_versions(object_type: str, ids: list[UUID], using: str) -> dict[UUID, Version]:
+    newest = Version.objects.filter(
+        object_type=OuterRef("object_type"), object_id=OuterRef("object_id")
+    ).order_by("-number")
+    rows = Version.objects.using(using).filter(
+        object_type=object_type,
+        object_id__in=ids,
+        number=Subquery(newest.values("number")[:1]),
+    )
+    return {row.object_id: row for row in rows}
+
+
+def flow_names_of(object_type, bodies, marks, heads, using) -> dict[UUID, str]:
+    """Each deployment's flow's name: the flow's row, or a deleted flow's last name."""
+    if object_type != ObjectType.DEPLOYMENT:
+        return {}
+    flow_of = {id: UUID(body["flow_id"]) for id, body in bodies.items()}
+    flow_of.update({mark[1]: mark[3] for mark in marks if mark[3] is not None})
+    names = dict(
+        Flow.objects.using(using).filter(id__in=set(flow_of.values())).values_list("id", "name")
+    )
+    gone = set(flow_of.values()) - set(names)
+    if gone:
+        names.update(
+            PendingChange.objects.using(using)
+            .filter(object_type=ObjectType.FLOW, object_id__in=gone)
+            .values_list("object_id", "name")
+        )
+    found = {id: names.get(flow_id) for id, flow_id in flow_of.items()}
+    for id, head in heads.items():
+        found[id] = found.get(id) or head.flow_name
+    return found
+
+
+# Reading ---------------------------------------------------------------------------------
+
+
+def versions_of_object(object_type: str, object_id: UUID):
+    """An object's versions, newest first."""
+    return (
+        Version.objects.filter(object_type=object_type, object_id=object_id)
+        .select_related("change_set")
+        .order_by("-number")
+    )
+
+
+def previous_after(version: Version) -> dict | None:
+    """The object's JSON before `version`: the previous version's `after`."""
+    if version.number <= 1:
+        return None
+    earlier = (
+        Version.objects.filter(
+            object_type=version.object_type,
+            object_id=version.object_id,
+            number__lt=version.number,
+        )
+        .order_by("-number")
+        .values_list("after", flat=True)
+        .first()
+    )
+    return json.loads(earlier) if earlier else None
+
+
+def with_befores(versions: list[Version]) -> list[tuple[Version, dict | None, dict | None]]:
+    """Each version of one object with its JSON before and after, in one extra query."""
+    if not versions:
+        return []
+    numbers = {version.number - 1 for version in versions} - {0}
+    first = versions[0]
+    earlier = dict(
+        Version.objects.filter(
+            object_type=first.object_type, object_id=first.object_id, number__in=numbers
+        ).values_list("number", "after")
+    )
+    loaded = {number: json.loads(text) if text else None for number, text in earlier.items()}
+    return [
+        (
+            version,
+            loaded.get(version.number - 1),
+            json.loads(version.after) if version.after else None,
+        )
+        for version in versions
+    ]
+
+
+def version_changes(version: Version) -> list[dict]:
+    """What `version` changed: `{"path", "old", "new"}` for each value."""
+    after = json.loads(version.after) if version.after else None
+    return changes(version.object_type, previous_after(version), after)

@@ -3,7 +3,6 @@
 import json
 import uuid
 
-from django.db import transaction
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response
 from django_filters.rest_framework import DjangoFilterBackend
@@ -141,7 +140,6 @@ class DeploymentCollectionView(PrefectAPIView, generics.ListAPIView):
             422: INVALID_BODY,
         },
     )
-    @transaction.atomic
     def post(self, request: Request) -> Response:
         """`POST /api/deployments/`: create, or update the deployment of the same flow and
         name (201 created, 200 updated); 404 for an unknown work pool or concurrency limit;
@@ -201,7 +199,6 @@ class DeploymentDetailView(PrefectAPIView):
             422: INVALID_BODY,
         },
     )
-    @transaction.atomic
     def patch(self, request: Request, id: uuid.UUID) -> Response:
         update = required_body(request, requests.DeploymentUpdate)
         deployments.deployment_update(
@@ -214,7 +211,6 @@ class DeploymentDetailView(PrefectAPIView):
         parameters=[DEPLOYMENT_ID],
         responses={204: NO_CONTENT, 404: DEPLOYMENT_NOT_FOUND},
     )
-    @transaction.atomic
     def delete(self, request: Request, id: uuid.UUID) -> Response:
         deployments.deployment_delete(deployment_id=id, context=write_context(request))
         return no_content()
@@ -317,7 +313,6 @@ class DeploymentBulkDeleteView(FilterRouteView):
     body_model = filters.DeploymentsBulkDeleteBody
     reads_limit = False
 
-    @transaction.atomic
     def post(self, request: Request, **route) -> HttpResponse:
         return super().post(request, **route)
 

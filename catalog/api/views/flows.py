@@ -2,7 +2,6 @@
 
 import uuid
 
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.request import Request
@@ -84,7 +83,6 @@ class FlowDetailView(PrefectAPIView):
         request=json_body(requests.FlowUpdate),
         responses={204: NO_CONTENT, 404: error(FLOW_NOT_FOUND), 422: INVALID_BODY},
     )
-    @transaction.atomic
     def patch(self, request: Request, id: uuid.UUID) -> Response:
         update = required_body(request, requests.FlowUpdate)
         flows.flow_update(
@@ -97,7 +95,6 @@ class FlowDetailView(PrefectAPIView):
         parameters=[FLOW_ID],
         responses={204: NO_CONTENT, 404: error(FLOW_NOT_FOUND)},
     )
-    @transaction.atomic
     def delete(self, request: Request, id: uuid.UUID) -> Response:
         flows.flow_delete(flow=flow_or_404(id=id), context=write_context(request))
         return no_content()

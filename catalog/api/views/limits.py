@@ -2,7 +2,6 @@
 
 import uuid
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -62,7 +61,6 @@ class ConcurrencyLimitCreateView(PrefectAPIView):
             422: INVALID_BODY,
         },
     )
-    @transaction.atomic
     def post(self, request: Request) -> Response:
         new = required_body(request, requests.ConcurrencyLimitV2Create)
         limit = limits.concurrency_limit_create(
@@ -95,7 +93,6 @@ class ConcurrencyLimitDetailView(PrefectAPIView):
         request=json_body(requests.ConcurrencyLimitV2Update),
         responses={204: NO_CONTENT, 404: LIMIT_NOT_FOUND, 409: CONFLICT, 422: INVALID_BODY},
     )
-    @transaction.atomic
     def patch(self, request: Request, id_or_name: str) -> Response:
         update = required_body(request, requests.ConcurrencyLimitV2Update)
         limits.concurrency_limit_update(
@@ -110,7 +107,6 @@ class ConcurrencyLimitDetailView(PrefectAPIView):
         parameters=[LIMIT_ID_OR_NAME],
         responses={204: NO_CONTENT, 404: LIMIT_NOT_FOUND},
     )
-    @transaction.atomic
     def delete(self, request: Request, id_or_name: str) -> Response:
         limits.concurrency_limit_delete(
             limit=limit_by_id_or_name(id_or_name), context=write_context(request)

@@ -2,7 +2,6 @@
 
 import uuid
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from pydantic import RootModel
 from rest_framework.request import Request
@@ -74,7 +73,6 @@ class DeploymentSchedulesView(ScheduleRouteView):
             422: INVALID_BODY,
         },
     )
-    @transaction.atomic
     def post(self, request: Request, id: uuid.UUID) -> Response:
         entries = required_body(request, ScheduleList)
         created = schedules.schedules_create(
@@ -102,7 +100,6 @@ class DeploymentScheduleDetailView(ScheduleRouteView):
             422: INVALID_BODY,
         },
     )
-    @transaction.atomic
     def patch(self, request: Request, id: uuid.UUID, schedule_id: uuid.UUID) -> Response:
         update = required_body(request, requests.DeploymentScheduleUpdate)
         schedules.schedule_update(
@@ -118,7 +115,6 @@ class DeploymentScheduleDetailView(ScheduleRouteView):
         parameters=[DEPLOYMENT_ID, SCHEDULE_ID],
         responses={204: NO_CONTENT, 404: SCHEDULE_ROUTE_NOT_FOUND},
     )
-    @transaction.atomic
     def delete(self, request: Request, id: uuid.UUID, schedule_id: uuid.UUID) -> Response:
         schedules.schedule_delete(
             deployment=deployment_for_update(id),

@@ -1,6 +1,5 @@
 """Variables: `/api/variables/…`."""
 
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.request import Request
@@ -81,7 +80,6 @@ class VariableDetailView(PrefectAPIView):
         request=json_body(requests.VariableUpdate),
         responses={204: NO_CONTENT, 404: VARIABLE_NOT_FOUND, 409: CONFLICT, 422: INVALID_BODY},
     )
-    @transaction.atomic
     def patch(self, request: Request, **lookup) -> Response:
         update = required_body(request, requests.VariableUpdate)
         variables.variable_update(
@@ -95,7 +93,6 @@ class VariableDetailView(PrefectAPIView):
         summary="Delete Variable",
         responses={204: NO_CONTENT, 404: VARIABLE_NOT_FOUND},
     )
-    @transaction.atomic
     def delete(self, request: Request, **lookup) -> Response:
         variables.variable_delete(
             variable=variable_or_404(**lookup), context=write_context(request)

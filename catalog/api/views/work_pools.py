@@ -1,6 +1,5 @@
 """Work pools and their queues: `/api/work_pools/…`."""
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -51,7 +50,6 @@ class WorkPoolCreateView(PrefectAPIView):
             422: INVALID_BODY,
         },
     )
-    @transaction.atomic
     def post(self, request: Request) -> Response:
         new = required_body(request, requests.WorkPoolCreate)
         pool = work_pools.work_pool_create(values=new.model_dump(), context=write_context(request))
