@@ -240,6 +240,13 @@ REST_FRAMEWORK = {
 CATALOG_ANONYMOUS_READ = env_bool("CATALOG_ANONYMOUS_READ", default=True)
 CATALOG_BASIC_AUTH = env_bool("CATALOG_BASIC_AUTH", default=False)
 
+# The change history (README.md, "Change history"): every write through every door
+# records a version of each object whose configuration it changed. Off, writes record
+# nothing (benchmarks compare the two). Versions older than the retention (days; empty:
+# kept forever) go with `manage.py prune_history`; each object's latest version stays.
+CATALOG_HISTORY = env_bool("CATALOG_HISTORY", default=True)
+CATALOG_HISTORY_RETENTION_DAYS = env_int("CATALOG_HISTORY_RETENTION_DAYS", default=0) or None
+
 # Budgets and limits on what users send (README.md, "Security"). Each is a named setting
 # with a test just past it (tests/test_security_*.py).
 # -- schedules

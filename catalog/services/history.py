@@ -13,10 +13,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import timedelta
 from uuid import UUID
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.utils import timezone
 
 from catalog.models import (
     ChangeKind,
@@ -115,6 +118,9 @@ def record_pending(recorder: Recorder) -> list[Version]:
         )
     )
     if not marks:
+        return []
+    if not settings.CATALOG_HISTORY:
+        PendingChange.objects.using(recorder.using).all().delete()
         return []
     by_type: dict[str, list[tuple]] = defaultdict(list)
     for mark in marks:
@@ -299,3 +305,52 @@ def version_changes(version: Version) -> list[dict]:
     """What `version` changed: `{"path", "old", "new"}` for each value."""
     after = json.loads(version.after) if version.after else None
     return changes(version.object_type, previous_after(version), after)
+
+
+# Purging and pruning ----------------------------------------------------------------------
+
+
+def history_purge(*, object_type: str, object_id: UUID, context: WriteContext) -> int:
+    """Delete every version of the object (a secret pasted into its parameters), leaving
+    one `purged` version that says who purged it and why; how many were deleted."""
+    with change_set(context) as recorder:
+        head = latest_versions(object_type, [object_id], recorder.using).get(object_id)
+        if head is None:
+            return 0
+        deleted, _ = Version.objects.filter(object_type=object_type, object_id=object_id).delete()
+        change = saved_change_set(recorder)
+        Version.objects.create(
+            change_set=change,
+            at=change.at,
+            object_type=object_type,
+            object_id=object_id,
+            number=head.number + 1,
+            kind=ChangeKind.PURGED,
+            name=head.name,
+            flow_name=head.flow_name,
+            tags=head.tags,
+        )
+        drop_empty_change_sets()
+    return deleted
+
+
+def history_prune(*, older_than_days: int) -> int:
+    """Delete versions older than the given days, but each existing object's latest
+    version (the state its next change is compared with); how many were deleted."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    newer = Version.objects.filter(
+        object_type=OuterRef("object_type"),
+        object_id=OuterRef("object_id"),
+        number__gt=OuterRef("number"),
+    )
+    with transaction.atomic():
+        old = Version.objects.filter(at__lt=cutoff).filter(
+            Exists(newer) | Q(kind=ChangeKind.DELETED)
+        )
+        deleted, _ = Version.objects.filter(id__in=list(old.values_list("id", flat=True))).delete()
+        drop_empty_change_sets()
+    return deleted
+
+
+def drop_empty_change_sets() -> None:
+    ChangeSet.objects.filter(~Exists(Version.objects.filter(change_set=OuterRef("pk")))).delete()
