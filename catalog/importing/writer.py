@@ -3,12 +3,8 @@ batched INSERTs, the rest by bulk updates, after every plan has passed the write
 rules across a deployment's values (parameters against an enforced schema, job variables
 against their pool's)."""
 
-import itertools
 import uuid
-from collections.abc import Callable, Iterable
-from typing import Any
 
-from django.db import connection
 from django.utils import timezone
 
 from catalog.importing.checks import Checked
@@ -26,6 +22,7 @@ from catalog.models import (
     WorkPool,
     labels_with_flow_id,
 )
+from catalog.models.bulk import insert_rows
 from catalog.models.deployments import FLOW_ID_LABEL
 from catalog.services.context import WriteContext
 from catalog.services.deployment_rules import cross_field_problems
@@ -249,57 +246,3 @@ def new_deployment_row(spec: DeploymentSpec, flow: Flow) -> dict:
     row = {**FIXED_DEFAULTS, **{name: make() for name, make in MADE_DEFAULTS.items()}}
     row.update(id=spec.id or uuid.uuid4(), flow_id=flow.id, name=spec.name)
     return row
-
-
-def insert_rows(model, rows: Iterable[dict]) -> None:
-    """New rows, written with a binary COPY on PostgreSQL (several times faster than
-    INSERT for a large import) and with batched INSERTs elsewhere. Rows are sent as the
-    iterable gives them, which must run no query meanwhile."""
-    rows = iter(rows)
-    first = next(rows, None)
-    if first is None:
-        return
-    rows = itertools.chain([first], rows)
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create([model(**row) for row in rows], batch_size=500)
-        return
-    fields = list(model._meta.concrete_fields)
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    table = connection.ops.quote_name(model._meta.db_table)
-    copying = f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)"
-    with (
-        connection.wrap_database_errors,
-        connection.cursor() as cursor,
-        cursor.cursor.copy(copying) as copy,
-    ):
-        copy.set_types([COPY_TYPES[field.get_internal_type()] for field in fields])
-        converters = [(field.attname, copy_converter(field)) for field in fields]
-        for row in rows:
-            copy.write_row([convert(row[name]) for name, convert in converters])
-
-
-COPY_TYPES = {
-    "UUIDField": "uuid",
-    "ForeignKey": "uuid",
-    "OneToOneField": "uuid",
-    "DateTimeField": "timestamptz",
-    "CharField": "text",
-    "TextField": "text",
-    "BooleanField": "bool",
-    "FloatField": "float8",
-    "IntegerField": "int4",
-    "PositiveIntegerField": "int4",
-    "JSONField": "jsonb",
-}
-
-
-def copy_converter(field) -> Callable[[Any], Any]:
-    """What binary COPY needs for one column: JSON wrapped as jsonb, floats as floats."""
-    from psycopg.types.json import Jsonb
-
-    kind = field.get_internal_type()
-    if kind == "JSONField":
-        return lambda value: None if value is None else Jsonb(value)
-    if kind == "FloatField":
-        return lambda value: None if value is None else float(value)
-    return lambda value: value

@@ -82,8 +82,10 @@ def format_datetime(value: datetime | None) -> str | None:
     )
 
 
+@lru_cache(maxsize=4096)
 def format_utc(value: datetime | None) -> str | None:
-    """Render a stored timestamp in UTC (`…Z`), as Prefect renders database columns."""
+    """Render a stored timestamp in UTC (`…Z`), as Prefect renders database columns.
+    Cached: a bulk write stamps thousands of rows with the same few instants."""
     if value is None:
         return None
     return format_datetime(value.astimezone(UTC))

@@ -33,6 +33,7 @@ from catalog.models import (
     WorkPool,
     WorkQueue,
 )
+from catalog.models.bulk import insert_rows
 from catalog.rendering.deployment_json import rendered_deployments
 from catalog.rendering.json_cache import keep_current
 from catalog.rendering.jsontext import dumps
@@ -110,7 +111,7 @@ def note_restore(deployment_id: UUID, number: int) -> None:
 # Turning the marks into versions --------------------------------------------------------
 
 
-def record_pending(recorder: Recorder) -> list[Version]:
+def record_pending(recorder: Recorder) -> list[dict]:
     """Versions of every object the open transaction's writes marked; the marks go."""
     marks = list(
         PendingChange.objects.using(recorder.using).values_list(
@@ -119,13 +120,10 @@ def record_pending(recorder: Recorder) -> list[Version]:
     )
     if not marks:
         return []
-    if not settings.CATALOG_HISTORY:
-        PendingChange.objects.using(recorder.using).all().delete()
-        return []
     by_type: dict[str, list[tuple]] = defaultdict(list)
     for mark in marks:
         by_type[mark[0]].append(mark)
-    versions: list[Version] = []
+    versions: list[dict] = []
     for object_type, type_marks in by_type.items():
         for start in range(0, len(type_marks), BATCH):
             versions += versions_of(object_type, type_marks[start : start + BATCH], recorder)
@@ -133,9 +131,9 @@ def record_pending(recorder: Recorder) -> list[Version]:
     if versions:
         change = saved_change_set(recorder)
         for version in versions:
-            version.change_set = change
-            version.at = change.at
-        Version.objects.using(recorder.using).bulk_create(versions, batch_size=BATCH)
+            version["change_set_id"] = change.id
+            version["at"] = change.at
+        insert_rows(Version, versions, recorder.using)
     return versions
 
 
@@ -153,11 +151,19 @@ def saved_change_set(recorder: Recorder) -> ChangeSet:
     return change
 
 
-def versions_of(object_type: str, marks: list[tuple], recorder: Recorder) -> list[Version]:
+def versions_of(object_type: str, marks: list[tuple], recorder: Recorder) -> list[dict]:
+    """The columns of each new version of the marked objects of one type."""
     ids = [mark[1] for mark in marks]
+    if not settings.CATALOG_HISTORY:
+        # No versions; the deployments' bodies are still rendered and kept.
+        if object_type == ObjectType.DEPLOYMENT:
+            rendered_bodies = rendered(object_type, ids, recorder.using)
+            keep_current({id: dumps(body) for id, body in rendered_bodies.items()}, recorder.using)
+        return []
     bodies = rendered(object_type, ids, recorder.using)
     heads = latest_versions(object_type, ids, recorder.using)
     flow_names = flow_names_of(object_type, bodies, marks, heads, recorder.using)
+    texts = {id: dumps(body) for id, body in bodies.items()}
     versions = []
     for _, object_id, deleted_name, _ in marks:
         head = heads.get(object_id)
@@ -166,20 +172,20 @@ def versions_of(object_type: str, marks: list[tuple], recorder: Recorder) -> lis
             continue
         restored = recorder.restored_from.get(object_id) if body is not None else None
         versions.append(
-            Version(
-                object_type=object_type,
-                object_id=object_id,
-                number=(head.number + 1) if head else 1,
-                kind=kind_of(body, head, restored),
-                name=(body or {}).get("name") or deleted_name or (head.name if head else ""),
-                flow_name=flow_names.get(object_id),
-                tags=(body or {}).get("tags") or (head.tags if head else []),
-                after=None if body is None else dumps(body).decode(),
-                restored_from=restored,
-            )
+            {
+                "object_type": object_type,
+                "object_id": object_id,
+                "number": (head.number + 1) if head else 1,
+                "kind": kind_of(body, head, restored),
+                "name": (body or {}).get("name") or deleted_name or (head.name if head else ""),
+                "flow_name": flow_names.get(object_id),
+                "tags": (body or {}).get("tags") or (head.tags if head else []),
+                "after": texts[object_id].decode() if body is not None else None,
+                "restored_from": restored,
+            }
         )
     if object_type == ObjectType.DEPLOYMENT:
-        keep_current({id: dumps(body) for id, body in bodies.items()}, recorder.using)
+        keep_current(texts, recorder.using)
     return versions
 
 
