@@ -22,6 +22,8 @@ class ActorKind(StrEnum):
     USER = "user"
     API_KEY = "api_key"
     IMPORT = "import"
+    # Someone at the server's shell, running a management command.
+    OPERATOR = "operator"
     SYSTEM = "system"
 
 
@@ -44,6 +46,10 @@ class Actor:
     @classmethod
     def of_import(cls, source: str) -> "Actor":
         return cls(ActorKind.IMPORT, source)
+
+    @classmethod
+    def of_operator(cls, name: str) -> "Actor":
+        return cls(ActorKind.OPERATOR, name)
 
     @classmethod
     def system(cls, name: str = "catalog") -> "Actor":

@@ -25,6 +25,7 @@ from catalog.models import (
     ChangeKind,
     ChangeSet,
     ConcurrencyLimit,
+    Deployment,
     Flow,
     ObjectType,
     PendingChange,
@@ -316,6 +317,19 @@ def version_changes(version: Version) -> list[dict]:
 # Purging and pruning ----------------------------------------------------------------------
 
 
+def deployments_in_history(*, flow_name: str, name: str) -> list[UUID]:
+    """The ids of the deployments named `flow_name`/`name`, now or in any version: a
+    deleted deployment's history is found by the names it had."""
+    live = Deployment.objects.filter(flow__name=flow_name, name=name).values_list("id", flat=True)
+    recorded = (
+        Version.objects.filter(object_type=ObjectType.DEPLOYMENT, flow_name=flow_name, name=name)
+        .order_by()
+        .values_list("object_id", flat=True)
+        .distinct()
+    )
+    return sorted(set(live) | set(recorded))
+
+
 def history_purge(*, object_type: str, object_id: UUID, context: WriteContext) -> int:
     """Delete every version of the object (a secret pasted into its parameters), leaving
     one `purged` version that says who purged it and why; how many were deleted."""
@@ -323,7 +337,9 @@ def history_purge(*, object_type: str, object_id: UUID, context: WriteContext) -
         head = latest_versions(object_type, [object_id], recorder.using).get(object_id)
         if head is None:
             return 0
-        deleted, _ = Version.objects.filter(object_type=object_type, object_id=object_id).delete()
+        versions = Version.objects.filter(object_type=object_type, object_id=object_id)
+        emptied = set(versions.values_list("change_set_id", flat=True))
+        deleted, _ = versions.delete()
         change = saved_change_set(recorder)
         Version.objects.create(
             change_set=change,
@@ -336,27 +352,49 @@ def history_purge(*, object_type: str, object_id: UUID, context: WriteContext) -
             flow_name=head.flow_name,
             tags=head.tags,
         )
-        drop_empty_change_sets()
+        drop_empty_change_sets(among=emptied)
     return deleted
 
 
 def history_prune(*, older_than_days: int) -> int:
     """Delete versions older than the given days, but each existing object's latest
-    version (the state its next change is compared with); how many were deleted."""
-    cutoff = timezone.now() - timedelta(days=older_than_days)
+    version (the state its next change is compared with); how many were deleted. Works
+    a batch at a time, each batch its own transaction, so a large history is never
+    listed whole nor locked for long."""
+    old = Version.objects.filter(at__lt=timezone.now() - timedelta(days=older_than_days))
     newer = Version.objects.filter(
         object_type=OuterRef("object_type"),
         object_id=OuterRef("object_id"),
         number__gt=OuterRef("number"),
     )
-    with transaction.atomic():
-        old = Version.objects.filter(at__lt=cutoff).filter(
-            Exists(newer) | Q(kind=ChangeKind.DELETED)
-        )
-        deleted, _ = Version.objects.filter(id__in=list(old.values_list("id", flat=True))).delete()
-        drop_empty_change_sets()
-    return deleted
+    # Superseded versions first: deleting them never changes which version is an
+    # object's latest. Then the deletions left as latest: their objects are gone.
+    superseded = deleted_in_batches(old.filter(Exists(newer)))
+    return superseded + deleted_in_batches(old.filter(kind=ChangeKind.DELETED))
 
 
-def drop_empty_change_sets() -> None:
-    ChangeSet.objects.filter(~Exists(Version.objects.filter(change_set=OuterRef("pk")))).delete()
+def deleted_in_batches(versions) -> int:
+    """Delete `versions` `BATCH` at a time in the order of the (at, id) index, each batch
+    with the change sets it leaves empty; how many were deleted."""
+    deleted = 0
+    last = None
+    while True:
+        page = versions.order_by("at", "id")
+        if last is not None:
+            page = page.filter(at__gte=last[0]).filter(Q(at__gt=last[0]) | Q(id__gt=last[1]))
+        batch = list(page.values_list("at", "id", "change_set_id")[:BATCH])
+        if not batch:
+            return deleted
+        with transaction.atomic():
+            count, _ = Version.objects.filter(id__in=[row[1] for row in batch]).delete()
+            drop_empty_change_sets(among={row[2] for row in batch})
+        deleted += count
+        last = batch[-1][:2]
+
+
+def drop_empty_change_sets(*, among) -> None:
+    """Delete the change sets of `among` (ids) that no longer hold any version."""
+    ids = list(among)
+    holding = Exists(Version.objects.filter(change_set=OuterRef("pk")))
+    for start in range(0, len(ids), BATCH):
+        ChangeSet.objects.filter(id__in=ids[start : start + BATCH]).filter(~holding).delete()

@@ -9,6 +9,14 @@ from catalog.importing.records import Bundle, ImportFailed
 from catalog.importing.run import import_bundle, import_context
 from catalog.importing.sources import read_paths
 from catalog.importing.sources.remote import check_url, fetch_bundle
+from catalog.rules.reasons import ReasonError, checked_reason
+
+
+def import_reason(given: str | None) -> str | None:
+    try:
+        return checked_reason(given)
+    except ReasonError as error:
+        raise CommandError(f"--reason: {error}") from None
 
 
 class Command(BaseCommand):
@@ -47,7 +55,7 @@ class Command(BaseCommand):
             help="With --from-api: send basic auth (PREFECT_API_AUTH_STRING).",
         )
         parser.add_argument("--quiet", action="store_true", help="No progress output.")
-        parser.add_argument("--reason", help="Why this import is made, kept with its changes.")
+        parser.add_argument("--reason", help="Why this import is made, kept in the change history.")
 
     def handle(
         self,
@@ -65,6 +73,7 @@ class Command(BaseCommand):
     ) -> None:
         if not paths and not from_api:
             raise CommandError("Give files to import, or --from-api URL.")
+        reason = import_reason(reason)
         try:
             bundle = self.read(paths, format, from_api, api_key, basic_auth)
             result = import_bundle(
