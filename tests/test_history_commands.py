@@ -256,7 +256,8 @@ def test_change_sets_left_empty_go(api_client, edited):
     assert not ChangeSet.objects.filter(versions__isnull=True).exists()
 
 
-def test_it_prunes_across_batches(api_client, monkeypatch):
+def test_it_prunes_across_windows_of_ids(api_client, monkeypatch):
+    monkeypatch.setattr("catalog.services.history.PRUNE_WINDOW", 3)
     monkeypatch.setattr("catalog.services.history.BATCH", 2)
     deployments = DeploymentFactory.create_batch(3)
     for n in range(3):

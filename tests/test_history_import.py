@@ -188,10 +188,12 @@ def test_a_reason_the_history_cannot_keep_is_refused_before_reading(tmp_path, re
     assert nothing_recorded()
 
 
-def test_with_the_history_off_an_import_records_nothing(tmp_path, settings):
+def test_with_the_history_off_an_import_records_nothing_but_keeps_the_json(tmp_path, settings):
     settings.CATALOG_HISTORY = False
     import_command(bundle_file(tmp_path), "--reason", REASON)
     assert nothing_recorded()
+    assert DeploymentJson.objects.count() == 3
+    assert not DeploymentJson.objects.filter(body__isnull=True).exists()
 
 
 @pytest.mark.django_db(transaction=True)

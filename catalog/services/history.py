@@ -18,7 +18,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, Max, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from catalog.models import (
@@ -57,6 +57,8 @@ SHARED_OBJECTS = {
     ObjectType.VARIABLE: (Variable, VariableSerializer),
 }
 BATCH = 1000
+# Version ids `prune_history` deletes among in one transaction.
+PRUNE_WINDOW = 10_000
 
 
 @dataclass
@@ -359,42 +361,52 @@ def history_purge(*, object_type: str, object_id: UUID, context: WriteContext) -
 def history_prune(*, older_than_days: int) -> int:
     """Delete versions older than the given days, but each existing object's latest
     version (the state its next change is compared with); how many were deleted. Works
-    a batch at a time, each batch its own transaction, so a large history is never
-    listed whole nor locked for long."""
+    through the ids a window at a time, each window its own transaction, so a large
+    history is never listed whole nor locked for long."""
     old = Version.objects.filter(at__lt=timezone.now() - timedelta(days=older_than_days))
+    ids = old.aggregate(first=Min("id"), last=Max("id"))
+    if ids["first"] is None:
+        return 0
     newer = Version.objects.filter(
         object_type=OuterRef("object_type"),
         object_id=OuterRef("object_id"),
         number__gt=OuterRef("number"),
     )
+    windows = range(ids["first"], ids["last"] + 1, PRUNE_WINDOW)
     # Superseded versions first: deleting them never changes which version is an
     # object's latest. Then the deletions left as latest: their objects are gone.
-    superseded = deleted_in_batches(old.filter(Exists(newer)))
-    return superseded + deleted_in_batches(old.filter(kind=ChangeKind.DELETED))
+    superseded = deleted_by_window(old, Exists(newer), windows)
+    return superseded + deleted_by_window(old, Q(kind=ChangeKind.DELETED), windows)
 
 
-def deleted_in_batches(versions) -> int:
-    """Delete `versions` `BATCH` at a time in the order of the (at, id) index, each batch
-    with the change sets it leaves empty; how many were deleted."""
+def deleted_by_window(old, condition, windows: range) -> int:
+    """Delete the `old` versions that meet `condition`, the ids of one window at a time,
+    with the change sets each window leaves empty; how many were deleted."""
     deleted = 0
-    last = None
-    while True:
-        page = versions.order_by("at", "id")
-        if last is not None:
-            page = page.filter(at__gte=last[0]).filter(Q(at__gt=last[0]) | Q(id__gt=last[1]))
-        batch = list(page.values_list("at", "id", "change_set_id")[:BATCH])
-        if not batch:
-            return deleted
+    for start in windows:
+        window = old.filter(id__gte=start, id__lt=start + windows.step)
         with transaction.atomic():
-            count, _ = Version.objects.filter(id__in=[row[1] for row in batch]).delete()
-            drop_empty_change_sets(among={row[2] for row in batch})
+            # The window's change sets, whatever their versions meet: far cheaper to
+            # list, and one still holding a version is kept.
+            touched = set(window.order_by().values_list("change_set_id", flat=True).distinct())
+            count, _ = window.filter(condition).delete()
+            drop_empty_change_sets(among=touched)
         deleted += count
-        last = batch[-1][:2]
+    return deleted
 
 
 def drop_empty_change_sets(*, among) -> None:
-    """Delete the change sets of `among` (ids) that no longer hold any version."""
-    ids = list(among)
-    holding = Exists(Version.objects.filter(change_set=OuterRef("pk")))
-    for start in range(0, len(ids), BATCH):
-        ChangeSet.objects.filter(id__in=ids[start : start + BATCH]).filter(~holding).delete()
+    """Delete the change sets of `among` (ids) that no longer hold any version, in SQL:
+    Django's cascading delete would load each one and look for versions it has not."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    prepare = ChangeSet._meta.pk.get_db_prep_value
+    ids = [prepare(id, connection) for id in among]
+    change_sets, versions = ChangeSet._meta.db_table, Version._meta.db_table
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), BATCH):
+            chunk = ids[start : start + BATCH]
+            cursor.execute(
+                f"DELETE FROM {change_sets} WHERE id IN ({', '.join(['%s'] * len(chunk))}) "
+                f"AND NOT EXISTS (SELECT 1 FROM {versions} WHERE change_set_id = {change_sets}.id)",
+                chunk,
+            )

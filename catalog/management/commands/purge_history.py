@@ -43,12 +43,13 @@ def deployment_named(flow_name: str, name: str) -> UUID:
 
 def chosen_object(deployment, flow, name, object_type, id) -> tuple[str, UUID]:
     """The object type and id the options name, or a `CommandError` saying what to give."""
-    ways = [deployment is not None, (flow, name) != (None, None), (object_type, id) != (None, None)]
-    if ways.count(True) != 1:
+    by_id, by_names = deployment is not None, (flow, name) != (None, None)
+    by_type = (object_type, id) != (None, None)
+    if [by_id, by_names, by_type].count(True) != 1:
         raise CommandError(CHOOSE)
-    if deployment is not None:
+    if by_id:
         return ObjectType.DEPLOYMENT, object_id_from(deployment, "--deployment")
-    if ways[1]:
+    if by_names:
         if flow is None or name is None:
             raise CommandError("--flow and --name go together: " + CHOOSE)
         return ObjectType.DEPLOYMENT, deployment_named(flow, name)
@@ -65,9 +66,11 @@ def operator_named(given: str | None) -> str:
         except (KeyError, OSError):
             raise CommandError("Cannot tell who runs this command: give --by NAME.") from None
     name = given.strip()
-    problem = text_problem(name) or ("" if name else "it is empty")
+    if not name:
+        raise CommandError("--by: it is empty.")
     if len(name) > limits.NAME_MAX_LENGTH:
-        problem = f"it is longer than {limits.NAME_MAX_LENGTH} characters"
+        raise CommandError(f"--by: it is longer than {limits.NAME_MAX_LENGTH} characters.")
+    problem = text_problem(name)
     if problem:
         raise CommandError(f"--by: {problem}.")
     return name
