@@ -69,6 +69,8 @@ class Recorder:
     using: str = DEFAULT_DB_ALIAS
     restored_from: dict[UUID, int] = field(default_factory=dict)
     change_set_id: UUID | None = None
+    # Saved once: versions recorded before the change set ends join it.
+    saved: ChangeSet | None = None
 
     def write_context(self) -> WriteContext:
         return self.context() if callable(self.context) else self.context
@@ -141,6 +143,8 @@ def record_pending(recorder: Recorder) -> list[dict]:
 
 
 def saved_change_set(recorder: Recorder) -> ChangeSet:
+    if recorder.saved is not None:
+        return recorder.saved
     context = recorder.write_context()
     change = ChangeSet(
         actor_kind=context.actor.kind,
@@ -151,6 +155,7 @@ def saved_change_set(recorder: Recorder) -> ChangeSet:
     )
     change.save(using=recorder.using)
     recorder.change_set_id = change.id
+    recorder.saved = change
     return change
 
 

@@ -30,7 +30,7 @@ from catalog.services.checks import refuse, saved
 from catalog.services.context import WriteContext
 from catalog.services.deployments import deployment_form_problems
 from catalog.services.errors import Conflict, NotFound
-from catalog.services.history import change_set, latest_versions, note_restore
+from catalog.services.history import change_set, latest_versions, note_restore, record_pending
 from catalog.services.limits import set_own_concurrency_limit
 from catalog.services.schedules import bulk_created, schedule_from
 
@@ -70,6 +70,9 @@ def deployment_restore(*, deployment_id: UUID, number: int, context: WriteContex
         apply_body(deployment, body, targets, context)
         restore_schedules(deployment, body.get("schedules") or [])
         note_restore(deployment_id, number)
+        # Now, not when the change set ends: a door's change set (an API request's) ends
+        # after the restore has answered with its version.
+        record_pending(recorder)
     latest = latest_versions(ObjectType.DEPLOYMENT, [deployment_id], recorder.using)
     return latest.get(deployment_id)
 
