@@ -403,6 +403,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "catalog.api.openapi.add_model_components",
         "catalog.api.openapi.add_answers_before_the_view",
+        "catalog.api.openapi.add_change_reason_header",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

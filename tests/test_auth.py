@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from catalog.api import urls
-from catalog.api.auth import READS_SENT_AS_POST, WRITE_PERMISSIONS
+from catalog.api.auth import ADDED_WHEN_GONE, READS_SENT_AS_POST, WRITE_PERMISSIONS
 from catalog.models import ApiKey, ApiKeyAccess, Flow
 from tests.factories import ApiKeyFactory, DeploymentFactory, FlowFactory, WorkPoolFactory
 
@@ -309,6 +309,8 @@ def test_every_permission_named_exists():
     for methods in WRITE_PERMISSIONS.values():
         for needed in methods.values():
             assert set(needed) <= existing, needed
+    for needed in ADDED_WHEN_GONE.values():
+        assert set(needed) <= existing, needed
 
 
 def test_a_method_a_route_lacks_is_still_405(anonymous_client, api_client):

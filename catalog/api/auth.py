@@ -27,7 +27,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from catalog.api.logins import verified_basic_auth_user
-from catalog.models import ApiKey, ApiKeyAccess, api_key_digest
+from catalog.models import ApiKey, ApiKeyAccess, Deployment, api_key_digest
 
 NOT_AUTHENTICATED = "Not authenticated: send an API key as 'Authorization: Bearer <key>'."
 
@@ -79,6 +79,8 @@ WRITE_PERMISSIONS = {
     "deployment-pause": {"POST": catalog_permissions("change_deployment")},
     "deployment-resume": {"POST": catalog_permissions("change_deployment")},
     "deployment-schedules": {"POST": catalog_permissions("add_deploymentschedule")},
+    # Restoring a deleted deployment also adds it (`ADDED_WHEN_GONE`).
+    "deployment-restore": {"POST": catalog_permissions("change_deployment")},
     "deployment-schedule-detail": {
         "PATCH": catalog_permissions("change_deploymentschedule"),
         "DELETE": catalog_permissions("delete_deploymentschedule"),
@@ -93,6 +95,8 @@ WRITE_PERMISSIONS = {
     "variable-detail": VARIABLE_WRITES,
     "variable-by-name": VARIABLE_WRITES,
 }
+# Writes that make the deployment of their path again when it is gone, so also need to add.
+ADDED_WHEN_GONE = {"deployment-restore": catalog_permissions("add_deployment")}
 
 
 def bearer_key(request: Request) -> str | None:
@@ -192,6 +196,20 @@ def write_refusal(request: Request, needed: tuple[str, ...]) -> str | None:
     return f"Permission denied: this needs {' and '.join(needed)}."
 
 
+def permissions_needed(request: Request) -> tuple[str, ...] | None:
+    """What a write needs, by its route (`WRITE_PERMISSIONS`, `ADDED_WHEN_GONE`)."""
+    name = route_name(request)
+    needed = WRITE_PERMISSIONS.get(name, {}).get(request.method)
+    if needed is not None and name in ADDED_WHEN_GONE and deployment_is_gone(request):
+        needed = (*ADDED_WHEN_GONE[name], *needed)
+    return needed
+
+
+def deployment_is_gone(request: Request) -> bool:
+    deployment_id = request.resolver_match.kwargs["id"]
+    return not Deployment.objects.using(DEFAULT_DB_ALIAS).filter(id=deployment_id).exists()
+
+
 class CatalogAccess(BasePermission):
     """Reads: anyone when CATALOG_ANONYMOUS_READ is on, else any valid credentials.
     Writes: a write key, or a user with the model permissions (`WRITE_PERMISSIONS`)."""
@@ -204,7 +222,7 @@ class CatalogAccess(BasePermission):
             raise exceptions.NotAuthenticated(NOT_AUTHENTICATED)
         if reading:
             return True
-        needed = WRITE_PERMISSIONS.get(route_name(request), {}).get(request.method)
+        needed = permissions_needed(request)
         if needed is None:
             self.message = "This route takes no writes."
             return False

@@ -14,9 +14,11 @@ function (`Read Deployment`) and the operation id is FastAPI's
 
 import functools
 import re
+from collections.abc import Iterator
 from typing import Any
 
-from django.urls import reverse
+from django.conf import settings
+from django.urls import URLResolver, get_resolver, reverse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -25,6 +27,7 @@ from pydantic import BaseModel, RootModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from catalog.api import response_models as responses
+from catalog.api.auth import WRITE_PERMISSIONS
 
 COMPONENTS = "#/components/schemas/"
 TAGS = {
@@ -207,6 +210,61 @@ def add_answers_before_the_view(result: dict, generator, request, public) -> dic
                     },
                 )
     return result
+
+
+def change_reason_header() -> dict:
+    return {
+        "name": "x-change-reason",
+        "in": "header",
+        "required": False,
+        "description": "Why the write is made, kept in the change history: at most 500 "
+        "characters of text, UTF-8 as it is or percent-encoded. A reason the history "
+        'cannot keep is a 422 at `["header", "x-change-reason"]`, and nothing is written.',
+        "schema": {"type": "string"},
+    }
+
+
+def add_change_reason_header(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook, after `add_model_components`: the optional
+    `X-Change-Reason` header, and the 422 it may bring, on every write
+    (`catalog.api.auth.WRITE_PERMISSIONS`)."""
+    invalid = {"$ref": f"{COMPONENTS}RequestValidationError"}
+    for path, method in write_operations():
+        operation = result["paths"].get(path, {}).get(method)
+        if operation is None:
+            continue
+        operation.setdefault("parameters", []).append(change_reason_header())
+        operation["responses"].setdefault(
+            "422",
+            {
+                "description": "A bad X-Change-Reason header",
+                "content": {"application/json": {"schema": invalid}},
+            },
+        )
+    return result
+
+
+def write_operations() -> list[tuple[str, str]]:
+    """Each write's path, as the schema writes it (`/deployments/{id}`), and method."""
+    return [
+        (schema_path(route), method.lower())
+        for route, name in named_routes(get_resolver().url_patterns)
+        for method in WRITE_PERMISSIONS.get(name, {})
+    ]
+
+
+def named_routes(patterns: list, prefix: str = "") -> Iterator[tuple[str, str | None]]:
+    """Every route's full pattern (`api/deployments/<prefect_uuid:id>`) and name."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from named_routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        else:
+            yield prefix + str(pattern.pattern), pattern.name
+
+
+def schema_path(route: str) -> str:
+    path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
+    return path.removeprefix(settings.SPECTACULAR_SETTINGS["SCHEMA_PATH_PREFIX"])
 
 
 def mark_required_bodies(paths: dict) -> None:

@@ -20,8 +20,9 @@ from catalog.api.request_models import (
     Labels,
     RRuleSchedule,
 )
-from catalog.models import DeploymentStatus
+from catalog.models import ChangeKind, DeploymentStatus
 from catalog.rules.limits import NAME_PATTERN
+from catalog.services.context import ActorKind, Door
 
 TAGS_EXAMPLE = ["tag-1", "tag-2"]
 LABELS_EXAMPLE = {"key": "value1", "key2": 42}
@@ -242,6 +243,55 @@ class DeploymentBulkDeleteResponse(BaseModel):
     """The ids of the deployments deleted."""
 
     deleted: list[UUID] = Field(default_factory=list)
+
+
+# A deployment's change history (the catalog's own routes) -----------------------------
+
+
+class ChangeActor(BaseModel):
+    """Who made a change."""
+
+    kind: ActorKind = Field(description="An API key, a Django user, an import, or the catalog.")
+    name: str = Field(
+        description="The user's name, the key's name and prefix, or the import's source.",
+        examples=["ci-deploy (pcat_AbC1234…)"],
+    )
+    id: str | None = Field(description="The user's or the key's id.")
+
+
+class ValueChange(BaseModel):
+    """One value a change changed, at its JSON path in the deployment's body."""
+
+    path: str = Field(examples=["schedules[slug=daily].schedule.cron"])
+    old: Any = Field(description="Before the change; null when there was none.")
+    new: Any = Field(description="After the change; null when there is none.")
+
+
+class DeploymentHistoryEntry(BaseModel):
+    """One version of a deployment: who changed it, through which door, why, and what."""
+
+    version: int = Field(ge=1, description="The version's number, from 1 for each deployment.")
+    at: datetime
+    kind: ChangeKind
+    actor: ChangeActor
+    door: Door = Field(description="Where the change came in.")
+    reason: str | None = Field(description="Why, as the writer said (X-Change-Reason).")
+    change_set: UUID = Field(
+        description="Everything the same request, import or command wrote shares it."
+    )
+    restored_from: int | None = Field(description="The version a restore brought back.")
+    changes: list[ValueChange] = Field(
+        description="Each value changed; a whole body's values when created or deleted."
+    )
+
+
+class DeploymentHistoryPage(BaseModel):
+    """A page of a deployment's versions, newest first."""
+
+    count: int = Field(description="How many versions the deployment has.")
+    next: str | None = Field(description="The URL of the next page, if any.")
+    previous: str | None = Field(description="The URL of the previous page, if any.")
+    results: list[DeploymentHistoryEntry]
 
 
 # Global concurrency limits -------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.urls import path, re_path, register_converter
 from catalog.api.views import (
     deployments,
     flows,
+    history,
     limits,
     schedules,
     service,
@@ -93,6 +94,17 @@ urlpatterns = [
         f"{DEPLOYMENT}/schedules/<prefect_uuid:schedule_id>",
         schedules.DeploymentScheduleDetailView.as_view(),
         name="deployment-schedule-detail",
+    ),
+    # A deployment's change history: the catalog's own routes
+    path(
+        f"{DEPLOYMENT}/history",
+        history.DeploymentHistoryView.as_view(),
+        name="deployment-history",
+    ),
+    path(
+        f"{DEPLOYMENT}/history/<int:version>/restore",
+        history.DeploymentRestoreView.as_view(),
+        name="deployment-restore",
     ),
     # Global concurrency limits
     path(
