@@ -378,7 +378,9 @@ def test_pausing_two_rows_leaves_a_history_entry_for_each(admin_client, admin_us
     other = DeploymentFactory()
     assert run_action(admin_client, "pause", chosen).status_code == 302
     assert set(Deployment.objects.filter(paused=True)) == set(chosen)
-    versions = Version.objects.filter(object_id__in=[d.pk for d in chosen], change_set__door="admin")
+    versions = Version.objects.filter(
+        object_id__in=[d.pk for d in chosen], change_set__door="admin"
+    )
     assert versions.count() == 2
     assert {version.change_set.actor_name for version in versions} == {admin_user.username}
     assert len({version.change_set_id for version in versions}) == 1
@@ -473,11 +475,15 @@ def test_pausing_paused_deployments_changes_nothing_and_says_so(admin_client):
     response = run_action(admin_client, "pause", chosen)
     assert response.status_code == 302
     assert database_fingerprint() == before
-    assert not Version.objects.filter(object_id__in=[d.pk for d in chosen], change_set__door="admin").exists()
+    assert not Version.objects.filter(
+        object_id__in=[d.pk for d in chosen], change_set__door="admin"
+    ).exists()
     page = admin_client.get(response["Location"])
     assert "0 deployment(s) changed; 2 already so." in page.content.decode()
 
 
 def test_an_export_leaves_no_history_entry(admin_client, full_deployment):
     run_action(admin_client, "export_prefect_json", [full_deployment])
-    assert not Version.objects.filter(object_id=full_deployment.pk, change_set__door="admin").exists()
+    assert not Version.objects.filter(
+        object_id=full_deployment.pk, change_set__door="admin"
+    ).exists()

@@ -111,9 +111,7 @@ def test_a_write_that_fails_records_nothing(recorded):
 
 def test_schedule_changes_are_versions_of_the_deployment(recorded):
     with change_set(OPS):
-        DeploymentSchedule.objects.filter(deployment=recorded, slug="nightly").update(
-            active=False
-        )
+        DeploymentSchedule.objects.filter(deployment=recorded, slug="nightly").update(active=False)
     assert version_changes(versions(recorded)[0]) == [
         {"path": "schedules[slug=nightly].active", "old": True, "new": False}
     ]
@@ -266,9 +264,7 @@ def door_change_sets(door: str) -> int:
 
 
 def test_a_refused_api_write_records_nothing(api_client, recorded):
-    response = api_client.patch(
-        f"/api/deployments/{recorded.pk}", {"name": "a/b"}, format="json"
-    )
+    response = api_client.patch(f"/api/deployments/{recorded.pk}", {"name": "a/b"}, format="json")
     assert response.status_code == 422
     assert door_change_sets("api") == 0
 

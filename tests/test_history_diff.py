@@ -124,7 +124,13 @@ def test_moving_to_another_queue_is_the_deployments_change():
 
 
 def shared_limit(**fields) -> dict:
-    return {"id": "l-1", "name": "warehouse", "limit": 5, "active": True, "active_slots": 0} | fields
+    return {
+        "id": "l-1",
+        "name": "warehouse",
+        "limit": 5,
+        "active": True,
+        "active_slots": 0,
+    } | fields
 
 
 def test_a_shared_limits_own_fields_are_its_change():
@@ -161,3 +167,12 @@ def test_comparing_leaves_the_bodies_as_they_were():
     kept = copy.deepcopy((before, after))
     changes("deployment", before, after)
     assert (before, after) == kept
+
+
+def test_a_created_deployment_names_its_schedules_and_skips_empty_fields():
+    found = changes("deployment", None, deployment(global_concurrency_limit=None))
+    paths = [change["path"] for change in found]
+    assert "global_concurrency_limit" not in paths
+    assert [
+        path for path in paths if path.startswith("schedules")
+    ] == ["schedules[slug=daily]", "schedules[slug=weekly]"]

@@ -110,8 +110,11 @@ def shown(value: Any) -> Any:
 
 
 def walk(path: str, old: Any, new: Any) -> Iterator[tuple[str, Any, Any]]:
-    if old == new:
-        return
+    if old == new or {id(old), id(new)} == {id(ABSENT), id(None)}:
+        return  # a field with no value, on a created or deleted object
+    if path == "schedules" and (old is ABSENT or new is ABSENT):
+        # Schedules added with their deployment, or gone with it, are named one by one.
+        old, new = ({} if old is ABSENT else old), ({} if new is ABSENT else new)
     if isinstance(old, dict) and isinstance(new, dict):
         for key in [*old, *(key for key in new if key not in old)]:
             yield from walk(joined(path, key), old.get(key, ABSENT), new.get(key, ABSENT))
