@@ -17,6 +17,7 @@ from catalog.models.flows import Flow
 from catalog.models.history import ObjectType, PendingChange
 from catalog.models.limits import ConcurrencyLimit
 from catalog.models.schedules import DeploymentSchedule
+from catalog.models.triggers import postgres_statement_trigger
 from catalog.models.variables import Variable
 from catalog.models.work_pools import WorkPool, WorkQueue
 
@@ -130,18 +131,7 @@ def postgres_mark(watched: Watched, event: str, object_type: str, column: str) -
 
 
 def postgres_trigger(table: str, event: str, action: str) -> str:
-    name = trigger_name(table, event)
-    transition = {
-        "INSERT": "NEW TABLE AS written",
-        "DELETE": "OLD TABLE AS written",
-        "UPDATE": "NEW TABLE AS written OLD TABLE AS before_write",
-    }[event]
-    return (
-        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        f"BEGIN {action}; RETURN NULL; END $$; "
-        f"CREATE OR REPLACE TRIGGER {name} AFTER {event} ON {table} "
-        f"REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
-    )
+    return postgres_statement_trigger(trigger_name(table, event), table, event, action)
 
 
 # SQLite: row triggers, an update's only when a configuration column moved -------------

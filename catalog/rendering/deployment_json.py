@@ -13,21 +13,13 @@ from typing import Any
 from uuid import UUID
 
 from catalog.models import ConcurrencyLimit, Deployment, DeploymentSchedule, WorkQueue
+from catalog.rendering.serializers import DeploymentConcurrencyLimitSerializer
 from catalog.rules.datetimes import format_utc
 from catalog.rules.schedules import schedule_from_columns, schedule_to_json
 
 DEPLOYMENT_COLUMNS = [field.attname for field in Deployment._meta.concrete_fields]
 SCHEDULE_COLUMNS = [field.attname for field in DeploymentSchedule._meta.concrete_fields]
-LIMIT_COLUMNS = [
-    "id",
-    "created",
-    "updated",
-    "active",
-    "name",
-    "limit",
-    "active_slots",
-    "slot_decay_per_second",
-]
+LIMIT_COLUMNS = DeploymentConcurrencyLimitSerializer.Meta.fields
 BATCH = 2000
 
 

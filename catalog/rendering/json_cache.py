@@ -19,6 +19,7 @@ from uuid import UUID
 from django.db import DEFAULT_DB_ALIAS, connections, router
 
 from catalog.models import DeploymentJson
+from catalog.models.triggers import postgres_statement_trigger
 from catalog.rendering.deployment_json import rendered_deployments
 from catalog.rendering.jsontext import dumps
 
@@ -117,20 +118,7 @@ def postgres_triggers() -> list[str]:
 
 
 def postgres_trigger(table: str, event: str, action: str) -> str:
-    """A statement trigger: one action per statement, however many rows (a COPY of 100,000
-    deployments runs it once), with the rows it wrote as the transition table `written`."""
-    name = trigger_name(table, event)
-    transition = {
-        "INSERT": "NEW TABLE AS written",
-        "DELETE": "OLD TABLE AS written",
-        "UPDATE": "NEW TABLE AS written OLD TABLE AS before_write",
-    }[event]
-    return (
-        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        f"BEGIN {action}; RETURN NULL; END $$; "
-        f"CREATE OR REPLACE TRIGGER {name} AFTER {event} ON {table} "
-        f"REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
-    )
+    return postgres_statement_trigger(trigger_name(table, event), table, event, action)
 
 
 def sqlite_triggers() -> list[str]:
