@@ -218,11 +218,11 @@ def test_a_restore_onto_a_taken_name_is_refused_and_writes_nothing(recorded):
     with change_set(OPS):
         Deployment.objects.filter(pk=recorded.pk).delete()
     DeploymentFactory(flow=recorded.flow, name=recorded.name)
-    sets = ChangeSet.objects.count()
+    sets = door_change_sets("command")
     with pytest.raises(RestoreRefused, match="is taken by another deployment"):
         deployment_restore(deployment_id=recorded.pk, number=1, context=OPS)
     assert not Deployment.objects.filter(pk=recorded.pk).exists()
-    assert ChangeSet.objects.count() == sets
+    assert door_change_sets("command") == sets
 
 
 def test_a_restore_whose_pool_is_gone_is_refused():

@@ -68,6 +68,7 @@ class Recorder:
     context: WriteContext | Callable[[], WriteContext]
     using: str = DEFAULT_DB_ALIAS
     restored_from: dict[UUID, int] = field(default_factory=dict)
+    keeps_bodies: bool = True
     change_set_id: UUID | None = None
     # Saved once: versions recorded before the change set ends join it.
     saved: ChangeSet | None = None
@@ -91,8 +92,8 @@ def change_set(
         yield outer
         return
     recorder = Recorder(context, using)
+    record_writes_outside_the_doors(using)
     with transaction.atomic(using=using):
-        record_pending(Recorder(OUTSIDE, using))
         token = _current.set(recorder)
         try:
             yield recorder
@@ -100,6 +101,16 @@ def change_set(
                 record_pending(recorder)
         finally:
             _current.reset(token)
+
+
+def record_writes_outside_the_doors(using: str) -> None:
+    """Marks left by writes made outside every door, recorded in a transaction of their
+    own before the door's begins. It takes no lock a door's write takes (it keeps no
+    bodies), so a door's write waiting for it cannot be waited for in turn."""
+    if not PendingChange.objects.using(using).exists():
+        return
+    with transaction.atomic(using=using):
+        record_pending(Recorder(OUTSIDE, using, keeps_bodies=False))
 
 
 def current_change_set() -> Recorder | None:
@@ -117,12 +128,20 @@ def note_restore(deployment_id: UUID, number: int) -> None:
 
 
 def record_pending(recorder: Recorder) -> list[dict]:
-    """Versions of every object the open transaction's writes marked; the marks go."""
-    marks = list(
-        PendingChange.objects.using(recorder.using).values_list(
-            "object_type", "object_id", "name", "flow_id"
-        )
+    """Versions of every object the open transaction's writes marked; the marks go.
+
+    The marks are read locked, skipping those another transaction holds: two change sets
+    opening at once must not both record one mark left by a write outside every door
+    (the other records it; its own uncommitted marks are invisible here anyway)."""
+    rows = (
+        PendingChange.objects.using(recorder.using)
+        .select_for_update(skip_locked=True)
+        .values_list("id", "object_type", "object_id", "name", "flow_id")
     )
+    marks, mark_ids = [], []
+    for mark_id, *mark in rows:
+        mark_ids.append(mark_id)
+        marks.append(tuple(mark))
     if not marks:
         return []
     by_type: dict[str, list[tuple]] = defaultdict(list)
@@ -132,7 +151,9 @@ def record_pending(recorder: Recorder) -> list[dict]:
     for object_type, type_marks in by_type.items():
         for start in range(0, len(type_marks), BATCH):
             versions += versions_of(object_type, type_marks[start : start + BATCH], recorder)
-    PendingChange.objects.using(recorder.using).all().delete()
+    for start in range(0, len(mark_ids), BATCH):
+        batch = mark_ids[start : start + BATCH]
+        PendingChange.objects.using(recorder.using).filter(id__in=batch).delete()
     if versions:
         change = saved_change_set(recorder)
         for version in versions:
@@ -166,7 +187,7 @@ def versions_of(object_type: str, marks: list[tuple], recorder: Recorder) -> lis
         # No versions; the deployments' bodies are still rendered and kept.
         if object_type == ObjectType.DEPLOYMENT:
             rendered_bodies = rendered(object_type, ids, recorder.using)
-            keep_current({id: dumps(body) for id, body in rendered_bodies.items()}, recorder.using)
+            keep_bodies(recorder, {id: dumps(body) for id, body in rendered_bodies.items()})
         return []
     bodies = rendered(object_type, ids, recorder.using)
     heads = latest_versions(object_type, ids, recorder.using)
@@ -193,7 +214,7 @@ def versions_of(object_type: str, marks: list[tuple], recorder: Recorder) -> lis
             }
         )
     if object_type == ObjectType.DEPLOYMENT:
-        keep_current(texts, recorder.using)
+        keep_bodies(recorder, texts)
     return versions
 
 
@@ -207,6 +228,11 @@ def recorded(object_type: str, body: dict | None, head: Version | None, deleted_
     if head is None or head.after is None:
         return True
     return is_change(object_type, json.loads(head.after), body)
+
+
+def keep_bodies(recorder: Recorder, texts: dict[UUID, bytes]) -> None:
+    if recorder.keeps_bodies:
+        keep_current(texts, recorder.using)
 
 
 def kind_of(body: dict | None, head: Version | None, restored: int | None) -> str:
