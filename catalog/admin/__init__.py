@@ -1,3 +1,8 @@
 """The Django admin: the ops staff's tool for the catalog."""
 
-from catalog.admin import api_keys, catalog_models, deployments  # noqa: F401  (register the ModelAdmins)
+from catalog.admin import (  # noqa: F401  (register the ModelAdmins)
+    api_keys,
+    audit_log,
+    catalog_models,
+    deployments,
+)

@@ -23,9 +23,9 @@ def actor_for(user: AbstractBaseUser) -> dict:
     return user_actor_json(user.pk, user.get_username())
 
 
-def reason_field() -> forms.CharField:
+def reason_field(label: str = "Reason") -> forms.CharField:
     return forms.CharField(
-        label="Reason",
+        label=label,
         required=False,
         max_length=REASON_MAX_LENGTH,
         help_text="Optional: why, for the change history.",
@@ -36,7 +36,8 @@ def reason_field() -> forms.CharField:
 class ReasonActionForm(ActionForm):
     """The action bar, with a reason the history keeps beside each action's changes."""
 
-    change_reason = reason_field()
+    # Labelled as Django labels the action beside it ("Action:").
+    change_reason = reason_field("Reason:")
 
 
 def recorded(view, request, *args, **kwargs):

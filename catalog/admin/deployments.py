@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from catalog.admin import columns, filters
+from catalog.admin import columns, filters, history
 from catalog.admin.audit import admin_context
 from catalog.admin.forms import DeploymentForm, ScheduleInlineForm
 from catalog.admin.guarded import GuardedAdmin, search_words
@@ -205,7 +205,16 @@ class DeploymentAdmin(GuardedAdmin):
 
         view = self.admin_site.admin_view(partial(upcoming_runs_view, model_admin=self))
         upcoming = path("upcoming/", view, name="catalog_deployment_upcoming")
-        return [upcoming, *super().get_urls()]
+        restore = path(
+            "<uuid:object_id>/history/<int:number>/restore/",
+            self.admin_site.admin_view(partial(history.restore_view, model_admin=self)),
+            name="catalog_deployment_restore",
+        )
+        return [upcoming, restore, *super().get_urls()]
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The catalog's change history of the deployment, deleted or not."""
+        return history.deployment_history_view(request, object_id, model_admin=self)
 
     # Columns ----------------------------------------------------------------------------
 

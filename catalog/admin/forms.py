@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from django import forms
 
+from catalog.admin.audit import reason_field
 from catalog.admin.fields import LongSelect, PrettyJSONField, TagsField, timezone_choices
 from catalog.models import (
     ConcurrencyLimit,
@@ -69,6 +70,8 @@ class CoreCheckedForm(forms.ModelForm):
 
 class DeploymentForm(CoreCheckedForm):
     tags = TagsField(required=False, help_text="Separate tags with commas.")
+    # Not a column: the history keeps it with the save's version (`catalog.admin.audit`).
+    change_reason = reason_field()
     fields_of_paths = {
         ("concurrency_options", "collision_strategy"): "concurrency_collision_strategy",
         ("concurrency_options", "grace_period_seconds"): "concurrency_grace_period_seconds",

@@ -74,6 +74,8 @@ class Version(models.Model):
     restored_from = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "change history entry"
+        verbose_name_plural = "change history"
         ordering = ["-at", "-id"]
         constraints = [
             models.UniqueConstraint(
