@@ -297,6 +297,17 @@ def test_restoring_a_version_that_is_not_there_says_so(admin_client, api_client)
     assert messages_of(response) == ["Version 9 was not restored: Version not found."]
 
 
+def test_restoring_what_the_deployment_already_is_changes_nothing(admin_client, api_client):
+    deployment = DeploymentFactory(description="first")
+    for description in ("second", "first"):
+        api_client.patch(
+            f"/api/deployments/{deployment.pk}", {"description": description}, format="json"
+        )
+    response = admin_client.post(restore_url(deployment.pk, 1), follow=True)
+    assert messages_of(response) == ["The deployment is as version 1 left it: nothing changed."]
+    assert [v["number"] for v in shown_versions(response)] == [3, 2, 1]
+
+
 def test_a_reason_the_history_cannot_keep_restores_nothing(admin_client, api_client):
     deployment = DeploymentFactory(description="first")
     api_client.patch(f"/api/deployments/{deployment.pk}", {"description": "x"}, format="json")

@@ -173,6 +173,7 @@ def test_a_created_deployment_names_its_schedules_and_skips_empty_fields():
     found = changes("deployment", None, deployment(global_concurrency_limit=None))
     paths = [change["path"] for change in found]
     assert "global_concurrency_limit" not in paths
-    assert [
-        path for path in paths if path.startswith("schedules")
-    ] == ["schedules[slug=daily]", "schedules[slug=weekly]"]
+    assert [path for path in paths if path.startswith("schedules")] == [
+        "schedules[slug=daily]",
+        "schedules[slug=weekly]",
+    ]

@@ -36,7 +36,7 @@ from catalog.models import ChangeKind, Deployment, ObjectType, Version, WorkQueu
 from catalog.rules.history_diff import changes, own_limit_name
 from catalog.rules.reasons import REASON_MAX_LENGTH, checked_reason
 from catalog.services.errors import CatalogError
-from catalog.services.history import Recorder, current_change_set, versions_of_object, with_befores
+from catalog.services.history import current_change_set, versions_of_object, with_befores
 from catalog.services.history_restore import deployment_restore
 
 PER_PAGE = 50
@@ -283,13 +283,14 @@ def restore_view(request, object_id: UUID, number: int, *, model_admin) -> HttpR
     exists = Deployment.objects.filter(id=object_id).exists()
     if not may_restore(request, model_admin, exists=exists):
         raise PermissionDenied
-    opened: list[Recorder] = []
+    restored: list[Version | None] = []
 
     def restore(request):
         reason = checked_reason(request.POST.get(REASON_FIELD))
         context = admin_context(request, reason)
-        deployment_restore(deployment_id=object_id, number=number, context=context)
-        opened.append(current_change_set())
+        version = deployment_restore(deployment_id=object_id, number=number, context=context)
+        new = version is not None and version.change_set_id == current_change_set().change_set_id
+        restored.append(version if new else None)
         return HttpResponseRedirect(history)
 
     try:
@@ -297,21 +298,8 @@ def restore_view(request, object_id: UUID, number: int, *, model_admin) -> HttpR
     except CatalogError as refusal:  # a clash, a version not there, a broken rule
         messages.error(request, f"Version {number} was not restored: {refusal.message}")
         return HttpResponseRedirect(history)
-    if opened:
-        report_restore(request, opened[0], object_id, number)
-    return response
-
-
-def report_restore(request, recorder: Recorder, deployment_id: UUID, number: int) -> None:
-    """The new version's number, read once the change set is recorded."""
-    written = recorder.change_set_id and (
-        Version.objects.filter(
-            change_set_id=recorder.change_set_id,
-            object_type=ObjectType.DEPLOYMENT,
-            object_id=deployment_id,
-        ).first()
-    )
-    if not written:
+    if restored and restored[0] is None:
         messages.info(request, f"The deployment is as version {number} left it: nothing changed.")
-    else:
-        messages.success(request, f"Version {number} restored as version {written.number}.")
+    elif restored:
+        messages.success(request, f"Version {number} restored as version {restored[0].number}.")
+    return response
