@@ -17,7 +17,13 @@ INLINE_CHARS = 80
 # stays a page; the exports carry every value whole.
 SHOWN_CHARS = 2000
 
-ACTOR_KINDS = {"user": "user", "api_key": "API key", "import": "import", "system": "system"}
+ACTOR_KINDS = {
+    "user": "user",
+    "api_key": "API key",
+    "import": "import",
+    "operator": "operator",
+    "system": "system",
+}
 
 
 def with_before_text(versions: QuerySet) -> QuerySet:
