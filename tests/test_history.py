@@ -303,3 +303,16 @@ def test_a_too_long_reason_is_refused_before_anything_is_written(api_client, rec
     assert response.json()["exception_detail"][0]["loc"] == ["header", "x-change-reason"]
     assert not Deployment.objects.get(pk=recorded.pk).paused
     assert door_change_sets("api") == 0
+
+
+def test_an_admin_save_that_changes_nothing_records_nothing(admin_client, recorded):
+    from django.urls import reverse
+
+    from tests.test_admin import form_data
+
+    assert (recorded.path, recorded.entrypoint, recorded.description) == (None, None, None)
+    url = reverse("admin:catalog_deployment_change", args=[recorded.pk])
+    assert admin_client.post(url, form_data(recorded)).status_code == 302
+    assert door_change_sets("admin") == 0
+    row = Deployment.objects.get(pk=recorded.pk)
+    assert (row.path, row.entrypoint, row.description) == (None, None, None)

@@ -115,8 +115,19 @@ class DeploymentForm(CoreCheckedForm):
             )
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A blank box is "no value", as Prefect's null: Django's text fields would store
+        # "" and a save that changed nothing would change `null` into `""`.
+        for name in NULLABLE_TEXT:
+            if name in self.fields:
+                self.fields[name].empty_value = None
+
     def core_problems(self) -> list[Problem]:
         return deployments.deployment_form_problems(self.instance)
+
+
+NULLABLE_TEXT = ("version", "description", "entrypoint", "path")
 
 
 class ScheduleInlineForm(CoreCheckedForm):
