@@ -216,6 +216,10 @@ def keep(rows: list[tuple[bytes, UUID, int]]) -> None:
         )
 
 
+# A write of a few deployments keeps their bodies with one statement; more go through COPY.
+FEW_BODIES = 20
+
+
 def keep_current(bodies: dict[UUID, bytes], using: str = DEFAULT_DB_ALIAS) -> None:
     """Keep bodies rendered inside the transaction that wrote them: its writes hold the
     rows' locks until it commits, so no other write can have moved them meanwhile. On
@@ -225,7 +229,7 @@ def keep_current(bodies: dict[UUID, bytes], using: str = DEFAULT_DB_ALIAS) -> No
         return
     connection = connections[using]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and len(bodies) > FEW_BODIES:
             cursor.execute(
                 "CREATE TEMPORARY TABLE IF NOT EXISTS catalog_kept_bodies "
                 "(deployment_id uuid, body text) ON COMMIT DELETE ROWS"
