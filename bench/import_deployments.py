@@ -6,9 +6,10 @@ deployment unchanged), then a read of a filter page and of one deployment right 
         [--database-url postgres://postgres@127.0.0.1:5432/catalog_bench_import]
 
 Each round imports with the history off (`CATALOG_HISTORY=False`: no versions; the
-import still renders and keeps every deployment's JSON) and then on, emptying the catalog's tables first (TRUNCATE) each time. Times
-are wall-clock for `import_paths()` (reading, checking and writing, in one transaction),
-printed with the rate per second and the ratio on/off. After the import with the history
+import still renders and keeps every deployment's JSON) and then on, emptying the
+catalog's tables first (TRUNCATE) each time. Times are wall-clock for `import_paths()`
+(reading, checking and writing, in one transaction), printed with the rate per second
+and the ratio on/off. After the import with the history
 on, `POST /api/deployments/filter` (a page of 200) and `GET /api/deployments/{id}` are
 timed in-process (Django's test client, no network) first and then once warm.
 """
@@ -106,7 +107,9 @@ def report(arguments, size: float, timings: dict, reads: list) -> None:
     for history in (False, True):
         for number, (first, again, _) in enumerate(timings[history], start=1):
             label = "on" if history else "off"
-            print(f"{label:8} {number:5} {first:8.2f} {n / first:7.0f} {again:8.2f} {n / again:7.0f}")
+            print(
+                f"{label:8} {number:5} {first:8.2f} {n / first:7.0f} {again:8.2f} {n / again:7.0f}"
+            )
     first_ratio = [on[0] / off[0] for on, off in zip(timings[True], timings[False], strict=True)]
     again_ratio = [on[1] / off[1] for on, off in zip(timings[True], timings[False], strict=True)]
     print("first import, on/off: " + ", ".join(f"{r:.2f}x" for r in first_ratio))
