@@ -24,10 +24,11 @@ from django.utils.html import format_html
 from catalog.admin import columns, filters
 from catalog.admin.guarded import GuardedAdmin, RefusedListQuery
 from catalog.admin.paginator import EstimatedCountPaginator
-from catalog.admin.version_text import actor_text, changes_of, kind_text, with_before_text
+from catalog.admin.version_text import actor_text, kind_text
 from catalog.models import ChangeSet, Flow, ObjectType, Version
 from catalog.rules.datetimes import format_utc
 from catalog.services.context import Door
+from catalog.services.history import version_changes, with_before_text
 
 EXPORT_FIELDS = [
     "at",
@@ -333,7 +334,7 @@ def export_row(version: Version) -> dict:
         "reason": change.reason,
         "change_set": str(change.id),
         "restored_from": version.restored_from,
-        "changes": changes_of(version),
+        "changes": version_changes(version),
     }
 
 

@@ -27,16 +27,20 @@ from catalog.admin.version_text import (
     ChangeLine,
     actor_text,
     change_lines,
-    changes_of,
     changes_summary,
     kind_text,
-    with_before_text,
 )
 from catalog.models import ChangeKind, Deployment, ObjectType, Version, WorkQueue
 from catalog.rules.history_diff import changes, own_limit_name
 from catalog.rules.reasons import REASON_MAX_LENGTH, checked_reason
 from catalog.services.errors import CatalogError
-from catalog.services.history import current_change_set, versions_of_object, with_befores
+from catalog.services.history import (
+    before_and_after,
+    current_change_set,
+    version_changes,
+    versions_of_object,
+    with_before_text,
+)
 from catalog.services.history_restore import deployment_restore
 
 PER_PAGE = 50
@@ -121,7 +125,7 @@ def deployment_history_view(request, object_id: str, *, model_admin) -> Template
     if not page.versions and (current is None or page.number > 1):
         raise Http404("This deployment has no history here.")
     can_restore = may_restore(request, model_admin, exists=current is not None)
-    rows = with_befores(page.versions)
+    rows = [(version, *before_and_after(version)) for version in page.versions]
     entries = version_entries(page, rows, current, can_restore)
     references = reference_entries(page, referenced_objects(deployment_id, current, rows))
     context = {
@@ -265,7 +269,7 @@ def reference_summary(version: Version) -> str:
     shared = f"{version.get_object_type_display()} {version.name}"
     if version.kind != ChangeKind.CHANGED:
         return f"{shared} {kind_text(version)}"
-    found = changes_of(version)
+    found = version_changes(version)
     renamed = any(change["path"] == "name" for change in found)
     what = f"{shared} {'renamed' if renamed else 'changed'}"
     return f"{what}: {changes_summary(found)}" if found else what

@@ -6,10 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
-
 from catalog.models import ChangeKind, ChangeSet, Version
-from catalog.rules.history_diff import changes
 
 # A value longer than this is shown in a box of its own, which scrolls.
 INLINE_CHARS = 80
@@ -24,26 +21,6 @@ ACTOR_KINDS = {
     "operator": "operator",
     "system": "system",
 }
-
-
-def with_before_text(versions: QuerySet) -> QuerySet:
-    """Each version with its object's JSON before it (the previous version's `after`) as
-    `before_text`, read in the same query by the unique index on the version numbers."""
-    previous = Version.objects.filter(
-        object_type=OuterRef("object_type"),
-        object_id=OuterRef("object_id"),
-        number=OuterRef("number") - 1,
-    ).values("after")[:1]
-    return versions.annotate(before_text=Subquery(previous))
-
-
-def loaded(text: str | None) -> Any:
-    return json.loads(text) if text else None
-
-
-def changes_of(version: Version) -> list[dict]:
-    """What a version annotated by `with_before_text` changed: `{"path", "old", "new"}`."""
-    return changes(version.object_type, loaded(version.before_text), loaded(version.after))
 
 
 def actor_text(change_set: ChangeSet) -> str:

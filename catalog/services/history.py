@@ -14,11 +14,12 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Exists, Max, Min, OuterRef, Q, Subquery
+from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from catalog.models import (
@@ -182,17 +183,17 @@ def saved_change_set(recorder: Recorder) -> ChangeSet:
 
 def versions_of(object_type: str, marks: list[tuple], recorder: Recorder) -> list[dict]:
     """The columns of each new version of the marked objects of one type."""
-    ids = [mark[1] for mark in marks]
-    if not settings.CATALOG_HISTORY:
-        # No versions; the deployments' bodies are still rendered and kept.
-        if object_type == ObjectType.DEPLOYMENT:
-            rendered_bodies = rendered(object_type, ids, recorder.using)
-            keep_bodies(recorder, {id: dumps(body) for id, body in rendered_bodies.items()})
+    if not settings.CATALOG_HISTORY and object_type != ObjectType.DEPLOYMENT:
         return []
+    ids = [mark[1] for mark in marks]
     bodies = rendered(object_type, ids, recorder.using)
+    texts = {id: dumps(body) for id, body in bodies.items()}
+    if object_type == ObjectType.DEPLOYMENT:
+        keep_bodies(recorder, texts)
+    if not settings.CATALOG_HISTORY:
+        return []  # no versions; the deployments' bodies are kept all the same
     heads = latest_versions(object_type, ids, recorder.using)
     flow_names = flow_names_of(object_type, bodies, marks, heads, recorder.using)
-    texts = {id: dumps(body) for id, body in bodies.items()}
     versions = []
     for _, object_id, deleted_name, _ in marks:
         head = heads.get(object_id)
@@ -213,8 +214,6 @@ def versions_of(object_type: str, marks: list[tuple], recorder: Recorder) -> lis
                 "restored_from": restored,
             }
         )
-    if object_type == ObjectType.DEPLOYMENT:
-        keep_bodies(recorder, texts)
     return versions
 
 
@@ -293,58 +292,41 @@ def flow_names_of(object_type, bodies, marks, heads, using) -> dict[UUID, str]:
 # Reading ---------------------------------------------------------------------------------
 
 
-def versions_of_object(object_type: str, object_id: UUID):
-    """An object's versions, newest first."""
-    return (
+def versions_of_object(object_type: str, object_id: UUID) -> QuerySet:
+    """An object's versions, newest first, each with its JSON before (`with_before_text`)."""
+    return with_before_text(
         Version.objects.filter(object_type=object_type, object_id=object_id)
         .select_related("change_set")
         .order_by("-number")
     )
 
 
-def previous_after(version: Version) -> dict | None:
-    """The object's JSON before `version`: the previous version's `after`."""
-    if version.number <= 1:
-        return None
-    earlier = (
-        Version.objects.filter(
-            object_type=version.object_type,
-            object_id=version.object_id,
-            number__lt=version.number,
-        )
-        .order_by("-number")
-        .values_list("after", flat=True)
-        .first()
-    )
-    return json.loads(earlier) if earlier else None
+def with_before_text(versions: QuerySet) -> QuerySet:
+    """Each version with its object's JSON before it (the previous version's `after`) as
+    `before_text`, read in the same query by the unique index on the version numbers."""
+    previous = Version.objects.filter(
+        object_type=OuterRef("object_type"),
+        object_id=OuterRef("object_id"),
+        number=OuterRef("number") - 1,
+    ).values("after")[:1]
+    return versions.annotate(before_text=Subquery(previous))
 
 
-def with_befores(versions: list[Version]) -> list[tuple[Version, dict | None, dict | None]]:
-    """Each version of one object with its JSON before and after, in one extra query."""
-    if not versions:
-        return []
-    numbers = {version.number - 1 for version in versions} - {0}
-    first = versions[0]
-    earlier = dict(
-        Version.objects.filter(
-            object_type=first.object_type, object_id=first.object_id, number__in=numbers
-        ).values_list("number", "after")
-    )
-    loaded = {number: json.loads(text) if text else None for number, text in earlier.items()}
-    return [
-        (
-            version,
-            loaded.get(version.number - 1),
-            json.loads(version.after) if version.after else None,
-        )
-        for version in versions
-    ]
+def before_and_after(version: Version) -> tuple[dict | None, dict | None]:
+    """A version's object's JSON before and after it; a version read without
+    `with_before_text` costs a query for the before."""
+    if not hasattr(version, "before_text"):
+        version = with_before_text(Version.objects.filter(pk=version.pk)).get()
+    return loaded(version.before_text), loaded(version.after)
+
+
+def loaded(text: str | None) -> Any:
+    return json.loads(text) if text else None
 
 
 def version_changes(version: Version) -> list[dict]:
     """What `version` changed: `{"path", "old", "new"}` for each value."""
-    after = json.loads(version.after) if version.after else None
-    return changes(version.object_type, previous_after(version), after)
+    return changes(version.object_type, *before_and_after(version))
 
 
 # Purging and pruning ----------------------------------------------------------------------

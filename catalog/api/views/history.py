@@ -18,9 +18,8 @@ from catalog.api.views.base import PrefectAPIView, write_context
 from catalog.api.views.deployments import DEPLOYMENT_NOT_FOUND_MESSAGE, describe_query_errors
 from catalog.models import Deployment, ObjectType, Version
 from catalog.rules.datetimes import format_utc
-from catalog.rules.history_diff import changes
 from catalog.services.errors import Invalid
-from catalog.services.history import versions_of_object, with_befores
+from catalog.services.history import version_changes, versions_of_object
 from catalog.services.history_restore import VERSION_NOT_FOUND, deployment_restore
 
 HISTORY_ENTRY = returns(responses.DeploymentHistoryEntry)
@@ -41,7 +40,7 @@ class HistoryPagination(StrictLimitOffsetPagination):
     max_limit = 200
 
 
-def history_entry(version: Version, before: dict | None, after: dict | None) -> dict:
+def history_entry(version: Version) -> dict:
     """One version as the API shows it: who, through which door, why, and what changed."""
     change = version.change_set
     return {
@@ -53,17 +52,17 @@ def history_entry(version: Version, before: dict | None, after: dict | None) -> 
         "reason": change.reason,
         "change_set": str(change.id),
         "restored_from": version.restored_from,
-        "changes": changes(version.object_type, before, after),
+        "changes": version_changes(version),
     }
 
 
 def history_entries(versions: list[Version]) -> list[dict]:
-    return [history_entry(*found) for found in with_befores(versions)]
+    return [history_entry(version) for version in versions]
 
 
 class DeploymentHistoryView(PrefectAPIView):
     """`GET /api/deployments/{id}/history`: the deployment's versions, newest first, in
-    three queries whatever their number; a deleted deployment's too. 404 `Deployment not
+    two queries whatever their number; a deleted deployment's too. 404 `Deployment not
     found` when the id has neither versions nor a row."""
 
     @extend_schema(
