@@ -308,9 +308,9 @@ class DeploymentAdmin(GuardedAdmin):
 
     # Actions ----------------------------------------------------------------------------
 
-    def set_on_selected(self, request, queryset, label: str, **values) -> None:
+    def set_on_selected(self, request, queryset, **values) -> None:
         changed = deployments.deployments_update(
-            deployments=queryset, values=values, label=label, context=admin_context(request)
+            deployments=queryset, values=values, context=admin_context(request)
         )
         self.report_changed(request, changed, queryset)
 
@@ -321,11 +321,11 @@ class DeploymentAdmin(GuardedAdmin):
 
     @admin.action(description="Pause selected deployments", permissions=["change"])
     def pause(self, request, queryset):
-        self.set_on_selected(request, queryset, "Paused", paused=True)
+        self.set_on_selected(request, queryset, paused=True)
 
     @admin.action(description="Resume selected deployments", permissions=["change"])
     def resume(self, request, queryset):
-        self.set_on_selected(request, queryset, "Paused", paused=False)
+        self.set_on_selected(request, queryset, paused=False)
 
     @admin.action(description="Activate all schedules of selected", permissions=["change"])
     def activate_schedules(self, request, queryset):
@@ -343,11 +343,11 @@ class DeploymentAdmin(GuardedAdmin):
 
     @admin.action(description="Mark selected as ready", permissions=["change"])
     def mark_ready(self, request, queryset):
-        self.set_on_selected(request, queryset, "Status", status=DeploymentStatus.READY)
+        self.set_on_selected(request, queryset, status=DeploymentStatus.READY)
 
     @admin.action(description="Mark selected as not ready", permissions=["change"])
     def mark_not_ready(self, request, queryset):
-        self.set_on_selected(request, queryset, "Status", status=DeploymentStatus.NOT_READY)
+        self.set_on_selected(request, queryset, status=DeploymentStatus.NOT_READY)
 
     @admin.action(description="Export selected as Prefect JSON", permissions=["change"])
     def export_prefect_json(self, request, queryset):

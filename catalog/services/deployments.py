@@ -266,10 +266,10 @@ def deployment_save(*, deployment: Deployment, created: bool, context: WriteCont
 
 
 def deployments_update(
-    *, deployments: QuerySet, values: Mapping[str, Any], label: str, context: WriteContext
+    *, deployments: QuerySet, values: Mapping[str, Any], context: WriteContext
 ) -> int:
-    """Set `values` on every deployment that does not have them already; how many changed.
-    (The change history records each one changed; `label` names the change for callers.)"""
+    """Set `values` on every deployment that does not have them already; how many changed
+    (the change history records a version of each)."""
     rows = (
         list(deployments.order_by().exclude(**values).values_list("pk", flat=True))
         if values

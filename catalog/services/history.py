@@ -70,9 +70,12 @@ class Recorder:
     using: str = DEFAULT_DB_ALIAS
     restored_from: dict[UUID, int] = field(default_factory=dict)
     keeps_bodies: bool = True
-    change_set_id: UUID | None = None
     # Saved once: versions recorded before the change set ends join it.
     saved: ChangeSet | None = None
+
+    @property
+    def change_set_id(self) -> UUID | None:
+        return self.saved.id if self.saved else None
 
     def write_context(self) -> WriteContext:
         return self.context() if callable(self.context) else self.context
@@ -170,13 +173,12 @@ def saved_change_set(recorder: Recorder) -> ChangeSet:
     context = recorder.write_context()
     change = ChangeSet(
         actor_kind=context.actor.kind,
-        actor_name=context.actor.name[:510],
+        actor_name=context.actor.name[: ChangeSet._meta.get_field("actor_name").max_length],
         actor_id=context.actor.id,
         door=context.door,
         reason=context.reason or None,
     )
     change.save(using=recorder.using)
-    recorder.change_set_id = change.id
     recorder.saved = change
     return change
 
