@@ -8,8 +8,8 @@ from contextlib import contextmanager
 
 import pytest
 from django.contrib.auth.models import User
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from catalog.importing.run import import_paths
@@ -49,10 +49,18 @@ def log_in(browser, server) -> None:
 @contextmanager
 def page_change(browser):
     """Wait for the page the block leaves to be replaced: a submit by Enter returns
-    before the next page loads, and reading the old page then finds stale elements."""
-    old_page = browser.find_element(By.TAG_NAME, "html")
+    before the next page loads, and reading the old page then finds stale elements.
+
+    The old page is marked by a window property rather than watched through an
+    element: while Chromium swaps documents, asking about an old element can fail
+    with errors other than staleness ("Node ... does not belong to the document")."""
+    browser.execute_script("window.catalogPageLeft = true")
     yield
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(old_page))
+    WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(
+        lambda driver: driver.execute_script(
+            "return !window.catalogPageLeft && document.readyState === 'complete'"
+        )
+    )
 
 
 def deployment_versions(deployment: Deployment):
