@@ -12,7 +12,7 @@ def load_orders(
     tables: list[str],
     options: LoadOptions,
     region: Region = Region.EU,
-    notify: Optional[list[Recipient]] = None,
+    notify: Optional[list[Recipient]] = None,  # noqa: UP045 (as users write it)
     mode: Literal["append", "replace"] = "append",
 ):
     """Load orders.

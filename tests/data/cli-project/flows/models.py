@@ -6,7 +6,7 @@ from enum import Enum
 from pydantic import BaseModel, Field
 
 
-class Region(str, Enum):
+class Region(str, Enum):  # noqa: UP042 (as users write it)
     EU = "eu-central-1"
     US = "us-east-1"
 

@@ -2,9 +2,8 @@
 
 from typing import Literal
 
-from typing_extensions import TypedDict
-
 from prefect import flow
+from typing_extensions import TypedDict
 
 from flows.models import Window
 
@@ -25,5 +24,5 @@ def daily_report(
 
 
 @flow
-def cleanup(older_than_days: int = 30, tables: dict[str, int] = {"orders": 7}):
+def cleanup(older_than_days: int = 30, tables: dict[str, int] = {"orders": 7}):  # noqa: B006
     return older_than_days, tables
