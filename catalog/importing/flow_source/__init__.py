@@ -46,6 +46,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalog.importing.flow_source.definitions import Reading
 from catalog.importing.flow_source.module import (
     Module,
     ReadingBudget,
@@ -56,6 +57,7 @@ from catalog.importing.flow_source.module import (
     too_deep,
 )
 from catalog.importing.flow_source.parameters import all_arguments, parameter_schema
+from catalog.importing.flow_source.project import Project
 from catalog.importing.flow_source.values import static_value
 from catalog.rules.limits import BANNED_NAME_CHARACTERS
 
@@ -78,6 +80,8 @@ class FlowInfo:
     description: str | None
     version: str | None
     parameter_openapi_schema: dict
+    # Lines starting "warning:" for what static reading could not describe as Prefect.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,8 +140,9 @@ def read_flow(entrypoint: str, base_dir: Path, files: SourceFiles | None = None)
     function = module.functions.get(function_name)
     if function is None:
         return None
+    project = Project(Path(base_dir).resolve(), files, path)
     try:
-        return flow_info(function, module, file_hash)
+        return flow_info(function, project.flow_module(module), file_hash)
     except SourceTooCostly as exc:
         raise costly(exc, path) from None
     except RecursionError:
@@ -198,12 +203,23 @@ def flow_info(
     name = constant_string(options.get("name"), module) or function.name.replace("_", "-")
     check_flow(function, module, name)
     docstring = ast.get_docstring(function, clean=True)
+    where = f"{shown_path(module)}, line {function.lineno}: flow {name!r}"
+    reading = Reading(module.project, module.budget, where)
     return FlowInfo(
         name=name,
         description=constant_string(options.get("description"), module) or docstring,
         version=constant_string(options.get("version"), module) or file_hash,
-        parameter_openapi_schema=parameter_schema(function, module, docstring),
+        parameter_openapi_schema=parameter_schema(function, module, docstring, reading),
+        warnings=tuple(reading.warnings),
     )
+
+
+def shown_path(module: Module) -> str:
+    """The file as the project names it, relative to the project folder."""
+    try:
+        return str(module.path.relative_to(module.project.root))
+    except (AttributeError, ValueError):
+        return str(module.path)
 
 
 def flow_options(

@@ -14,6 +14,13 @@ from pathlib import Path
 from typing import Any
 
 CANONICAL = {
+    "pydantic.main.BaseModel": "pydantic.BaseModel",
+    "pydantic.fields.Field": "pydantic.Field",
+    "typing_extensions.TypedDict": "typing.TypedDict",
+    "typing_extensions.NotRequired": "typing.NotRequired",
+    "typing_extensions.Required": "typing.Required",
+    "typing_extensions.Optional": "typing.Optional",
+    "typing_extensions.Union": "typing.Union",
     "collections.abc.Sequence": "typing.Sequence",
     "collections.abc.Mapping": "typing.Mapping",
     "typing_extensions.Literal": "typing.Literal",
@@ -86,18 +93,29 @@ class Module:
     # Each enum's members, read once: a member is named far more often than defined.
     enum_values: dict[str, dict[str, Any]] = field(default_factory=dict)
     functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
+    classes: dict[str, ast.ClassDef] = field(default_factory=dict)
     future_annotations: bool = False
     star_import: bool = False
+    # The folders relative imports search, one entry a level: `.x` looks in the first
+    # entry's folders, `..x` in the second's (set when an import finds the module).
+    packages: tuple[tuple[Path, ...], ...] = ()
+    project: Any = None  # the `project.Project` of the flow being read
 
 
 @dataclass
 class Scope:
-    """How annotations resolve: the module's names, or the fallback's builtins and typing."""
+    """How annotations resolve: the module's names, or the fallback's builtins and typing;
+    `reading` (a `project.Reading`) finds classes in the project's other files, keeps the
+    definitions the flow's schema shares, and the warnings."""
 
     module: Module
     names: dict[str, str]
     definitions: dict[str, dict] = field(default_factory=dict)
-    expanding: set[str] = field(default_factory=set)
+    expanding: set[tuple[Path, str]] = field(default_factory=set)
+    reading: Any = None
+    # A model's string annotations resolve with its module's names, a flow's as Prefect
+    # and pydantic resolve them (`forward_scope`).
+    own_strings: bool = False
 
 
 class Unresolved(Exception):
@@ -173,6 +191,7 @@ def bind_statement(statement: ast.stmt, module: Module) -> None:
         module.functions[statement.name] = statement
     elif isinstance(statement, ast.ClassDef):
         bind(module, statement.name, f"{LOCAL}.{statement.name}")
+        module.classes[statement.name] = statement
         members = enum_members(statement) if is_enum_base(statement, module) else None
         if members is not None:
             module.enums[statement.name] = statement
@@ -206,7 +225,8 @@ def bind_assignment(statement: ast.Assign | ast.AnnAssign | ast.AugAssign, modul
 def bind(module: Module, name: str, qualified: str) -> None:
     """A new binding replaces whatever the name meant before."""
     module.names[name] = qualified
-    for table in (module.constants, module.enums, module.enum_values, module.functions):
+    tables = (module.constants, module.enums, module.enum_values, module.functions, module.classes)
+    for table in tables:
         table.pop(name, None)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from catalog.importing.flow_source.definitions import Reading, default_json
 from catalog.importing.flow_source.docstrings import parameter_descriptions
 from catalog.importing.flow_source.module import Module, Scope, Unresolved, qualified_name
 from catalog.importing.flow_source.schemas import (
@@ -19,7 +20,7 @@ from catalog.importing.flow_source.schemas import (
     forward_scope,
     parse_annotation,
 )
-from catalog.importing.flow_source.values import jsonable, pydantic_sorted, static_value
+from catalog.importing.flow_source.values import pydantic_sorted
 
 # Prefect leaves these out of the schema: they are passed implicitly to methods.
 IMPLICIT_PARAMETERS = ("self", "cls")
@@ -55,9 +56,14 @@ def signature_parameters(args: ast.arguments) -> list[Parameter]:
 
 
 def parameter_schema(
-    function: ast.FunctionDef | ast.AsyncFunctionDef, module: Module, docstring: str | None
+    function: ast.FunctionDef | ast.AsyncFunctionDef,
+    module: Module,
+    docstring: str | None,
+    reading: Reading,
 ) -> dict:
-    scope = Scope(module, module.names)
+    """The schema; what static reading could not describe as Prefect would is left
+    open (or out, for a default) and said in `reading.warnings`."""
+    scope = Scope(module, module.names, reading=reading)
     fallback = uses_fallback(function, module)
     descriptions = parameter_descriptions(docstring)
     properties: dict[str, dict] = {}
@@ -65,12 +71,24 @@ def parameter_schema(
     for position, parameter in enumerate(signature_parameters(function.args)):
         if parameter.name in IMPLICIT_PARAMETERS:
             continue
+        reading.context = [f"parameter {parameter.name!r}"]
         schema = dict(parameter_type_schema(parameter, scope, fallback))
-        schema.update(field_keys(parameter, module, descriptions.get(parameter.name), position))
+        if is_annotated(parameter.annotation, module):
+            schema.pop("description", None)  # Prefect's own Field sets it, to None
+        description = descriptions.get(parameter.name)
+        schema.update(field_keys(parameter, scope, description, position))
         properties[parameter.name] = schema
         if parameter.kind == "plain" and is_required(parameter):
             required.append(parameter.name)
+        reading.build_pending(scope.definitions)
+    reading.context = []
     return assemble_schema(properties, required, scope.definitions)
+
+
+def is_annotated(annotation: ast.expr | None, module: Module) -> bool:
+    return isinstance(annotation, ast.Subscript) and (
+        qualified_name(annotation.value, module.names) == "typing.Annotated"
+    )
 
 
 def assemble_schema(properties: dict, required: list[str], definitions: dict) -> dict:
@@ -84,11 +102,11 @@ def assemble_schema(properties: dict, required: list[str], definitions: dict) ->
 
 
 def field_keys(
-    parameter: Parameter, module: Module, description: str | None, position: int
+    parameter: Parameter, scope: Scope, description: str | None, position: int
 ) -> dict[str, Any]:
     """What Prefect's field adds to the type's schema, in pydantic's order."""
     keys: dict[str, Any] = {}
-    default = default_value(parameter, module)
+    default = default_value(parameter, scope.module, scope.reading)
     if default is not None:
         keys["default"] = default[0]
     keys["title"] = parameter.name
@@ -112,15 +130,16 @@ def is_required(parameter: Parameter) -> bool:
     return default is None or (isinstance(default, ast.Constant) and default.value is Ellipsis)
 
 
-def default_value(parameter: Parameter, module: Module) -> tuple[Any] | None:
+def default_value(parameter: Parameter, module: Module, reading: Reading) -> tuple[Any] | None:
     """The default as pydantic writes it in the schema, in a 1-tuple; None to leave it out."""
     if parameter.kind != "plain":
         return ([] if parameter.kind == "varargs" else {},)
     if is_required(parameter):
         return None
     try:
-        return (jsonable(static_value(parameter.default, module), top=True),)
+        return (default_json(parameter.default, module, top=True),)
     except Unresolved:
+        reading.warn("its default is left out: static reading cannot compute it")
         return None
 
 

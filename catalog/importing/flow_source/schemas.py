@@ -1,19 +1,24 @@
 """pydantic's JSON schema for one annotation: scalars, generics, unions, literals, tuples, dicts.
 
-Enum classes and aliases defined in the file resolve too; anything else gives `{}`.
+Aliases and classes of the project's files resolve too (`classes`); a name static
+reading cannot describe gives `{}` and a warning.
 """
 
 import ast
 import json
+from dataclasses import replace
 from typing import Any
 
-from catalog.importing.flow_source.module import (
-    LOCAL,
-    Scope,
-    Unresolved,
-    qualified_name,
+from catalog.importing.flow_source.classes import (
+    ANNOTATION_KEYS,
+    constrained,
+    field_keywords,
+    json_type,
+    project_class_schema,
 )
-from catalog.importing.flow_source.values import jsonable, literal_size, static_value
+from catalog.importing.flow_source.module import Scope, Unresolved, qualified_name
+from catalog.importing.flow_source.project import Alias
+from catalog.importing.flow_source.values import jsonable, static_value
 
 # Names pydantic can still resolve when Prefect falls back to unevaluated annotations.
 FALLBACK_NAMES = {"typing": "typing", "t": "typing"}
@@ -52,14 +57,17 @@ def parse_annotation(text: str) -> ast.expr | None:
 
 
 def forward_scope(scope: Scope) -> Scope:
-    """pydantic resolves forward references with builtins and `typing` only."""
-    return Scope(scope.module, FALLBACK_NAMES, scope.definitions)
+    """pydantic resolves a flow's forward references with builtins and `typing` only, a
+    model's with its module's names."""
+    if scope.own_strings:
+        return scope
+    return replace(scope, names=FALLBACK_NAMES)
 
 
 def annotation_schema(node: ast.expr, scope: Scope) -> dict:
     """pydantic's JSON schema for an annotation; `{}` for what static reading cannot know.
     Each part of it, aliases unfolded, spends from the module's reading budget."""
-    budget = scope.module.budget
+    budget = scope.reading.budget if scope.reading is not None else scope.module.budget
     budget.enter(node)
     try:
         budget.spend(ANNOTATION_PART_SIZE, node)
@@ -100,53 +108,29 @@ def named_schema(qualified: str, scope: Scope) -> dict:
         return {"type": "array", "items": {}}
     if qualified in DICT_TYPES:
         return {"type": "object", "additionalProperties": True}
-    if qualified.startswith(f"{LOCAL}.") and scope.names is scope.module.names:
-        return local_schema(qualified.removeprefix(f"{LOCAL}."), scope)
+    if scope.names is scope.module.names:
+        return project_schema(qualified, scope)
     return {}
 
 
-def local_schema(name: str, scope: Scope) -> dict:
-    """An enum defined in the file, or an alias such as `Mode = Literal["a", "b"]`."""
-    alias = scope.module.constants.get(name)
-    if alias is None or name in scope.expanding:
-        return enum_reference(name, scope)
-    scope.expanding.add(name)
-    try:
-        return annotation_schema(alias, scope)
-    finally:
-        scope.expanding.discard(name)
-
-
-def enum_reference(name: str, scope: Scope) -> dict:
-    node = scope.module.enums.get(name)
-    if node is None:
+def project_schema(qualified: str, scope: Scope) -> dict:
+    """A name the flow's file binds: an alias unfolded, a class of the project's files
+    described by `classes`; a name from elsewhere `{}` with a warning."""
+    project = scope.module.project
+    if project is None:
         return {}
-    if name not in scope.definitions:
-        members = scope.module.enum_values[name]
-        scope.module.budget.spend(literal_size(list(members.values())), node)
-        scope.definitions[name] = enum_definition(node, members)
-    return {"$ref": f"#/definitions/{name}"}
-
-
-def enum_definition(node: ast.ClassDef, members: dict[str, Any]) -> dict:
-    values = [jsonable(value) for value in members.values()]
-    definition: dict[str, Any] = {"title": node.name}
-    docstring = ast.get_docstring(node, clean=True)
-    if docstring:
-        definition["description"] = docstring
-    definition["enum"] = values
-    value_type = json_type({type(value) for value in values})
-    if value_type:
-        definition["type"] = value_type
-    return definition
-
-
-def json_type(types: set[type]) -> str | None:
-    names = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array"}
-    if len(types) != 1:
-        return None
-    (only,) = types
-    return "null" if only is type(None) else names.get(only)
+    found = project.resolve(qualified, scope.module)
+    if not isinstance(found, Alias):
+        return project_class_schema(found, scope)
+    key = (found.module.path, found.name)
+    if key in scope.expanding:
+        return {}
+    scope.expanding.add(key)
+    try:
+        inner = replace(scope, module=found.module, names=found.module.names)
+        return annotation_schema(found.module.constants[found.name], inner)
+    finally:
+        scope.expanding.discard(key)
 
 
 def generic_schema(node: ast.Subscript, scope: Scope) -> dict:
@@ -157,7 +141,7 @@ def generic_schema(node: ast.Subscript, scope: Scope) -> dict:
     if qualified == "typing.Literal":
         return literal_schema(arguments, scope)
     if qualified == "typing.Annotated":
-        return annotation_schema(arguments[0], scope)
+        return annotated_schema(arguments, scope)
     if qualified in LIST_TYPES:
         return {"type": "array", "items": annotation_schema(arguments[0], scope)}
     if qualified in SET_TYPES:
@@ -167,7 +151,27 @@ def generic_schema(node: ast.Subscript, scope: Scope) -> dict:
         return tuple_schema(arguments, scope)
     if qualified in DICT_TYPES and len(arguments) == 2:
         return dict_schema(arguments[0], arguments[1], scope)
+    if scope.reading is not None:
+        scope.reading.warn(f"static reading cannot describe {ast.unparse(node)!r}")
     return {}
+
+
+def annotated_schema(arguments: list[ast.expr], scope: Scope) -> dict:
+    """`Annotated[T, Field(...)]`: T's schema with the constraints and annotations of
+    the `Field`s; other metadata changes nothing."""
+    schema = dict(annotation_schema(arguments[0], scope))
+    keywords: dict[str, ast.expr] = {}
+    for item in arguments[1:]:
+        keywords.update(field_keywords(item, scope.module) or {})
+    if keywords and scope.reading is not None:
+        schema = constrained(schema, keywords, scope.module, scope.reading)
+        for key in ANNOTATION_KEYS:
+            if key in keywords:
+                try:
+                    schema[key] = jsonable(static_value(keywords[key], scope.module))
+                except Unresolved:
+                    scope.reading.warn(f"its {key}= is left out: it is not a constant")
+    return schema
 
 
 def union_members(node: ast.expr, scope: Scope) -> list[ast.expr]:

@@ -157,11 +157,24 @@ def dict_value(node: ast.Dict, module: Module, depth: int) -> dict:
 
 
 def enum_member(node: ast.Attribute, module: Module) -> EnumMember:
+    """`Color.RED`, the enum defined in the file or imported from another of the
+    project's files (`module.project` finds it)."""
     if isinstance(node.value, ast.Name) and node.value.id in module.enum_values:
         members = module.enum_values[node.value.id]
-        if node.attr in members:
-            return EnumMember(members[node.attr])
+    else:
+        members = imported_enum_values(node.value, module)
+    if node.attr in members:
+        return EnumMember(members[node.attr])
     raise Unresolved
+
+
+def imported_enum_values(node: ast.expr, module: Module) -> dict[str, Any]:
+    qualified = qualified_name(node, module.names)
+    if qualified is None or module.project is None:
+        return {}
+    found = module.project.resolve(qualified, module)
+    enums = getattr(getattr(found, "module", None), "enum_values", {})
+    return enums.get(getattr(found, "node", None) and found.node.name, {})
 
 
 def call_value(node: ast.Call, module: Module) -> Any:
