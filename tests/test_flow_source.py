@@ -66,8 +66,12 @@ def test_it_leaves_open_a_type_from_an_installed_package_and_says_so() -> None:
     assert flow is not None
     assert json.dumps(flow.parameter_openapi_schema) == json.dumps(schema)
     where = "warning: external.py, line 21: flow 'fetch-pages', parameter"
-    url = "'httpx.URL' is not defined in the project folder, so its schema is left open ({}) as Prefect leaves a type it cannot describe"
-    state = "'prefect.client.schemas.objects.StateType' is not defined in the project folder, so its schema is left open ({}) as Prefect leaves a type it cannot describe"
+    outside = (
+        "is not defined in the project folder, so its schema is left open ({}) "
+        "as Prefect leaves a type it cannot describe"
+    )
+    url = f"'httpx.URL' {outside}"
+    state = f"'prefect.client.schemas.objects.StateType' {outside}"
     assert flow.warnings == (
         f"{where} 'url': {url}",
         f"{where} 'state': {state}",

@@ -208,6 +208,48 @@ def test_a_missing_flow_file_needs_the_flows_name(tmp_path):
     ]
 
 
+def test_models_imported_from_the_project_become_definitions_and_outside_types_a_warning(
+    tmp_path,
+):
+    (tmp_path / "flows" / "shapes").mkdir(parents=True)
+    (tmp_path / "flows" / "shapes" / "models.py").write_text(
+        "from enum import Enum\n"
+        "from pydantic import BaseModel\n\n\n"
+        "class Kind(str, Enum):\n    A = 'a'\n\n\n"
+        "class Item(BaseModel):\n    kind: Kind = Kind.A\n"
+    )
+    (tmp_path / "flows" / "app.py").write_text(
+        "from httpx import URL\nfrom prefect import flow\n\n"
+        "from shapes.models import Item\n\n\n"
+        "@flow\ndef app(items: list[Item], url: URL = None):\n    pass\n"
+    )
+    path = tmp_path / "prefect.yaml"
+    path.write_text(
+        "deployments:\n"
+        "- name: one\n  entrypoint: flows/app.py:app\n"
+        "- name: two\n  entrypoint: flows/app.py:app\n"
+    )
+
+    result = import_paths([path])
+
+    schema = deployment("one")["parameter_openapi_schema"]
+    assert schema["properties"]["items"]["items"] == {"$ref": "#/definitions/Item"}
+    assert schema["definitions"] == {
+        "Item": {
+            "properties": {"kind": {"$ref": "#/definitions/Kind", "default": "a"}},
+            "title": "Item",
+            "type": "object",
+        },
+        "Kind": {"enum": ["a"], "title": "Kind", "type": "string"},
+    }
+    assert schema["properties"]["url"] == {"default": None, "position": 1, "title": "url"}
+    assert result.notes == [
+        "warning: flows/app.py, line 8: flow 'app', parameter 'url': 'httpx.URL' is not "
+        "defined in the project folder, so its schema is left open ({}) as Prefect leaves "
+        "a type it cannot describe"
+    ]
+
+
 # Templates ------------------------------------------------------------------------------
 
 

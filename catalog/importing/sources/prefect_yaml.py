@@ -242,6 +242,7 @@ class PrefectYaml:
             )
         if info is None:
             return
+        self.notes.extend(warning for warning in info.warnings if warning not in self.notes)
         data.setdefault("flow_name", info.name)
         if not data.get("description") and info.description:
             data["description"] = info.description
