@@ -192,3 +192,137 @@ def test_it_leaves_out_a_default_it_cannot_compute(tmp_path: Path) -> None:
         "type": "string",
     }
     assert "required" not in flow.parameter_openapi_schema
+
+
+def model_flow(directory: Path, models: str, parameters: str, name: str = "app.py") -> None:
+    write(
+        directory, name, f"from prefect import flow\n{models}\n\n@flow\ndef f({parameters}): ...\n"
+    )
+
+
+def test_it_ends_a_chain_of_models_longer_than_the_depth_budget(tmp_path: Path) -> None:
+    """Definitions are built one after another, not one inside another: a chain of two
+    thousand models reads like any other."""
+    models = "from pydantic import BaseModel\n" + "".join(
+        f"class M{n}(BaseModel):\n    next: 'M{n + 1} | None' = None\n" for n in range(2000)
+    )
+    model_flow(tmp_path, models + "class M2000(BaseModel):\n    end: int\n", "m: M0")
+
+    flow = read_flow("app.py:f", tmp_path)
+
+    assert flow is not None
+    definitions = flow.parameter_openapi_schema["definitions"]
+    assert len(definitions) == 2001
+    assert definitions["M1999"]["properties"]["next"] == {
+        "anyOf": [{"$ref": "#/definitions/M2000"}, {"type": "null"}],
+        "default": None,
+    }
+    assert flow.warnings == ()
+
+
+def test_it_refuses_definitions_past_the_value_budget(tmp_path: Path) -> None:
+    """Five files of 500 models each, fifty fields a model, each model naming the next."""
+    fields = "".join(f"    f{n}: int\n" for n in range(50))
+    for part in range(5):
+        source = f"from pydantic import BaseModel\nfrom part{part + 1} import M{500 * part + 500}\n"
+        for n in range(500 * part, 500 * part + 500):
+            source += f"class M{n}(BaseModel):\n{fields}    next: 'M{n + 1}'\n"
+        write(tmp_path, f"part{part}.py", source)
+    model_flow(tmp_path, "from part0 import M0", "m: M0")
+
+    with pytest.raises(FlowSourceError) as error:
+        read_flow("app.py:f", tmp_path)
+
+    assert str(error.value) == (
+        f"{tmp_path / 'app.py'}: class 'M961' (part1.py, line 23975): the values and "
+        "annotations it reads come to more than 1,000,000 characters, digits and items "
+        "(CATALOG_FLOW_SOURCE_MAX_VALUE_SIZE)"
+    )
+
+
+def test_it_follows_imports_in_a_circle_no_further_than_once_round(tmp_path: Path) -> None:
+    write(tmp_path, "a.py", "from b import Thing\n")
+    write(tmp_path, "b.py", "from a import Thing\n")
+    model_flow(tmp_path, "from a import Thing", "thing: Thing")
+
+    flow = read_flow("app.py:f", tmp_path)
+
+    assert flow is not None
+    assert flow.parameter_openapi_schema["properties"]["thing"] == {"position": 0, "title": "thing"}
+    assert flow.warnings == (
+        "warning: app.py, line 5: flow 'f', parameter 'thing': "
+        "'a.Thing' is not a class static reading can describe",
+    )
+
+
+def test_it_reads_no_file_outside_the_project_folder(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    write(
+        outside,
+        "shapes.py",
+        "from pydantic import BaseModel\nclass Shape(BaseModel):\n    x: int\n",
+    )
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "shapes.py").symlink_to(outside / "shapes.py")
+    model_flow(project, "from shapes import Shape\nfrom ..up import Other", "s: Shape, o: Other")
+
+    flow = read_flow("app.py:f", project)
+
+    assert flow is not None
+    assert "definitions" not in flow.parameter_openapi_schema
+    assert flow.warnings == (
+        "warning: app.py, line 6: flow 'f', parameter 's': 'shapes.Shape' is not defined in "
+        "the project folder, so its schema is left open ({}) as Prefect leaves a type it "
+        "cannot describe",
+        "warning: app.py, line 6: flow 'f', parameter 'o': "
+        "'..up.Other' is not a class static reading can describe",
+    )
+
+
+def test_it_warns_of_what_it_leaves_out_of_a_model(tmp_path: Path) -> None:
+    models = (
+        "import os\nfrom pydantic import BaseModel, Field\n"
+        "class Base:\n    def __get_pydantic_core_schema__(cls, source, handler): ...\n"
+        "class Odd(BaseModel):\n"
+        "    a: int = Field(1, discriminator='x')\n"
+        "    b: str = os.getcwd()\n"
+        "    c: list[int] = Field([], ge=1)\n"
+        "    d: Base = None\n"
+    )
+    model_flow(tmp_path, models, "odd: Odd")
+
+    flow = read_flow("app.py:f", tmp_path)
+
+    assert flow is not None
+    where = "warning: app.py, line 14: flow 'f', parameter 'odd', class 'Odd'"
+    assert flow.warnings == (
+        f"{where}, field 'a': Field's discriminator= is left out of the schema",
+        f"{where}, field 'b': its default is left out: static reading cannot compute it",
+        f"{where}, field 'c': the constraint ge= is left out: static reading cannot apply it here",
+        f"{where}, field 'd': class 'Base' is not one static reading can describe",
+    )
+    assert flow.parameter_openapi_schema["definitions"]["Odd"]["properties"] == {
+        "a": {"default": 1, "title": "A", "type": "integer"},
+        "b": {"title": "B", "type": "string"},
+        "c": {"default": [], "items": {"type": "integer"}, "title": "C", "type": "array"},
+        "d": {"default": None, "title": "D"},
+    }
+
+
+def test_it_warns_when_two_classes_share_a_definition_name(tmp_path: Path) -> None:
+    (tmp_path / "other").mkdir()
+    write(
+        tmp_path / "other", "__init__.py", "from enum import Enum\nclass Kind(Enum):\n    A = 1\n"
+    )
+    models = "from enum import Enum\nimport other\nclass Kind(Enum):\n    B = 2\n"
+    model_flow(tmp_path, models, "a: Kind, b: other.Kind")
+
+    flow = read_flow("app.py:f", tmp_path)
+
+    assert flow is not None
+    assert flow.warnings == (
+        "warning: app.py, line 9: flow 'f', parameter 'b': "
+        "two classes are named 'Kind'; pydantic would rename their definitions",
+    )

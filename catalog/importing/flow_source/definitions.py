@@ -25,6 +25,7 @@ from catalog.importing.flow_source.module import (
     Module,
     ReadingBudget,
     Scope,
+    SourceTooCostly,
     Unresolved,
     qualified_name,
 )
@@ -68,8 +69,17 @@ class Reading:
             self.context.append(f"class {cls.node.name!r}")
             try:
                 definitions[cls.node.name].update(class_definition(cls, kind, self, definitions))
+            except SourceTooCostly as exc:
+                if exc.node is None:
+                    raise
+                where = f"{self.shown(cls.module.path)}, line {cls.node.lineno}"
+                raise SourceTooCostly(f"class {cls.node.name!r} ({where}): {exc}") from None
             finally:
                 self.context.pop()
+
+    def shown(self, path: Path) -> str:
+        root = self.project.root if self.project else None
+        return str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
 
 
 @dataclass(frozen=True)
