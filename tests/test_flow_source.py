@@ -326,3 +326,15 @@ def test_it_warns_when_two_classes_share_a_definition_name(tmp_path: Path) -> No
         "warning: app.py, line 9: flow 'f', parameter 'b': "
         "two classes are named 'Kind'; pydantic would rename their definitions",
     )
+
+
+def test_it_warns_of_a_standard_library_type_it_does_not_describe(tmp_path: Path) -> None:
+    model_flow(tmp_path, "import typing", "items: typing.Iterable = ()")
+
+    flow = read_flow("app.py:f", tmp_path)
+
+    assert flow is not None
+    assert flow.warnings == (
+        "warning: app.py, line 5: flow 'f', parameter 'items': "
+        "static reading cannot describe 'typing.Iterable'",
+    )

@@ -17,9 +17,12 @@ without importing or executing anything. Prefect's rules, checked against the re
 
 Static reading has limits; where the truth needs the running code it does the closest:
 
-- a name that is not a type this module knows (an imported class, a pydantic model, a
-  dataclass, a TypedDict, an imported Enum) gives `{}`, which is what Prefect gives for a
-  plain class; Enums defined in the same file with literal values become `definitions`;
+- enums (with literal values), pydantic models, dataclasses and TypedDicts defined in the
+  project folder, in the flow's file or imported from another of its files, become
+  `definitions` (`classes`, `definitions`, `project`); a plain class gives `{}`, as in
+  Prefect; a type from outside the project folder (an installed package) or one static
+  reading cannot describe gives `{}` too, with a warning line (`FlowInfo.warnings`)
+  naming the flow and the parameter, as does a default left out;
 - a default is computed when it is made of literals, module constants, enum members,
   arithmetic, naive `date`/`datetime`/`time` from integers, `float("inf")` or an empty
   `list()`, `dict()`, `set()`, `frozenset()` or `tuple()`; any other default, or one

@@ -20,6 +20,7 @@ refer to themselves, or to each other, end as pydantic ends them: with a `$ref`.
 """
 
 import ast
+import sys
 from typing import Any
 
 from catalog.importing.flow_source.module import (
@@ -140,7 +141,9 @@ def project_class_schema(found: ProjectClass | Elsewhere, scope: Scope) -> dict:
     for a plain class; `{}` and a warning for what static reading cannot describe."""
     reading = scope.reading
     if isinstance(found, Elsewhere):
-        if found.outside:
+        if found.qualified.split(".")[0] in sys.stdlib_module_names:
+            reading.warn(f"static reading cannot describe {found.qualified!r}")
+        elif found.outside:
             reading.warn(
                 f"{found.qualified!r} is not defined in the project folder, so its schema is "
                 "left open ({}) as Prefect leaves a type it cannot describe"
