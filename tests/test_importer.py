@@ -80,8 +80,15 @@ def test_text_that_bulk_writes_must_escape_is_stored_as_given(tmp_path):
 def test_it_counts_what_it_wrote():
     result = import_paths([prefect_file(name) for name in (FULL, MINIMAL, LINKED)])
     assert (result.created, result.updated, result.unchanged, result.errors) == (3, 0, 0, 0)
-    assert (result.schedules_created, result.flows_created) == (3, 1)
-    assert (result.work_pools_created, result.concurrency_limits_written) == (1, 2)
+    assert result.schedules_created == 3
+    assert result.report() == [
+        "flows: created=1 updated=0 unchanged=0",
+        "work pools: created=1 updated=0 unchanged=0",
+        "work queues: created=2 updated=0 unchanged=0",
+        "concurrency limits: created=2 updated=0 unchanged=0",
+        "variables: created=0 updated=0 unchanged=0",
+        "deployments: created=3 updated=0 unchanged=0 errors=0",
+    ]
     assert result.summary() == "created=3 updated=0 unchanged=0 errors=0"
 
 

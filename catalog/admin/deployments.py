@@ -19,7 +19,12 @@ from catalog.admin.audit import admin_context
 from catalog.admin.forms import DeploymentForm, ScheduleInlineForm
 from catalog.admin.guarded import GuardedAdmin, search_words
 from catalog.admin.paginator import EstimatedCountPaginator
-from catalog.importing.exporter import bundle_text, deployments_to_export, export_bundle
+from catalog.importing.exporter import (
+    bundle_text,
+    deployments_to_export,
+    export_bundle,
+    variables_left_out,
+)
 from catalog.models import Deployment, DeploymentSchedule, DeploymentStatus, Flow
 from catalog.models.schedules import earliest_next_run
 from catalog.rendering.deployment_json import deployment_instance_json
@@ -353,11 +358,15 @@ class DeploymentAdmin(GuardedAdmin):
     def export_prefect_json(self, request, queryset):
         """The bundle `manage.py export_deployments` writes, which `import_deployments`
         takes back: flows, limits, work pools, then the deployments as the API renders them.
-        An export changes nothing, so it leaves no history entry."""
+        Variables are left out, as the command leaves them out unless asked, and a message
+        says so. An export changes nothing, so it leaves no history entry."""
         selected = deployments_to_export().filter(pk__in=queryset.values("pk"))
         response = HttpResponse(
             bundle_text(export_bundle(selected)), content_type="application/json"
         )
+        left_out = variables_left_out()
+        if left_out:
+            self.message_user(request, f"{left_out}.", messages.INFO)
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         response["Content-Disposition"] = f'attachment; filename="deployments-{stamp}.json"'
         return response

@@ -1,19 +1,21 @@
-"""Exports the catalog's deployments as a bundle `import_deployments` takes back (JSON),
-or as a prefect.yaml. Exporting, importing into an empty catalog and exporting again
-gives the same bytes."""
+"""Exports the catalog's deployments as a bundle `import_deployments` takes back (JSON:
+flows, those without a deployment too, limits, pools, deployments, and variables when
+asked), or as a prefect.yaml. Exporting, importing into an empty catalog and exporting
+again gives the same bytes."""
 
 import json
 from typing import Any
 
 import yaml
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from catalog.models import ConcurrencyLimit, Deployment, Flow, WorkPool
+from catalog.models import ConcurrencyLimit, Deployment, Flow, Variable, WorkPool
 from catalog.rendering.deployment_json import deployment_instance_json
 from catalog.rendering.jsontext import dumps
 from catalog.rendering.serializers import (
     ConcurrencyLimitSerializer,
     FlowSerializer,
+    VariableSerializer,
     WorkPoolSerializer,
     WorkQueueSerializer,
 )
@@ -28,10 +30,28 @@ def deployments_to_export(flow: str | None = None, tag: str | None = None) -> Qu
     return deployments
 
 
-def export_bundle(deployments: QuerySet) -> dict[str, Any]:
-    """The deployments as the API renders them, with their flows, limits and pools."""
+def flows_to_export(flow: str | None = None, tag: str | None = None) -> QuerySet:
+    """The flows an export keeps besides those of its deployments: every flow, or the
+    one `flow` names, deployments or not. A `tag` selects deployments, so with it only
+    the flows of the deployments with the tag are kept."""
+    if tag:
+        return Flow.objects.none()
+    return Flow.objects.filter(name=flow) if flow else Flow.objects.all()
+
+
+def export_bundle(
+    deployments: QuerySet,
+    *,
+    flows: QuerySet | None = None,
+    include_variables: bool = False,
+) -> dict[str, Any]:
+    """The deployments as the API renders them, with their flows, limits and pools, and
+    also the `flows` given (those without a deployment among them). Variables only when
+    asked for: they may hold secrets."""
     rows = list(deployments)
-    flows = Flow.objects.filter(id__in={row.flow_id for row in rows}).order_by("name")
+    selected = Q(id__in={row.flow_id for row in rows})
+    if flows is not None:
+        selected |= Q(id__in=flows.values("id"))
     limits = ConcurrencyLimit.objects.filter(
         id__in={row.global_concurrency_limit_id for row in rows if row.global_concurrency_limit_id}
     ).order_by("name")
@@ -41,12 +61,28 @@ def export_bundle(deployments: QuerySet) -> dict[str, Any]:
         .order_by("name")
         .prefetch_related("queues")
     )
-    return {
-        "flows": FlowSerializer(flows, many=True).data,
+    bundle = {
+        "flows": FlowSerializer(Flow.objects.filter(selected).order_by("name"), many=True).data,
         "concurrency_limits": ConcurrencyLimitSerializer(limits, many=True).data,
         "work_pools": [pool_json(pool) for pool in pools],
         "deployments": [deployment_instance_json(row) for row in rows],
     }
+    if include_variables:
+        variables = Variable.objects.order_by("name")
+        bundle["variables"] = VariableSerializer(variables, many=True).data
+    return bundle
+
+
+def variables_left_out() -> str | None:
+    """What an export door says when it leaves the catalog's variables out of a bundle,
+    in one line; None when there are none."""
+    count = Variable.objects.count()
+    if not count:
+        return None
+    return (
+        f"{count} variable{'s' if count != 1 else ''} left out of the bundle (they may hold "
+        "secrets); export_deployments --include-variables adds them"
+    )
 
 
 def pool_json(pool: WorkPool) -> dict:

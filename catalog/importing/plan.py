@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Q
 
 from catalog.importing.records import MISSING, ImportFailed, ImportResult, Record
+from catalog.importing.shared_rows import to_write
 from catalog.importing.specs import DeploymentSpec, ScheduleSpec
 from catalog.models import Deployment, DeploymentSchedule, Flow
 from catalog.rules.schedules import SCHEDULE_RULE_COLUMNS, schedule_columns
@@ -233,17 +234,12 @@ class FlowResolver:
         ]
         if problems:
             raise ImportFailed(problems)
-        existing = dict(
-            Flow.objects.filter(id__in=[f.id for _, f in described]).values_list("id", "name")
-        )
-        fresh = [flow for _, flow in described if flow.id not in existing]
         Flow.objects.bulk_create(
-            [flow for _, flow in described],
+            to_write(Flow, [flow for _, flow in described], self.result.flows),
             update_conflicts=True,
             unique_fields=["id"],
             update_fields=["updated", "name", "tags", "labels"],
         )
-        self.result.flows_created += len(fresh)
 
     def create_missing_by_id(self, missing: set, flow_name: str | None, flows: dict) -> None:
         if flow_name and len(missing) > 1:
@@ -260,9 +256,9 @@ class FlowResolver:
             if Flow.objects.filter(name=name).exists():
                 raise ImportFailed([f"cannot create flow {flow_id}: the name {name!r} is taken"])
             flows[flow_id] = Flow.objects.create(id=flow_id, name=name)
-            self.result.flows_created += 1
+            self.result.flows.count("create")
 
     def create_missing_by_name(self, missing: set, flows: dict) -> None:
         for name in sorted(missing):
             flows[name] = Flow.objects.create(name=name)
-            self.result.flows_created += 1
+            self.result.flows.count("create")

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.rules.problems import joined
+from catalog.rules.problems import joined, one_line
 
 # The kinds of record a bundle holds, under these keys in an export bundle's JSON.
 BUNDLE_KEYS = ("flows", "deployments", "concurrency_limits", "work_pools", "variables")
@@ -30,9 +30,12 @@ class RecordError(ValueError):
 
 
 class ImportFailed(Exception):
-    """The import was refused and nothing was written; each problem names its place."""
+    """The import was refused and nothing was written; each problem names its place.
+    Every import error passes here, and each is made one line (`one_line`): text the
+    user gave (an rrule, a name) may hold newlines or other control characters."""
 
     def __init__(self, problems: list[str]) -> None:
+        problems = [one_line(problem) for problem in problems]
         super().__init__("\n".join(problems))
         self.problems = problems
 
@@ -99,19 +102,46 @@ class Change:
 
 
 @dataclass
+class KindCounts:
+    """What an import did, or would do, to the rows of one kind."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def count(self, action: str, number: int = 1) -> None:
+        """`action`: "create", "update" or "unchanged"."""
+        name = {"create": "created", "update": "updated"}.get(action, action)
+        setattr(self, name, getattr(self, name) + number)
+
+    def text(self) -> str:
+        return f"created={self.created} updated={self.updated} unchanged={self.unchanged}"
+
+
+# The kinds besides deployments an import counts, in the order its report lists them.
+COUNTED_KINDS = (
+    ("flows", "flows"),
+    ("work pools", "work_pools"),
+    ("work queues", "work_queues"),
+    ("concurrency limits", "concurrency_limits"),
+    ("variables", "variables"),
+)
+
+
+@dataclass
 class ImportResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     errors: int = 0
-    flows_created: int = 0
+    flows: KindCounts = field(default_factory=KindCounts)
+    work_pools: KindCounts = field(default_factory=KindCounts)
+    work_queues: KindCounts = field(default_factory=KindCounts)
+    concurrency_limits: KindCounts = field(default_factory=KindCounts)
+    variables: KindCounts = field(default_factory=KindCounts)
     schedules_created: int = 0
     schedules_updated: int = 0
     schedules_deleted: int = 0
-    concurrency_limits_written: int = 0
-    variables_written: int = 0
-    work_pools_created: int = 0
-    work_queues_created: int = 0
     dry_run: bool = False
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -124,19 +154,40 @@ class ImportResult:
     def deployments_updated(self) -> int:
         return self.updated
 
-    def summary(self) -> str:
-        prefix = "dry run, nothing written: " if self.dry_run else ""
+    @property
+    def flows_created(self) -> int:
+        return self.flows.created
+
+    @property
+    def work_pools_created(self) -> int:
+        return self.work_pools.created
+
+    @property
+    def work_queues_created(self) -> int:
+        return self.work_queues.created
+
+    def deployment_counts(self) -> str:
         return (
-            f"{prefix}created={self.created} updated={self.updated} "
+            f"created={self.created} updated={self.updated} "
             f"unchanged={self.unchanged} errors={self.errors}"
         )
+
+    def summary(self) -> str:
+        """The deployments' counts in one line (the last line of `report`)."""
+        prefix = "dry run, nothing written: " if self.dry_run else ""
+        return prefix + self.deployment_counts()
+
+    def report(self) -> list[str]:
+        """A line a kind, deployments last; a dry run's say what it would do."""
+        would = "would be " if self.dry_run else ""
+        lines = ["dry run, nothing written"] if self.dry_run else []
+        for label, name in COUNTED_KINDS:
+            lines.append(f"{label}: {would}{getattr(self, name).text()}")
+        lines.append(f"deployments: {would}{self.deployment_counts()}")
+        return lines
 
     def details(self) -> str:
         return (
             f"schedules: {self.schedules_created} created, {self.schedules_updated} updated, "
-            f"{self.schedules_deleted} deleted; flows created: {self.flows_created}; "
-            f"concurrency limits written: {self.concurrency_limits_written}; "
-            f"variables written: {self.variables_written}; "
-            f"work pools created: {self.work_pools_created}; "
-            f"work queues created: {self.work_queues_created}"
+            f"{self.schedules_deleted} deleted"
         )

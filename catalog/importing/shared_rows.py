@@ -4,7 +4,7 @@ concurrency limits (listed, embedded in deployments, or a deployment's own)."""
 
 import uuid
 
-from catalog.importing.records import ImportFailed, ImportResult, Record
+from catalog.importing.records import ImportFailed, ImportResult, KindCounts, Record
 from catalog.importing.specs import MISSING, DeploymentSpec, WorkTarget
 from catalog.importing.values import is_uuid
 from catalog.models import (
@@ -48,24 +48,26 @@ class SharedRows:
         refuse_reserved_names(
             [(record, "name", pool.name) for record, pool, _ in pools if pool.id not in existing]
         )
-        defaults = {pool.id: pool.default_queue_id for _, pool, _ in pools}
-        for _, pool, _ in pools:
+        changed = to_write(WorkPool, [pool for _, pool, _ in pools], self.result.work_pools)
+        defaults = {pool.id: pool.default_queue_id for pool in changed}
+        for pool in changed:
             pool.default_queue_id = None
         WorkPool.objects.bulk_create(
-            [pool for _, pool, _ in pools],
+            changed,
             update_conflicts=True,
             unique_fields=["id"],
             update_fields=[f for f in fields_of(WorkPool) if f != "default_queue_id"],
         )
         queues = [queue for _, _, pool_queues in pools for queue in pool_queues]
         WorkQueue.objects.bulk_create(
-            queues, update_conflicts=True, unique_fields=["id"], update_fields=fields_of(WorkQueue)
+            to_write(WorkQueue, queues, self.result.work_queues),
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=fields_of(WorkQueue),
         )
         given = {queue.id for queue in queues}
-        for _, pool, _ in pools:
+        for pool in changed:
             self.set_default_queue(pool, defaults[pool.id], given)
-        self.result.work_pools_created += len(pools) - len(existing)
-        self.result.work_queues_created += len(queues)
 
     def set_default_queue(self, pool: WorkPool, queue_id, given: set) -> None:
         """The pool's default queue: the one named, made as "default" if the input lacks it."""
@@ -79,7 +81,7 @@ class SharedRows:
                 priority=free_priority(pool),
                 description=DEFAULT_QUEUE_DESCRIPTION,
             )
-            self.result.work_queues_created += 1
+            self.result.work_queues.count("create")
         WorkPool.objects.filter(id=pool.id).update(default_queue_id=queue_id)
 
     def write_limits(self, limits: list[ConcurrencyLimit]) -> None:
@@ -106,16 +108,16 @@ class SharedRows:
             for limit in limits
             if limit.owner_id and limit.owner_id not in present
         }
-        for limit in limits:
+        changed = to_write(ConcurrencyLimit, limits, self.result.concurrency_limits)
+        for limit in changed:
             if limit.id in self.pending_owners:
                 limit.owner_id = None
         ConcurrencyLimit.objects.bulk_create(
-            limits,
+            changed,
             update_conflicts=True,
             unique_fields=["id"],
             update_fields=fields_of(ConcurrencyLimit),
         )
-        self.result.concurrency_limits_written += len(limits)
 
     def write_variables(self, variables: list[tuple[Record, Variable]]) -> None:
         """Each variable by its id, else by its name: a record updates the stored one."""
@@ -137,12 +139,11 @@ class SharedRows:
         for _, variable in variables:
             variable.id = variable.id or stored.get(variable.name) or uuid.uuid4()
         Variable.objects.bulk_create(
-            [variable for _, variable in variables],
+            to_write(Variable, [variable for _, variable in variables], self.result.variables),
             update_conflicts=True,
             unique_fields=["id"],
             update_fields=["updated", "name", "value", "tags"],
         )
-        self.result.variables_written += len(variables)
 
     def load_work_queues(self, specs: list[DeploymentSpec]) -> None:
         """The pools and queues the records name, read in two queries."""
@@ -187,7 +188,7 @@ class SharedRows:
                     work_pool=pool,
                     priority=free_priority(pool),
                 )
-                self.result.work_queues_created += 1
+                self.result.work_queues.count("create")
             self.queues[key] = queue
             self.pool_by_queue[queue.id] = pool
         return self.queues[key]
@@ -199,8 +200,8 @@ class SharedRows:
             if pool is None:
                 refuse_reserved_names([(record, "work_pool_name", name)])
                 pool = work_pool_ensure(name)
-                self.result.work_pools_created += 1
-                self.result.work_queues_created += 1
+                self.result.work_pools.count("create")
+                self.result.work_queues.count("create")
             self.pools[name] = pool
         return self.pools[name]
 
@@ -213,6 +214,33 @@ class SharedRows:
 
 def fields_of(model) -> list[str]:
     return [f.attname for f in model._meta.concrete_fields if f.attname not in {"id", "created"}]
+
+
+def to_write(model, rows: list, counts: KindCounts) -> list:
+    """The rows (model instances with their ids) an import gives, counted as created,
+    updated or unchanged against the stored row of the same id, and those to write: the
+    new and the changed. A row whose values are those stored is left alone (its
+    `updated` does not move), as an unchanged deployment is. The last of one id wins."""
+    rows = list({row.id: row for row in rows}.values())
+    compared = [name for name in fields_of(model) if name != "updated"]
+    stored = {
+        values["id"]: values
+        for values in model.objects.filter(id__in=[row.id for row in rows]).values(
+            "id", *compared
+        )
+    }
+    changed = []
+    for row in rows:
+        before = stored.get(row.id)
+        if before is None:
+            counts.count("create")
+        elif any(before[name] != getattr(row, name) for name in compared):
+            counts.count("update")
+        else:
+            counts.count("unchanged")
+            continue
+        changed.append(row)
+    return changed
 
 
 def refuse_reserved_names(new_pools: list[tuple[Record, str, str]]) -> None:

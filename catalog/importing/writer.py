@@ -218,13 +218,14 @@ class Writer:
                     own.delete()
                 continue
             if own is not None and own.limit == spec.deprecated_limit:
+                self.result.concurrency_limits.count("unchanged")
                 continue
-            own, _ = ConcurrencyLimit.objects.update_or_create(
+            own, made = ConcurrencyLimit.objects.update_or_create(
                 name=ConcurrencyLimit.name_for_deployment(deployment_id),
                 defaults={"limit": spec.deprecated_limit, "owner_id": deployment_id},
             )
             Deployment.objects.filter(id=deployment_id).update(global_concurrency_limit=own)
-            self.result.concurrency_limits_written += 1
+            self.result.concurrency_limits.count("create" if made else "update")
 
 
 # New rows --------------------------------------------------------------------------------

@@ -52,6 +52,16 @@ def path_text(path: Iterable[str | int]) -> str:
     return text
 
 
+def one_line(text: str) -> str:
+    """`text` with every character that is not printable (newlines, tabs, other control
+    and format characters, line and paragraph separators) written as its Python escape
+    (`\\n`, `\\x1b`, `\\u2028`), so a message that echoes user text stays on one line and
+    shows what the text holds. Printable text, backslashes included, is left as written."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
 def joined(outer: str, inner: str) -> str:
     """Two paths as text, one inside the other: `schedules[0]` and `slug`."""
     if not outer or not inner:

@@ -5,10 +5,11 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.importing.progress import progress_printer
-from catalog.importing.records import Bundle, ImportFailed
+from catalog.importing.records import Bundle, ImportFailed, ImportResult
 from catalog.importing.run import import_bundle, import_context
 from catalog.importing.sources import read_paths
 from catalog.importing.sources.remote import check_url, fetch_bundle
+from catalog.rules.problems import one_line
 from catalog.rules.reasons import ReasonError, checked_reason
 
 
@@ -84,17 +85,19 @@ class Command(BaseCommand):
                 context=import_context(bundle, reason),
             )
         except ImportFailed as exc:
-            self.stdout.write(f"created=0 updated=0 unchanged=0 errors={len(exc.problems)}")
+            failed = ImportResult(errors=len(exc.problems))
+            self.stdout.write(f"deployments: {failed.deployment_counts()}")
             raise CommandError(
                 "Import refused; nothing was written.\n" + "\n".join(exc.problems)
             ) from None
         if dry_run:
             for change in result.changes:
                 if change.action != "unchanged":
-                    self.stdout.write(f"would {change.describe()}")
+                    self.stdout.write(one_line(f"would {change.describe()}"))
         for note in result.notes:
-            self.stderr.write(f"note: {note}")
-        self.stdout.write(result.summary())
+            self.stderr.write(one_line(f"note: {note}"))
+        for line in result.report():
+            self.stdout.write(line)
         if options.get("verbosity", 1) > 1:
             self.stdout.write(result.details())
 
