@@ -20,6 +20,7 @@ from tests.factories import (
     DeploymentFactory,
     DeploymentScheduleFactory,
     FlowFactory,
+    VariableFactory,
     WorkQueueFactory,
 )
 from tests.replay import database_fingerprint
@@ -426,6 +427,17 @@ def test_the_export_is_a_bundle_the_importer_takes_back(admin_client, full_deplo
     path.write_bytes(response.content)
     result = import_paths([path])
     assert (result.created, result.updated, result.unchanged) == (0, 0, 1)
+
+
+def test_the_export_leaves_the_variables_out_and_says_so(admin_client, full_deployment):
+    VariableFactory.create_batch(2)
+    response = run_action(admin_client, "export_prefect_json", [full_deployment])
+    assert "variables" not in json.loads(response.content)
+    page = admin_client.get(reverse(CHANGELIST)).content.decode()
+    assert (
+        "2 variables left out of the bundle (they may hold secrets); "
+        "export_deployments --include-variables adds them."
+    ) in page
 
 
 # Permissions ----------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import json
 
 import pytest
 import yaml
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from catalog.importing.exporter import (
     bundle_text,
@@ -14,8 +14,9 @@ from catalog.importing.exporter import (
 )
 from catalog.importing.run import import_paths
 from catalog.management.commands.setup_demo import DEMO_BUNDLE
-from catalog.models import ConcurrencyLimit, Deployment, Flow, WorkPool
+from catalog.models import ConcurrencyLimit, Deployment, Flow, Variable, WorkPool
 from tests.conftest import prefect_file
+from tests.factories import FlowFactory, VariableFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ def catalog():
 
 
 def empty_the_catalog() -> None:
-    for model in (Deployment, Flow, ConcurrencyLimit, WorkPool):
+    for model in (Deployment, Flow, ConcurrencyLimit, WorkPool, Variable):
         model.objects.all().delete()
 
 
@@ -112,3 +113,102 @@ def test_the_prefect_yaml_uses_the_keys_prefect_deploy_reads(catalog):
 def test_export_writes_to_stdout_without_an_output(catalog, capsys):
     call_command("export_deployments", "--flow", "anchor-etl")
     assert json.loads(capsys.readouterr().out)["flows"][0]["name"] == "anchor-etl"
+
+
+# Flows without deployments ------------------------------------------------------------
+
+
+def test_a_bundle_keeps_the_flows_without_deployments_and_an_import_makes_them_again(
+    catalog, tmp_path, capsys
+):
+    lonely = FlowFactory(name="no-deployments-yet", tags=["draft"], labels={"team": "data"})
+    first = export("json", tmp_path)
+    assert "no-deployments-yet" in [flow["name"] for flow in json.loads(first)["flows"]]
+    empty_the_catalog()
+    call_command("import_deployments", str(tmp_path / "export.json"), "--quiet")
+    again = Flow.objects.get(id=lonely.id)
+    assert (again.name, again.tags, again.labels) == (
+        "no-deployments-yet",
+        ["draft"],
+        {"team": "data"},
+    )
+    assert capsys.readouterr().out.splitlines() == [
+        "flows: created=6 updated=0 unchanged=0",
+        "work pools: created=5 updated=0 unchanged=0",
+        "work queues: created=11 updated=0 unchanged=0",
+        "concurrency limits: created=3 updated=0 unchanged=0",
+        "variables: created=0 updated=0 unchanged=0",
+        "deployments: created=15 updated=0 unchanged=0 errors=0",
+    ]
+    assert export("json", tmp_path) == first
+
+
+def test_an_export_of_one_flow_keeps_it_without_deployments(tmp_path):
+    FlowFactory(name="alone")
+    FlowFactory(name="other")
+    bundle = json.loads(export("json", tmp_path, "--flow", "alone"))
+    assert [flow["name"] for flow in bundle["flows"]] == ["alone"]
+    assert bundle["deployments"] == []
+
+
+def test_an_export_by_tag_keeps_only_the_flows_of_the_tagged_deployments(catalog, tmp_path):
+    FlowFactory(name="no-deployments-yet")
+    bundle = json.loads(export("json", tmp_path, "--tag", "finance"))
+    flows = {deployment["flow_id"] for deployment in bundle["deployments"]}
+    assert {flow["id"] for flow in bundle["flows"]} == flows
+
+
+# Variables ------------------------------------------------------------------------------
+
+
+def test_a_bundle_leaves_the_variables_out_and_says_so_in_one_line(tmp_path, capsys):
+    VariableFactory.create_batch(2)
+    bundle = json.loads(export("json", tmp_path))
+    assert "variables" not in bundle
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "note: 2 variables left out of the bundle (they may hold secrets); "
+        "export_deployments --include-variables adds them.",
+        f"Exported 0 deployments, 0 flows to {tmp_path / 'export.json'}.",
+    ]
+
+
+def test_a_bundle_says_nothing_of_variables_when_there_are_none(tmp_path, capsys):
+    export("json", tmp_path)
+    assert "variable" not in capsys.readouterr().err
+
+
+def test_the_bundle_on_stdout_leaves_the_variables_out_and_says_so_on_stderr(capsys):
+    VariableFactory()
+    call_command("export_deployments")
+    captured = capsys.readouterr()
+    assert "variables" not in json.loads(captured.out)
+    assert captured.err == (
+        "note: 1 variable left out of the bundle (they may hold secrets); "
+        "export_deployments --include-variables adds them.\n"
+    )
+
+
+def test_include_variables_puts_them_in_the_bundle_and_an_import_makes_them_again(
+    catalog, tmp_path, capsys
+):
+    VariableFactory(name="region", value="eu-central-1", tags=["env"])
+    VariableFactory(name="cpu", value=2)
+    first = export("json", tmp_path, "--include-variables")
+    assert [(v["name"], v["value"]) for v in json.loads(first)["variables"]] == [
+        ("cpu", 2),
+        ("region", "eu-central-1"),
+    ]
+    assert "left out" not in capsys.readouterr().err
+    empty_the_catalog()
+    call_command("import_deployments", str(tmp_path / "export.json"), "--quiet")
+    assert "variables: created=2 updated=0 unchanged=0" in capsys.readouterr().out
+    assert Variable.objects.get(name="region").tags == ["env"]
+    assert export("json", tmp_path, "--include-variables") == first
+
+
+def test_include_variables_with_a_prefect_yaml_is_refused(tmp_path):
+    with pytest.raises(CommandError) as error:
+        export("yaml", tmp_path, "--include-variables")
+    assert str(error.value) == "--include-variables: a prefect.yaml holds no variables."
+    assert not (tmp_path / "export.yaml").exists()

@@ -225,9 +225,7 @@ def to_write(model, rows: list, counts: KindCounts) -> list:
     compared = [name for name in fields_of(model) if name != "updated"]
     stored = {
         values["id"]: values
-        for values in model.objects.filter(id__in=[row.id for row in rows]).values(
-            "id", *compared
-        )
+        for values in model.objects.filter(id__in=[row.id for row in rows]).values("id", *compared)
     }
     changed = []
     for row in rows:
