@@ -10,7 +10,8 @@ import pytest
 from django.core.management import call_command
 
 from catalog.importing.run import import_paths
-from catalog.models import Deployment, DeploymentSchedule, Flow, Variable
+from catalog.models import Deployment, DeploymentSchedule, Flow, Variable, WorkPool
+from catalog.services.work_pools import work_pool_ensure
 from tests.replay import database_fingerprint
 from tests.test_importer import refused, rendered
 
@@ -26,11 +27,19 @@ def environment(monkeypatch):
     monkeypatch.setenv("RELEASE", "2026.11")
     Variable.objects.create(name="git_token", value="s3cret")
     Variable.objects.create(name="etl_cpu", value=2)
+    pool_named("k8s-prod", "kubernetes")
 
 
 @pytest.fixture
 def imported(environment):
     return import_paths([PROJECT / "prefect.yaml"])
+
+
+def pool_named(name: str, pool_type: str = "process") -> WorkPool:
+    """A pool with its default queue, as `prefect work-pool create` makes it."""
+    pool = work_pool_ensure(name)
+    WorkPool.objects.filter(id=pool.id).update(type=pool_type)
+    return pool
 
 
 def deployment(name: str) -> dict:
@@ -68,7 +77,8 @@ def test_anchors_and_merges_give_each_deployment_the_shared_definitions(imported
         assert body["tags"] == ["etl", "team-data"]
         assert body["work_pool_name"] == "k8s-prod"
         assert body["work_queue_name"] == "etl"
-        assert body["job_variables"] == {"image": "{{ build-image.image }}", "cpu": 2}
+        # No build step runs: as for `prefect deploy` without it, the image is removed.
+        assert body["job_variables"] == {"cpu": 2}
     assert deployment("ad-hoc")["tags"] == []
 
 
@@ -253,12 +263,12 @@ def test_models_imported_from_the_project_become_definitions_and_outside_types_a
 # Templates ------------------------------------------------------------------------------
 
 
-def test_pull_steps_keep_their_templates_for_run_time(imported):
+def test_pull_steps_keep_all_but_environment_templates_for_run_time(imported):
     assert deployment("nightly")["pull_steps"] == [
         {
             "prefect.deployments.steps.git_clone": {
                 "repository": "https://git.example.com/data/flows.git",
-                "branch": "{{ $DEPLOY_BRANCH }}",
+                "branch": "release",
                 "access_token": "{{ prefect.variables.git_token }}",
             }
         }
@@ -268,20 +278,24 @@ def test_pull_steps_keep_their_templates_for_run_time(imported):
 
 def test_templates_left_as_written_are_listed(imported):
     source = str(PROJECT / "prefect.yaml")
-    assert f"{source}: pull: template left for run time: {{{{ $DEPLOY_BRANCH }}}}" in (
-        imported.notes
-    )
-    assert (
-        f"{source}: pull: template left for run time: {{{{ prefect.variables.git_token }}}}"
-        in imported.notes
-    )
-    assert (
-        f"{source}: deployments[0]: template left unresolved: {{{{ build-image.image }}}}"
-        in imported.notes
-    )
+    assert imported.notes == [
+        f"{source}: pull: template left for run time: {{{{ prefect.variables.git_token }}}}",
+        f"warning: {source}:23: deployments[0].work_pool.job_variables.image: "
+        "{{ build-image.image }} names a step output, and an import runs no build or push "
+        "step; removed, as prefect deploy does",
+        f"warning: {source}:21: deployments[0].work_pool.work_queue_name: work queue 'etl' "
+        "does not exist in work pool 'k8s-prod'; the import makes it, as `prefect deploy` does",
+        f"warning: {source}:23: deployments[1].work_pool.job_variables.image: "
+        "{{ build-image.image }} names a step output, and an import runs no build or push "
+        "step; removed, as prefect deploy does",
+        f"{source}: build steps are not run by an import: templates naming their outputs "
+        "stay as written in pull steps, and elsewhere are removed or emptied, as "
+        "`prefect deploy` does when no step gives them",
+    ]
 
 
 def test_a_variable_keeps_its_json_type_only_as_a_whole_value(tmp_path):
+    """Inside text a variable is written as Python's `str()` writes it, as Prefect does."""
     Variable.objects.create(name="settings", value={"retries": 3, "fast": True})
     Variable.objects.create(name="region", value="eu-west-1")
     Variable.objects.create(name="zones", value=["a", "b"])
@@ -300,17 +314,20 @@ def test_a_variable_keeps_its_json_type_only_as_a_whole_value(tmp_path):
     result = import_paths([path])
     assert deployment("typed")["parameters"] == {
         "settings": {"retries": 3, "fast": True},
-        "label": 'region eu-west-1, zones ["a", "b"]',
-        "missing": "{{ $NOT_SET_ANYWHERE }}",
+        "label": "region eu-west-1, zones ['a', 'b']",
+        "missing": "",
     }
-    assert any("template left unresolved: {{ $NOT_SET_ANYWHERE }}" in n for n in result.notes)
+    assert (
+        f"warning: {path}:7: deployments[0].parameters.missing: {{{{ $NOT_SET_ANYWHERE }}}} "
+        "is not set in the environment; emptied, as prefect deploy does"
+    ) in result.notes
 
 
 def test_the_command_prints_the_notes(environment, capsys):
     call_command("import_deployments", str(PROJECT / "prefect.yaml"))
     out, err = capsys.readouterr()
     assert "created=3 updated=0 unchanged=0 errors=0" in out
-    assert "template left unresolved: {{ build-image.image }}" in err
+    assert "{{ build-image.image }} names a step output" in err
 
 
 # Bad files ------------------------------------------------------------------------------
@@ -347,7 +364,9 @@ def test_the_command_prints_the_notes(environment, capsys):
               entrypoint: flows/etl.py:load
               tags: [ok
             """,
-            "{path}:5: YAML syntax error",
+            '{path}:5:1: YAML syntax error in deployment "a" (deployments[0].tags[0]): '
+            "expected ',' or ']', but got '<stream end>' "
+            "(while parsing a flow sequence at line 4, column 9)",
         ),
         (
             """

@@ -11,6 +11,7 @@ from catalog.importing.fingerprints import skip_unchanged
 from catalog.importing.progress import Progress
 from catalog.importing.records import Bundle, ImportFailed, ImportResult
 from catalog.importing.writer import Writer
+from catalog.rules.text import one_line
 from catalog.services.context import Actor, Door, WriteContext
 from catalog.services.history import change_set
 
@@ -29,7 +30,7 @@ def import_bundle(
 ) -> ImportResult:
     """Check every record, then write them all in one transaction, or nothing at all.
     `context` says who imports and why (by default: an import of the bundle's sources)."""
-    result = ImportResult(dry_run=dry_run, notes=list(bundle.notes))
+    result = ImportResult(dry_run=dry_run, notes=[one_line(note) for note in bundle.notes])
     context = context or import_context(bundle)
     try:
         with cyclic_gc_paused(), change_set(context):

@@ -1,7 +1,6 @@
 """prefect.yaml: the deployments a `prefect deploy --all` of the file would make, each
 problem named by the file's line and the path as written in it."""
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -19,6 +18,8 @@ from catalog.importing.sources.budgets import (
     yaml_too_large,
 )
 from catalog.importing.sources.json_files import failed
+from catalog.importing.sources.yaml_errors import syntax_error
+from catalog.importing.sources.yaml_templates import DeploymentTemplates
 from catalog.rules.problems import joined
 
 
@@ -40,10 +41,7 @@ def read_prefect_yaml(source: str, text: str, base_dir: Path | None = None) -> B
     except RecursionError:  # only with CATALOG_IMPORT_MAX_DEPTH past Python's own stack
         return failed(f"{source}: YAML {too_deep(budgets.max_depth)}")
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        return failed(f"{source}{line}: YAML syntax error: {problem}")
+        return failed(syntax_error(source, text, exc))
     if not isinstance(document, Mapping) or not isinstance(document.get("deployments"), list):
         return failed(f"{source}: expected a prefect.yaml with a `deployments` list")
     converter = PrefectYaml(source, document, lines, base_dir or Path("."))
@@ -133,6 +131,7 @@ class PrefectYaml:
         self.notes: list[str] = []
         self.noted_top_pull = False
         self.variables = catalog_variables()
+        self.pools, self.queues = catalog_pools()
         self.flow_files = source_files()
 
     def bundle(self) -> Bundle:
@@ -150,8 +149,9 @@ class PrefectYaml:
         skipped = [key for key in ("build", "push") if self.document.get(key)]
         if skipped:
             self.notes.append(
-                f"{self.source}: {' and '.join(skipped)} steps are not run by an "
-                "import; templates naming their outputs stay as written"
+                f"{self.source}: {' and '.join(skipped)} steps are not run by an import: "
+                "templates naming their outputs stay as written in pull steps, and elsewhere "
+                "are removed or emptied, as `prefect deploy` does when no step gives them"
             )
         bundle.notes.extend(self.notes)
         return bundle
@@ -160,8 +160,11 @@ class PrefectYaml:
         if not isinstance(config, Mapping):
             raise RecordError("", "expected a mapping")
         place = f"deployments[{index}]"
-        config = self.resolved(config, place)
-        data = self.deployment_json(config)
+        templates = DeploymentTemplates(os.environ, self.variables, self.warner(place))
+        pull = self.pull_steps(config, templates, place)
+        data = self.deployment_json(templates.deployment(with_schedules(config)))
+        data["pull_steps"] = pull
+        self.warn_new_queue(data, templates.warn)
 
         def where(record: Record, inner: str) -> str:
             path = joined(place, yaml_path(inner))
@@ -169,30 +172,44 @@ class PrefectYaml:
 
         return Record(self.source, place, data, line=line_of(self.lines, place), place=where)
 
-    def resolved(self, config: Mapping, place: str) -> dict:
-        """Templates filled as `prefect deploy` fills them: environment variables and the
-        catalog's variables everywhere but in pull steps, which keep them for run time."""
-        config = dict(config)
-        pull = config.pop("pull", MISSING_KEY)
-        config = fill_templates(config, self.values_for, self.notes, f"{self.source}: {place}")
-        if pull is not MISSING_KEY:
-            config["pull"] = pull
-            self.note_templates(pull, f"{self.source}: {place}.pull")
-        elif not self.noted_top_pull:
-            self.noted_top_pull = True
-            self.note_templates(self.document.get("pull"), f"{self.source}: pull")
-        return config
+    def warn_new_queue(self, data: dict, warn) -> None:
+        pool, queue = data.get("work_pool_name"), data.get("work_queue_name")
+        if isinstance(queue, str) and (pool, queue) not in self.queues:
+            self.queues.add((pool, queue))
+            warn(
+                "work_pool.work_queue_name",
+                f"work queue {queue!r} does not exist in work pool {pool!r}; "
+                "the import makes it, as `prefect deploy` does",
+            )
 
-    def values_for(self, name: str) -> Any:
-        if name.startswith("$"):
-            return os.environ.get(name[1:], MISSING_KEY)
-        if name.startswith("prefect.variables."):
-            return self.variables.get(name.removeprefix("prefect.variables."), MISSING_KEY)
-        return MISSING_KEY
+    def warner(self, place: str):
+        def warn(path: str, message: str) -> None:
+            where = joined(place, path)
+            self.note(f"warning: {self.source}:{line_of(self.lines, where)}: {where}: {message}")
 
-    def note_templates(self, value: Any, place: str) -> None:
-        for template in templates_in(value):
-            self.notes.append(f"{place}: template left for run time: {{{{ {template} }}}}")
+        return warn
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def pull_steps(self, config: Mapping, templates: DeploymentTemplates, place: str) -> list:
+        """The pull steps `prefect deploy` stores: the deployment's own, else the file's,
+        else Prefect's default; `pull: []` (the deployment's, else the file's) means none.
+        Only `{{ $VAR }}` is filled: the rest is for the worker, at run time."""
+        own, top = single_steps(config.get("pull")), single_steps(self.document.get("pull"))
+        if (own if "pull" in config else top) == []:
+            return []
+        if not (own or top):
+            return self.default_pull(config)
+        where = joined(place, "pull") if own else "pull"
+        steps = templates.pull_steps(own or top, ())
+        if where != "pull" or not self.noted_top_pull:
+            self.noted_top_pull = self.noted_top_pull or where == "pull"
+            for template in templates_in(steps):
+                left = f"template left for run time: {{{{ {template} }}}}"
+                self.note(f"{self.source}: {where}: {left}")
+        return steps
 
     def deployment_json(self, config: Mapping) -> dict:
         data: dict[str, Any] = {}
@@ -215,7 +232,6 @@ class PrefectYaml:
         self.add_work_pool(config, data)
         self.add_concurrency(config, data)
         self.add_schedules(config, data)
-        self.add_pull_steps(config, data)
         return data
 
     def add_flow_facts(self, config: Mapping, data: dict) -> None:
@@ -258,10 +274,27 @@ class PrefectYaml:
             raise RecordError("work_pool_name", "work_pool: expected a mapping")
         if pool.get("name") is not None:
             data["work_pool_name"] = pool["name"]
+            self.check_pool(pool["name"])
         if pool.get("work_queue_name") is not None:
             data["work_queue_name"] = pool["work_queue_name"]
         if pool.get("job_variables") is not None:
             data["job_variables"] = pool["job_variables"]
+
+    def check_pool(self, name: Any) -> None:
+        """As `prefect deploy`: a pool that does not exist, or of type `prefect-agent`, is
+        refused (a queue the pool lacks is made: see `warn_new_queue`)."""
+        if not isinstance(name, str) or name not in self.pools:
+            raise RecordError(
+                "work_pool_name",
+                f"work pool {name!r} does not exist; `prefect deploy` refuses it "
+                "too (make the pool first, e.g. with `prefect work-pool create`)",
+            )
+        if self.pools[name] == "prefect-agent":
+            raise RecordError(
+                "work_pool_name",
+                f"work pool {name!r} is of type 'prefect-agent', which "
+                "`prefect deploy` refuses for a prefect.yaml deployment",
+            )
 
     def add_concurrency(self, config: Mapping, data: dict) -> None:
         if "concurrency_limit" not in config:
@@ -276,35 +309,19 @@ class PrefectYaml:
             options["grace_period_seconds"] = limit["grace_period_seconds"]
         data["concurrency_options"] = options if options["collision_strategy"] else None
 
-    def add_schedules(self, config: Mapping, data: dict) -> None:
-        entries = config.get("schedules", MISSING_KEY)
-        legacy = config.get("schedule")
-        if legacy and entries is not MISSING_KEY:
-            raise RecordError("schedules", "give `schedules` or the old `schedule`, not both")
-        if legacy:
-            entries = [legacy]
-        if entries is MISSING_KEY or entries is None:
-            return
-        if not isinstance(entries, list):
-            raise RecordError("schedules", "expected a list")
-        data["schedules"] = [schedule_json(n, entry) for n, entry in enumerate(entries)]
-
-    def add_pull_steps(self, config: Mapping, data: dict) -> None:
-        pull = config.get("pull", self.document.get("pull"))
-        if isinstance(pull, Mapping) and pull:
-            pull = [pull]
-        if pull is None or pull == {}:
-            pull = self.default_pull(config)
-        data["pull_steps"] = pull
-
     def default_pull(self, config: Mapping) -> list:
         """Prefect's default when no pull steps are given: run from where the code is."""
         image = ((config.get("work_pool") or {}).get("job_variables") or {}).get("image")
         directory = "/opt/prefect" if image else str(self.base_dir.absolute().resolve())
         return [{"prefect.deployments.steps.set_working_directory": {"directory": directory}}]
 
-
-MISSING_KEY: Any = object()
+    def add_schedules(self, config: Mapping, data: dict) -> None:
+        entries = config.get("schedules")
+        if entries is None:
+            return
+        if not isinstance(entries, list):
+            raise RecordError("schedules", "expected a list")
+        data["schedules"] = [schedule_json(n, entry) for n, entry in enumerate(entries)]
 
 
 def copy_keys(config: Mapping, data: dict, keys: tuple) -> None:
@@ -343,10 +360,33 @@ def source_files():
     return SourceFiles()
 
 
+def catalog_pools() -> tuple[dict[str, str], set[tuple[str, str]]]:
+    """The catalog's work pools (name: type), and its queues as (pool, queue) names."""
+    from catalog.models import WorkPool, WorkQueue
+
+    pools = dict(WorkPool.objects.values_list("name", "type"))
+    return pools, set(WorkQueue.objects.values_list("work_pool__name", "name"))
+
+
 def catalog_variables() -> dict[str, Any]:
     from catalog.models import Variable
 
     return dict(Variable.objects.values_list("name", "value"))
+
+
+def with_schedules(config: Mapping) -> Mapping:
+    """The old single `schedule` as a one-item `schedules`, as Prefect reads it."""
+    legacy = config.get("schedule")
+    if legacy and "schedules" in config:
+        raise RecordError("schedules", "give `schedules` or the old `schedule`, not both")
+    if not legacy:
+        return config
+    return {**{k: v for k, v in config.items() if k != "schedule"}, "schedules": [legacy]}
+
+
+def single_steps(steps: Any) -> Any:
+    """Steps given as one mapping are a list of that one step, as Prefect reads them."""
+    return [steps] if isinstance(steps, Mapping) and steps else steps
 
 
 def templates_in(value: Any) -> list[str]:
@@ -357,28 +397,3 @@ def templates_in(value: Any) -> list[str]:
     if isinstance(value, list):
         return [name for item in value for name in templates_in(item)]
     return []
-
-
-def fill_templates(value: Any, lookup, notes: list[str], place: str) -> Any:
-    """`{{ name }}` replaced by its value: a template that is the whole string takes the
-    value's JSON type; one inside text is written into the text. Unknown names stay."""
-    if isinstance(value, Mapping):
-        return {key: fill_templates(item, lookup, notes, place) for key, item in value.items()}
-    if isinstance(value, list):
-        return [fill_templates(item, lookup, notes, place) for item in value]
-    if not isinstance(value, str) or "{{" not in value:
-        return value
-    whole = TEMPLATE.fullmatch(value.strip())
-    if whole:
-        found = lookup(whole.group(1))
-        if found is not MISSING_KEY:
-            return found
-
-    def replace(match: re.Match) -> str:
-        found = lookup(match.group(1))
-        if found is MISSING_KEY:
-            notes.append(f"{place}: template left unresolved: {match.group(0)}")
-            return match.group(0)
-        return found if isinstance(found, str) else json.dumps(found)
-
-    return TEMPLATE.sub(replace, value)
