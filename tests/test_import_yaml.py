@@ -449,3 +449,41 @@ def test_format_yaml_reads_a_file_of_any_name(environment, tmp_path):
     path.write_text((PROJECT / "prefect.yaml").read_text())
     result = import_paths([path], file_format="yaml")
     assert result.created == 3
+
+
+def test_user_text_in_an_error_is_escaped_to_one_line(tmp_path):
+    path = project_with(
+        tmp_path,
+        """
+        deployments:
+        - name: a
+          entrypoint: flows/etl.py:load
+          schedules:
+          - rrule: "FREQ=DAILY;BYHOUR=25\\nEXDATE:x"
+        """,
+    )
+    assert refused([path]) == [
+        f"{path}:5: deployments[0].schedules[0].rrule: Invalid RRule string "
+        '"FREQ=DAILY;BYHOUR=25\\nEXDATE:x": Unknown string format: X'
+    ]
+
+
+def test_a_repeated_slug_names_both_schedules_and_their_lines(tmp_path):
+    path = project_with(
+        tmp_path,
+        """
+        deployments:
+        - name: a
+          entrypoint: flows/etl.py:load
+          schedules:
+          - cron: "0 0 * * *"
+            slug: daily
+          - interval: 600
+          - cron: "0 1 * * *"
+            slug: daily
+        """,
+    )
+    assert refused([path]) == [
+        f"{path}:9: deployments[0].schedules[2].slug: slugs must be unique: schedules[0] and "
+        f"schedules[2] are both 'daily' (and {path}:6: deployments[0].schedules[0].slug)"
+    ]

@@ -349,7 +349,8 @@ MALFORMED = [
             ]
         },
         None,
-        "{path}: [0].schedules: slugs must be unique, repeated: a",
+        "{path}: [0].schedules[1].slug: slugs must be unique: schedules[0] and schedules[1] "
+        "are both 'a' (and {path}: [0].schedules[0].slug)",
     ),
     ("tags not a list", {"tags": "etl"}, None, "{path}: [0].tags: expected a list"),
     (

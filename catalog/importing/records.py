@@ -14,19 +14,19 @@ MISSING: Any = object()
 
 
 class RecordError(ValueError):
-    """A bad value inside one record; `where` is its path inside the record."""
+    """A bad value inside one record; `where` is its path inside the record, and `also`
+    the path of another value the problem is about (the first of two repeated slugs)."""
 
-    def __init__(self, where: str, message: str) -> None:
+    def __init__(self, where: str, message: str, also: str = "") -> None:
         super().__init__(f"{where}: {message}" if where else message)
         self.where = where
         self.message = message
+        self.also = also
 
     def inside(self, outer: str) -> "RecordError":
         """The same error, seen from the object that holds this one at `outer`."""
-        if not self.where:
-            return RecordError(outer, self.message)
-        joiner = "" if self.where.startswith("[") else "."
-        return RecordError(f"{outer}{joiner}{self.where}", self.message)
+        also = joined(outer, self.also) if self.also else ""
+        return RecordError(joined(outer, self.where), self.message, also)
 
 
 class ImportFailed(Exception):
@@ -62,7 +62,8 @@ class Record:
         return f"{self.source}:{self.line}: {full}" if self.line else f"{self.source}: {full}"
 
     def problem(self, error: RecordError) -> str:
-        return f"{self.where(error.where)}: {error.message}"
+        also = f" (and {self.where(error.also)})" if error.also else ""
+        return f"{self.where(error.where)}: {error.message}{also}"
 
 
 @dataclass

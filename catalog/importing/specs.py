@@ -184,10 +184,16 @@ def schedule_specs(value: Any, now: datetime) -> list[ScheduleSpec]:
                 specs.append(schedule_spec(entry, now))
             except RecordError as exc:
                 raise exc.inside(f"schedules[{n}]") from None
-    slugs = [spec.slug for spec in specs if spec.slug is not None]
-    repeated = sorted({slug for slug in slugs if slugs.count(slug) > 1})
-    if repeated:
-        raise RecordError("schedules", f"slugs must be unique, repeated: {', '.join(repeated)}")
+    first: dict[str, int] = {}
+    for n, spec in enumerate(specs):
+        if spec.slug is not None and spec.slug in first:
+            raise RecordError(
+                f"schedules[{n}].slug",
+                f"slugs must be unique: schedules[{first[spec.slug]}] and schedules[{n}] "
+                f"are both {spec.slug!r}",
+                also=f"schedules[{first[spec.slug]}].slug",
+            )
+        first.setdefault(spec.slug, n)
     ids = [spec.id for spec in specs if spec.id is not None]
     if len(ids) != len(set(ids)):
         raise RecordError("schedules", "the same schedule id appears twice")

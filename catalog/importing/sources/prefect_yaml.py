@@ -228,6 +228,8 @@ class PrefectYaml:
                 "flow_name",
             ),
         )
+        if isinstance(data.get("tags"), list):  # as Prefect's deployment takes them
+            data["tags"] = [str(tag) for tag in data["tags"] if str(tag).strip()]
         self.add_flow_facts(config, data)
         self.add_work_pool(config, data)
         self.add_concurrency(config, data)
@@ -262,7 +264,7 @@ class PrefectYaml:
         data.setdefault("flow_name", info.name)
         if not data.get("description") and info.description:
             data["description"] = info.description
-        if data.get("version") is None and info.version is not None:
+        if not data.get("version") and info.version is not None:
             data["version"] = info.version
         data["parameter_openapi_schema"] = info.parameter_openapi_schema
 
