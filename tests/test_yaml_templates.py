@@ -95,7 +95,7 @@ def test_a_work_pool_that_does_not_exist_is_refused_as_prefect_deploy_refuses_it
     assert database_fingerprint() == before
 
 
-def test_a_prefect_agent_pool_is_refused_as_prefect_deploy_refuses_it(tmp_path):
+def test_a_prefect_agent_pool_prefect_deploy_refuses_is_taken_with_a_warning(tmp_path):
     pool_named("agents", "prefect-agent")
     path = project_with(
         tmp_path,
@@ -107,9 +107,9 @@ def test_a_prefect_agent_pool_is_refused_as_prefect_deploy_refuses_it(tmp_path):
             name: agents
         """,
     )
-    assert refused([path]) == [
-        f"{path}:5: deployments[0].work_pool.name: work pool 'agents' is of type "
-        "'prefect-agent', which `prefect deploy` refuses for a prefect.yaml deployment"
+    assert warnings_of(import_paths([path])) == [
+        f"warning: {path}:5: deployments[0].work_pool.name: work pool 'agents' is of type "
+        "'prefect-agent', which `prefect deploy` refuses; the import takes it"
     ]
 
 

@@ -164,7 +164,7 @@ class PrefectYaml:
         pull = self.pull_steps(config, templates, place)
         data = self.deployment_json(templates.deployment(with_schedules(config)))
         data["pull_steps"] = pull
-        self.warn_new_queue(data, templates.warn)
+        self.warn_pool(data, templates.warn)
 
         def where(record: Record, inner: str) -> str:
             path = joined(place, yaml_path(inner))
@@ -172,8 +172,17 @@ class PrefectYaml:
 
         return Record(self.source, place, data, line=line_of(self.lines, place), place=where)
 
-    def warn_new_queue(self, data: dict, warn) -> None:
+    def warn_pool(self, data: dict, warn) -> None:
+        """A pool of type `prefect-agent`, which `prefect deploy` refuses, is kept (a
+        prefect.yaml the catalog exported may name one); a queue the pool lacks is made,
+        as `prefect deploy` makes it."""
         pool, queue = data.get("work_pool_name"), data.get("work_queue_name")
+        if self.pools.get(pool) == "prefect-agent":
+            warn(
+                "work_pool.name",
+                f"work pool {pool!r} is of type 'prefect-agent', which `prefect deploy` "
+                "refuses; the import takes it",
+            )
         if isinstance(queue, str) and (pool, queue) not in self.queues:
             self.queues.add((pool, queue))
             warn(
@@ -283,19 +292,13 @@ class PrefectYaml:
             data["job_variables"] = pool["job_variables"]
 
     def check_pool(self, name: Any) -> None:
-        """As `prefect deploy`: a pool that does not exist, or of type `prefect-agent`, is
-        refused (a queue the pool lacks is made: see `warn_new_queue`)."""
+        """As `prefect deploy`: a pool that does not exist is refused (see `warn_pool`
+        for the rest)."""
         if not isinstance(name, str) or name not in self.pools:
             raise RecordError(
                 "work_pool_name",
                 f"work pool {name!r} does not exist; `prefect deploy` refuses it "
                 "too (make the pool first, e.g. with `prefect work-pool create`)",
-            )
-        if self.pools[name] == "prefect-agent":
-            raise RecordError(
-                "work_pool_name",
-                f"work pool {name!r} is of type 'prefect-agent', which "
-                "`prefect deploy` refuses for a prefect.yaml deployment",
             )
 
     def add_concurrency(self, config: Mapping, data: dict) -> None:
