@@ -11,7 +11,7 @@ from catalog.importing.fingerprints import skip_unchanged
 from catalog.importing.progress import Progress
 from catalog.importing.records import Bundle, ImportFailed, ImportResult
 from catalog.importing.writer import Writer
-from catalog.rules.text import one_line
+from catalog.rules.problems import one_line
 from catalog.services.context import Actor, Door, WriteContext
 from catalog.services.history import change_set
 

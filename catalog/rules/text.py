@@ -50,25 +50,6 @@ def unstorable_at(value: Any, at: tuple = ()) -> tuple[tuple, str] | None:
     return None
 
 
-# Characters that would break a message over lines or hide what follows: C0 and C1
-# controls, and Unicode's line and paragraph separators.
-UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def one_line(text: str) -> str:
-    """Text kept on one line: line breaks and other control characters escaped as Python
-    writes them in a string's repr (`\\n`, `\\x1b`, `\\u2028`); backslashes stay as they are."""
-
-    def escaped(match: re.Match) -> str:
-        char = match.group()
-        return ESCAPES.get(char) or (
-            f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
-        )
-
-    return UNPRINTABLE.sub(escaped, text)
-
-
 def unreadable(exc: Exception) -> str:
     """Why Python could not make a value, in the user's terms: its integer limit's own
     message advises a Python call the user cannot make."""
