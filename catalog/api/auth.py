@@ -44,6 +44,8 @@ READS_SENT_AS_POST = frozenset(
         "concurrency-limit-filter",
         "work-pool-filter",
         "work-queue-filter",
+        "work-queues-filter",
+        "worker-filter",
         "variable-filter",
         "variable-count",
     }
@@ -91,6 +93,15 @@ WRITE_PERMISSIONS = {
         "DELETE": catalog_permissions("delete_concurrencylimit"),
     },
     "work-pool-create": {"POST": catalog_permissions("add_workpool")},
+    # Deleting a pool deletes its queues, and its deployments lose their queue.
+    "work-pool-detail": {
+        "DELETE": catalog_permissions("delete_workpool", "delete_workqueue", "change_deployment")
+    },
+    # Writes the catalog refuses or that change nothing here (it keeps no runs and no
+    # automations): any write credentials reach the answer.
+    "deployment-create-flow-run": {"POST": ()},
+    "automation-create": {"POST": ()},
+    "automations-owned-by": {"DELETE": ()},
     "variable-create": {"POST": catalog_permissions("add_variable")},
     "variable-detail": VARIABLE_WRITES,
     "variable-by-name": VARIABLE_WRITES,

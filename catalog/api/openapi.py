@@ -35,6 +35,9 @@ TAGS = {
     "deployments": "Deployments",
     "v2": "Concurrency Limits V2",
     "work_pools": "Work Pools",
+    "work_queues": "Work Queues",
+    "automations": "Automations",
+    "collections": "Collections",
     "variables": "Variables",
     "admin": "Admin",
 }

@@ -6,14 +6,18 @@ import uuid
 from django.urls import path, re_path, register_converter
 
 from catalog.api.views import (
+    automations,
+    collections,
     deployments,
     flows,
     history,
     limits,
+    runs,
     schedules,
     service,
     variables,
     work_pools,
+    work_queues,
 )
 
 
@@ -95,6 +99,11 @@ urlpatterns = [
         schedules.DeploymentScheduleDetailView.as_view(),
         name="deployment-schedule-detail",
     ),
+    path(
+        f"{DEPLOYMENT}/create_flow_run",
+        runs.CreateFlowRunView.as_view(),
+        name="deployment-create-flow-run",
+    ),
     # A deployment's change history: the catalog's own routes
     path(
         f"{DEPLOYMENT}/history",
@@ -130,6 +139,43 @@ urlpatterns = [
         "work_pools/<str:work_pool_name>/queues/filter",
         work_pools.WorkQueueFilterView.as_view(),
         name="work-queue-filter",
+    ),
+    path(
+        "work_pools/<str:work_pool_name>/workers/filter",
+        work_pools.WorkersFilterView.as_view(),
+        name="worker-filter",
+    ),
+    path(
+        "work_queues/filter",
+        work_queues.WorkQueuesFilterView.as_view(),
+        name="work-queues-filter",
+    ),
+    path(
+        "work_queues/name/<str:name>",
+        work_queues.WorkQueueByNameView.as_view(),
+        name="work-queue-by-name",
+    ),
+    path(
+        "work_queues/<prefect_uuid:id>",
+        work_queues.WorkQueueDetailView.as_view(),
+        name="work-queue-detail",
+    ),
+    # What the catalog does not keep: automations, and the collection registry's views
+    path("automations/", automations.AutomationCreateView.as_view(), name="automation-create"),
+    path(
+        "automations/related-to/<str:resource_id>",
+        automations.AutomationsRelatedToView.as_view(),
+        name="automations-related-to",
+    ),
+    path(
+        "automations/owned-by/<str:resource_id>",
+        automations.AutomationsOwnedByView.as_view(),
+        name="automations-owned-by",
+    ),
+    path(
+        "collections/views/<str:view>",
+        collections.CollectionViewView.as_view(),
+        name="collection-view",
     ),
     # Variables
     path("variables/", variables.VariableCreateView.as_view(), name="variable-create"),

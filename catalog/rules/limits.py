@@ -23,6 +23,9 @@ BANNED_NAME_CHARACTERS = "/%&><"
 NAME_PATTERN = f"^[^{BANNED_NAME_CHARACTERS}]+$"
 RESERVED_WORK_POOL_PREFIX = "prefect"
 RESERVED_WORK_POOL_NAME = "Work pools starting with 'Prefect' are reserved for internal use."
+RESERVED_WORK_POOL_DELETE = (
+    "Work pools starting with 'Prefect' are reserved for internal use and can not be deleted."
+)
 
 # Numbers ---------------------------------------------------------------------------------
 
@@ -116,6 +119,13 @@ def check_work_pool_name(value: Any) -> str:
     if value.lower().startswith(RESERVED_WORK_POOL_PREFIX):
         raise RuleError(RESERVED_WORK_POOL_NAME, "reserved_name")
     return value
+
+
+def check_work_pool_deletable(name: str) -> str:
+    """Prefect refuses to delete a pool named "prefect…", before looking it up."""
+    if name.lower().startswith(RESERVED_WORK_POOL_PREFIX):
+        raise RuleError(RESERVED_WORK_POOL_DELETE, "reserved_name")
+    return name
 
 
 # Numbers ---------------------------------------------------------------------------------

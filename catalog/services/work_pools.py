@@ -15,6 +15,7 @@ from catalog.models import (
 )
 from catalog.rules import limits, parameters
 from catalog.rules.problems import Problem, RuleError, problem_from
+from catalog.rules.text import text_problem
 from catalog.services.checks import (
     checked,
     columns_of,
@@ -122,6 +123,18 @@ def work_pool_named(name: str) -> WorkPool:
 
 def work_pool_delete(*, pool: WorkPool, context: WriteContext) -> None:
     pool.delete()
+
+
+def work_pool_delete_named(*, name: str, context: WriteContext) -> None:
+    """`DELETE /work_pools/{name}`: a reserved name is refused before the lookup, as in
+    Prefect; the pool's queues go with it, and its deployments keep no pool."""
+    checked({"name": name}, {"name": (("name",), limits.check_work_pool_deletable)})
+    # A name with a NUL in it names nothing, and PostgreSQL would refuse the lookup.
+    storable = text_problem(name) is None
+    pool = WorkPool.objects.filter(name=name).first() if storable else None
+    if pool is None:
+        raise NotFound("work pool", f'Work pool "{name}" not found.')
+    work_pool_delete(pool=pool, context=context)
 
 
 # Queues ----------------------------------------------------------------------------------

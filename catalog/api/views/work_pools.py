@@ -11,6 +11,7 @@ from catalog.api.bodies import required_body
 from catalog.api.errors import ApiError
 from catalog.api.openapi import (
     INVALID_BODY,
+    NO_CONTENT,
     WORK_POOL_NAME,
     WORK_POOL_NAME_IN_QUEUE_ROUTES,
     error,
@@ -19,10 +20,17 @@ from catalog.api.openapi import (
     ok,
     returns,
 )
-from catalog.api.views.base import FilterRouteView, PrefectAPIView, storable, write_context
+from catalog.api.views.base import (
+    FilterRouteView,
+    PrefectAPIView,
+    no_content,
+    storable,
+    write_context,
+)
+from catalog.api.worker_filters import WorkersFilterBody
 from catalog.models import WorkPool
 from catalog.rendering.serializers import WorkPoolSerializer, WorkQueueSerializer
-from catalog.rules.limits import RESERVED_WORK_POOL_NAME
+from catalog.rules.limits import RESERVED_WORK_POOL_DELETE, RESERVED_WORK_POOL_NAME
 from catalog.services import work_pools
 
 WORK_POOL_NOT_FOUND = error('Work pool "{name}" not found.')
@@ -57,7 +65,8 @@ class WorkPoolCreateView(PrefectAPIView):
 
 
 class WorkPoolDetailView(PrefectAPIView):
-    """`GET /api/work_pools/{name}`; 404 `Work pool "{name}" not found.`"""
+    """`GET` and `DELETE` (204) `/api/work_pools/{name}`; 404 `Work pool "{name}" not
+    found.`; deleting a name starting with "prefect" is 403 whether or not it exists."""
 
     @extend_schema(
         summary="Read Work Pool",
@@ -66,6 +75,19 @@ class WorkPoolDetailView(PrefectAPIView):
     )
     def get(self, request: Request, name: str) -> Response:
         return Response(WorkPoolSerializer(work_pool_or_404(name)).data)
+
+    @extend_schema(
+        summary="Delete Work Pool",
+        parameters=[WORK_POOL_NAME],
+        responses={
+            204: NO_CONTENT,
+            403: error(RESERVED_WORK_POOL_DELETE),
+            404: WORK_POOL_NOT_FOUND,
+        },
+    )
+    def delete(self, request: Request, name: str) -> Response:
+        work_pools.work_pool_delete_named(name=name, context=write_context(request))
+        return no_content()
 
 
 @extend_schema_view(
@@ -113,3 +135,27 @@ class WorkQueueFilterView(FilterRouteView):
             queues = queues.filter(query.work_queues.as_q())
         page = queues.order_by("priority", "name")[query.offset : query.offset + limit]
         return Response(WorkQueueSerializer(page, many=True).data)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Read Workers",
+        parameters=[WORK_POOL_NAME_IN_QUEUE_ROUTES],
+        request=json_body(WorkersFilterBody, required=False),
+        responses={
+            200: ok({"type": "array", "items": {}, "maxItems": 0}, "Always empty"),
+            404: WORK_POOL_NOT_FOUND,
+            422: INVALID_BODY,
+        },
+    )
+)
+class WorkersFilterView(FilterRouteView):
+    """`POST /api/work_pools/{work_pool_name}/workers/filter`: the pool's workers. The
+    catalog keeps no workers' heartbeats, so the answer is `[]`, as Prefect's for a pool
+    no worker has polled; 404 `Work pool "{name}" not found.`"""
+
+    body_model = WorkersFilterBody
+
+    def answer(self, query, limit: int, work_pool_name: str) -> Response:
+        work_pool_or_404(work_pool_name)
+        return Response([])
