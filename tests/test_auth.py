@@ -89,7 +89,8 @@ def test_with_anonymous_reads_off_a_read_is_401_with_a_bearer_challenge(
 
 
 def read_post_path(route: str) -> str:
-    return reverse(route, kwargs={"work_pool_name": "pool"} if route == "work-queue-filter" else {})
+    in_a_pool = route in ("work-queue-filter", "worker-filter")
+    return reverse(route, kwargs={"work_pool_name": "pool"} if in_a_pool else {})
 
 
 @pytest.mark.parametrize("route", sorted(READS_SENT_AS_POST))

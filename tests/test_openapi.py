@@ -27,7 +27,7 @@ PREFECT_COMPONENTS = PREFECT["components"]["schemas"]
 SEED_PAGE = (DATA / "prefect-openapi" / "read-deployment-page.txt").read_text()
 CAPTURES = [
     json.loads(line)
-    for name in ("prefect-scenario", "prefect-variables")
+    for name in ("prefect-scenario", "prefect-variables", "prefect-cli-routes")
     for line in (DATA / name / "captured.jsonl").read_text().splitlines()
 ]
 # Answers given before any route runs: redirects to the other trailing slash, methods a

@@ -103,6 +103,11 @@ def path_parameter(name: str, description: str, kind=OpenApiTypes.STR) -> OpenAp
     return OpenApiParameter(name, kind, OpenApiParameter.PATH, description=description)
 
 
+def undescribed_path_parameter(name: str) -> OpenApiParameter:
+    """A path parameter Prefect's schema gives no description."""
+    return OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.PATH)
+
+
 DEPLOYMENT_ID = path_parameter("id", "The deployment id", OpenApiTypes.UUID)
 FLOW_ID = path_parameter("id", "The flow id", OpenApiTypes.UUID)
 SCHEDULE_ID = path_parameter("schedule_id", "The schedule id", OpenApiTypes.UUID)

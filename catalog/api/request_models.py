@@ -18,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    RootModel,
     StrictBool,
     StrictFloat,
     StrictInt,
@@ -584,3 +585,8 @@ def plain(value: Any) -> Any:
     if isinstance(value, StrEnum):
         return value.value
     return value
+
+
+class UnreadBody(RootModel[dict[str, Any]]):
+    """A body a route requires, as Prefect's does, but does not read: the catalog refuses
+    the request whatever it holds (a flow run, an automation)."""

@@ -5,7 +5,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.api.openapi import error, ok, path_parameter
+from catalog.api import request_models as requests
+from catalog.api.openapi import error, json_body, ok, undescribed_path_parameter
 from catalog.api.views.base import PrefectAPIView
 
 NO_AUTOMATIONS = (
@@ -13,7 +14,7 @@ NO_AUTOMATIONS = (
     "cannot be stored here. Remove `triggers` from the deployment, or create its "
     "automations on a Prefect server."
 )
-RESOURCE_ID = path_parameter("resource_id", "The resource id, e.g. prefect.deployment.<id>")
+RESOURCE_ID = undescribed_path_parameter("resource_id")
 
 
 class AutomationCreateView(PrefectAPIView):
@@ -22,7 +23,7 @@ class AutomationCreateView(PrefectAPIView):
 
     @extend_schema(
         summary="Create Automation",
-        request=None,
+        request=json_body(requests.UnreadBody),
         responses={403: error(NO_AUTOMATIONS)},
     )
     def post(self, request: Request) -> Response:

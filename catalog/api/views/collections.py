@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
 
-from catalog.api.openapi import error, ok, path_parameter
+from catalog.api.openapi import error, ok, undescribed_path_parameter
 from catalog.api.views.base import PrefectAPIView, json_response
 
 WORKER_METADATA = "aggregate-worker-metadata"
@@ -32,7 +32,7 @@ class CollectionViewView(PrefectAPIView):
 
     @extend_schema(
         summary="Read View Content",
-        parameters=[path_parameter("view", "The view name")],
+        parameters=[undescribed_path_parameter("view")],
         responses={
             200: ok(OpenApiTypes.OBJECT),
             404: error("View {view} not found in registry"),

@@ -7,7 +7,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.api.openapi import DEPLOYMENT_ID, error
+from catalog.api import request_models as requests
+from catalog.api.openapi import DEPLOYMENT_ID, error, json_body
 from catalog.api.views.base import PrefectAPIView
 from catalog.models import Deployment
 from catalog.services.deployments import DEPLOYMENT_NOT_FOUND
@@ -28,7 +29,7 @@ class CreateFlowRunView(PrefectAPIView):
     @extend_schema(
         summary="Create Flow Run From Deployment",
         parameters=[DEPLOYMENT_ID],
-        request=None,
+        request=json_body(requests.UnreadBody),
         responses={
             403: error("This catalog stores deployments and runs nothing"),
             404: error(DEPLOYMENT_NOT_FOUND),

@@ -1,5 +1,6 @@
 """Work queues across pools: `/api/work_queues/…`, the routes `prefect work-queue` reads."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions
 from rest_framework.request import Request
@@ -47,7 +48,7 @@ class WorkQueueDetailView(PrefectAPIView):
 
     @extend_schema(
         summary="Read Work Queue",
-        parameters=[path_parameter("id", "The work queue id", "uuid")],
+        parameters=[path_parameter("id", "The work queue id", OpenApiTypes.UUID)],
         responses={200: ok(returns(responses.WorkQueueResponse)), 404: error(QUEUE_NOT_FOUND)},
     )
     def get(self, request: Request, id) -> Response:
