@@ -9,7 +9,6 @@ included, with ids and timestamps masked.
 """
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
