@@ -271,8 +271,10 @@ class PrefectYaml:
             return
         self.notes.extend(warning for warning in info.warnings if warning not in self.notes)
         data.setdefault("flow_name", info.name)
-        if not data.get("description") and info.description:
-            data["description"] = info.description
+        if not data.get("description"):
+            # Captured from prefect deploy 3.9.1: with neither a description nor a
+            # docstring, it stores the text "None" (tests/data/prefect-cli/).
+            data["description"] = info.description or "None"
         if not data.get("version") and info.version is not None:
             data["version"] = info.version
         data["parameter_openapi_schema"] = info.parameter_openapi_schema
