@@ -33,8 +33,10 @@ TEMPLATE_ENV = {
 }
 
 SNAPSHOT = "snapshot"
-# A step is a CLI command (`argv`), or a snapshot of what the server stores. Arguments
-# like "{schedule:FLOW/DEPLOYMENT/SLUG}" are replaced by that schedule's id.
+PAUSE = "pause"
+# A step is a CLI command (`argv`), a snapshot of what the server stores, or a deployment
+# paused through the API (as ops staff pause one in a UI; the CLI has no pause command).
+# Arguments like "{schedule:FLOW/DEPLOYMENT/SLUG}" are replaced by that schedule's id.
 STEPS = [
     ["work-pool", "create", "etl-pool", "--type", "process"],
     ["work-pool", "create", "reports-pool", "--type", "process"],
@@ -44,6 +46,7 @@ STEPS = [
     ["global-concurrency-limit", "create", "etl-slots", "--limit", "5"],
     ["deploy", "--all"],
     [SNAPSHOT, "first-deploy"],
+    [PAUSE, "load-orders/orders-hourly"],
     ["deploy", "--all"],
     ["deploy", "-n", "orders-hourly"],
     ["deploy", "--prefect-file", "prefect.yaml", "-n", "cleanup-dry-run"],
@@ -146,6 +149,12 @@ def stored(client) -> dict:
     }
 
 
+def pause(client, reference: str) -> None:
+    response = client.get(f"/deployments/name/{reference}")
+    response.raise_for_status()
+    client.post(f"/deployments/{response.json()['id']}/pause_deployment").raise_for_status()
+
+
 def schedule_id(client, reference: str) -> str:
     flow, deployment, slug = reference.split("/")
     response = client.get(f"/deployments/name/{flow}/{deployment}")
@@ -209,6 +218,8 @@ def main() -> None:
         for step in STEPS:
             if step[0] == SNAPSHOT:
                 results["stored"][step[1]] = stored(client)
+            elif step[0] == PAUSE:
+                pause(client, step[1])
             else:
                 results["steps"].append(run_step(client, step, project))
     output.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
