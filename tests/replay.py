@@ -4,6 +4,7 @@ answers by shape: ids and UTC timestamps masked, key order kept."""
 import copy
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from django.apps import apps
@@ -25,6 +26,16 @@ USER_JSON = {
     "base_job_template",
     "value",
 }
+
+
+def scenario_capture(directory: Path) -> tuple[list[dict], list[dict], set[str]]:
+    """A scenario captured by scripts/capture_prefect_reference.py: its steps, the answers
+    the real server gave, and the cases it refused."""
+    steps = json.loads((directory / "scenario.json").read_text())
+    lines = (directory / "captured.jsonl").read_text().splitlines()
+    captured = [json.loads(line) for line in lines]
+    refusals = {step["case"] for step in captured if step["status"] >= 300}
+    return steps, captured, refusals
 
 
 def masked(text: str) -> str:

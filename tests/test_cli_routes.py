@@ -17,14 +17,12 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog.api.views.automations import NO_AUTOMATIONS
 from tests.factories import DeploymentFactory, WorkQueueFactory
-from tests.replay import body_shape, replay_steps, writer_client
+from tests.replay import body_shape, replay_steps, scenario_capture, writer_client
 
 pytestmark = pytest.mark.django_db
 
 DATA = Path(__file__).parent / "data" / "prefect-cli-routes"
-STEPS = json.loads((DATA / "scenario.json").read_text())
-CAPTURED = [json.loads(line) for line in (DATA / "captured.jsonl").read_text().splitlines()]
-REFUSALS = {step["case"] for step in CAPTURED if step["status"] >= 300}
+STEPS, CAPTURED, REFUSALS = scenario_capture(DATA)
 # Prefect keeps a deployment's `work_queue_name` when its pool is deleted; the catalog
 # knows a deployment's queue only by the queue itself, so the name goes with the pool.
 DIFFERS = {"deployment_after_its_pool_is_deleted_200": {"work_queue_name": None}}

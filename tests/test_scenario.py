@@ -14,14 +14,13 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from tests.replay import body_shape, expected_location, masked, replay_steps
+from tests.replay import body_shape, expected_location, masked, replay_steps, scenario_capture
 
 # The replay opens its own transaction; the marker makes pytest-django set up the database.
 pytestmark = pytest.mark.django_db
 
 DATA = Path(__file__).parent / "data" / "prefect-scenario"
-STEPS = json.loads((DATA / "scenario.json").read_text())
-CAPTURED = [json.loads(line) for line in (DATA / "captured.jsonl").read_text().splitlines()]
+STEPS, CAPTURED, REFUSALS = scenario_capture(DATA)
 
 # Where this server means to answer differently from Prefect, and why.
 DELIBERATE_DIFFERENCES = {
@@ -58,7 +57,6 @@ def without_shared_limit(text: str) -> str:
     return json.dumps(limits, ensure_ascii=False, separators=(",", ":"))
 
 
-REFUSALS = {step["case"] for step in CAPTURED if step["status"] >= 300}
 # Reads that Prefect refused and the catalog answers (see DELIBERATE_DIFFERENCES).
 ANSWERED_HERE = {
     "dep_get_collection_405",

@@ -18,14 +18,12 @@ from django.urls import reverse
 from catalog.models import Variable
 from catalog.rules import limits
 from tests.factories import VariableFactory
-from tests.replay import body_shape, expected_location, masked, replay_steps
+from tests.replay import body_shape, expected_location, masked, replay_steps, scenario_capture
 
 pytestmark = pytest.mark.django_db
 
 DATA = Path(__file__).parent / "data" / "prefect-variables"
-STEPS = json.loads((DATA / "scenario.json").read_text())
-CAPTURED = [json.loads(line) for line in (DATA / "captured.jsonl").read_text().splitlines()]
-REFUSALS = {step["case"] for step in CAPTURED if step["status"] >= 300}
+STEPS, CAPTURED, REFUSALS = scenario_capture(DATA)
 
 
 @pytest.fixture(scope="module")
