@@ -95,7 +95,8 @@ WRITE_PERMISSIONS = {
     "work-pool-create": {"POST": catalog_permissions("add_workpool")},
     # Deleting a pool deletes its queues, and its deployments lose their queue.
     "work-pool-detail": {
-        "DELETE": catalog_permissions("delete_workpool", "delete_workqueue", "change_deployment")
+        "PATCH": catalog_permissions("change_workpool"),
+        "DELETE": catalog_permissions("delete_workpool", "delete_workqueue", "change_deployment"),
     },
     # Writes the catalog refuses or that change nothing here (it keeps no runs and no
     # automations): any write credentials reach the answer.

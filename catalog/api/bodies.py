@@ -113,8 +113,9 @@ def validated(model: type[BaseModel], data: Any, echo: Any = None) -> Any:
 
 
 def required_body(request: Request, model: type[BaseModel]) -> Any:
+    """The body checked by `model`; none at all, or JSON `null`, is FastAPI's `missing`."""
     data = raw_json(request)
-    if data is NO_BODY:
+    if data is NO_BODY or data is None:
         missing = {"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}
         raise RequestValidationError([missing], request_body=None)
     return validated(model, data)

@@ -491,27 +491,7 @@ class ConcurrencyLimitV2Update(ActionModel):
     slot_decay_per_second: DecayRate | None = None
 
 
-# Work pools ----------------------------------------------------------------------------
-
-
-class WorkPoolCreate(ActionModel):
-    """A new work pool; it gets a `default` queue."""
-
-    name: Name = Field(description="The name of the work pool.")
-    description: str | None = Field(default=None, description="The work pool description.")
-    type: str = Field(default="prefect-agent", description="The work pool type.")
-    base_job_template: dict = Field(
-        default_factory=dict, description="The work pool's base job template."
-    )
-    is_paused: bool = Field(
-        default=False, description="Pausing the work pool stops the delivery of all work."
-    )
-    concurrency_limit: Count | None = Field(
-        default=None, description="A concurrency limit for the work pool."
-    )
-    storage_configuration: dict = Field(
-        default_factory=dict, description="The storage configuration for the work pool."
-    )
+# Worker polls ---------------------------------------------------------------------------
 
 
 class ScheduledFlowRunsPoll(ActionModel):

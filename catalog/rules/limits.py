@@ -26,6 +26,12 @@ RESERVED_WORK_POOL_NAME = "Work pools starting with 'Prefect' are reserved for i
 RESERVED_WORK_POOL_DELETE = (
     "Work pools starting with 'Prefect' are reserved for internal use and can not be deleted."
 )
+RESERVED_WORK_POOL_UPDATE = (
+    "Work pools starting with 'Prefect' are reserved for internal use and can only be "
+    "updated to set concurrency limits or pause."
+)
+# What a pool named "prefect…" may still have changed.
+RESERVED_WORK_POOL_CHANGES = frozenset({"is_paused", "concurrency_limit"})
 
 # Numbers ---------------------------------------------------------------------------------
 
@@ -125,6 +131,15 @@ def check_work_pool_deletable(name: str) -> str:
     """Prefect refuses to delete a pool named "prefect…", before looking it up."""
     if name.lower().startswith(RESERVED_WORK_POOL_PREFIX):
         raise RuleError(RESERVED_WORK_POOL_DELETE, "reserved_name")
+    return name
+
+
+def check_work_pool_changes(name: str, fields: frozenset[str]) -> str:
+    """Prefect lets a pool named "prefect…" only be paused, resumed or given a
+    concurrency limit, and refuses anything else before looking the pool up."""
+    reserved = name.lower().startswith(RESERVED_WORK_POOL_PREFIX)
+    if reserved and fields - RESERVED_WORK_POOL_CHANGES:
+        raise RuleError(RESERVED_WORK_POOL_UPDATE, "reserved_name")
     return name
 
 

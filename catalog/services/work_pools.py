@@ -2,16 +2,19 @@
 queue names find (or make) its queue."""
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from catalog.models import (
     DEFAULT_AGENT_POOL,
+    DEFAULT_POOL_TYPE,
     DEFAULT_QUEUE,
     DEFAULT_QUEUE_DESCRIPTION,
     WorkPool,
     WorkQueue,
+    WorkStatus,
 )
 from catalog.rules import limits, parameters
 from catalog.rules.problems import Problem, RuleError, problem_from
@@ -47,6 +50,8 @@ QUEUE_RULES = {
     "status": (("status",), lambda value: limits.check_choice(value, limits.WORK_STATUSES)),
 }
 POOL_TAKEN = "A work pool with this name already exists."
+# The columns every pool has a value in.
+ALWAYS_SET = ("is_paused", "base_job_template", "storage_configuration")
 
 
 def pool_problems(values: Mapping[str, Any], *, renamed: bool = True) -> list[Problem]:
@@ -80,9 +85,10 @@ def work_pool_create(*, values: Mapping[str, Any], context: WriteContext) -> Wor
     check_pool(values)
     if WorkPool.objects.filter(name=values["name"]).exists():
         raise Conflict(POOL_TAKEN, ("name",))
+    kind, paused = values.get("type", DEFAULT_POOL_TYPE), values.get("is_paused", False)
     try:
         with transaction.atomic():
-            WorkPool.objects.create(**values)
+            WorkPool.objects.create(**values, status=status_of(kind, paused=paused))
     except IntegrityError:
         raise Conflict(POOL_TAKEN, ("name",)) from None
     return work_pool_ensure(values["name"])
@@ -121,6 +127,50 @@ def work_pool_named(name: str) -> WorkPool:
     return pool
 
 
+def work_pool_update_named(
+    *, name: str, changes: Mapping[str, Any], context: WriteContext
+) -> WorkPool:
+    """`PATCH /work_pools/{name}`: the keys given are written. A pool named "prefect…"
+    may only be paused or given a limit (refused before the lookup, as in Prefect)."""
+    reserved = partial(limits.check_work_pool_changes, fields=frozenset(changes))
+    checked({"name": name}, {"name": (("name",), reserved)})
+    pool = pool_by_name(name)
+    work_pool_update(pool=pool, changes=changes, context=context)
+    return pool
+
+
+def work_pool_update(*, pool: WorkPool, changes: Mapping[str, Any], context: WriteContext) -> None:
+    """Writes the keys given. `null` clears a description or a concurrency limit; for the
+    columns a pool always has, Prefect's database refuses it (409), and so does the
+    catalog. Pausing a pool makes it PAUSED and resuming it NOT_READY (the catalog has no
+    workers to make it READY); a `prefect-agent` pool keeps its status."""
+    if any(changes.get(field, "") is None for field in ALWAYS_SET):
+        raise Conflict()
+    check_pool(changes, renamed=False)
+    for field, value in changes.items():
+        setattr(pool, field, value)
+    if "is_paused" in changes and pool.type != DEFAULT_POOL_TYPE:
+        pool.status = status_of(pool.type, paused=pool.is_paused)
+    saved(pool)
+
+
+def status_of(kind: str, *, paused: bool) -> str | None:
+    """A pool's status as Prefect sets it when the pool is made or (un)paused: PAUSED or
+    NOT_READY (the catalog has no workers to make it READY); none for `prefect-agent`."""
+    if kind == DEFAULT_POOL_TYPE:
+        return None
+    return WorkStatus.PAUSED if paused else WorkStatus.NOT_READY
+
+
+def pool_by_name(name: str) -> WorkPool:
+    # A name with a NUL in it names nothing, and PostgreSQL would refuse the lookup.
+    storable = text_problem(name) is None
+    pool = WorkPool.objects.filter(name=name).first() if storable else None
+    if pool is None:
+        raise NotFound("work pool", f'Work pool "{name}" not found.')
+    return pool
+
+
 def work_pool_delete(*, pool: WorkPool, context: WriteContext) -> None:
     pool.delete()
 
@@ -129,12 +179,7 @@ def work_pool_delete_named(*, name: str, context: WriteContext) -> None:
     """`DELETE /work_pools/{name}`: a reserved name is refused before the lookup, as in
     Prefect; the pool's queues go with it, and its deployments keep no pool."""
     checked({"name": name}, {"name": (("name",), limits.check_work_pool_deletable)})
-    # A name with a NUL in it names nothing, and PostgreSQL would refuse the lookup.
-    storable = text_problem(name) is None
-    pool = WorkPool.objects.filter(name=name).first() if storable else None
-    if pool is None:
-        raise NotFound("work pool", f'Work pool "{name}" not found.')
-    work_pool_delete(pool=pool, context=context)
+    work_pool_delete(pool=pool_by_name(name), context=context)
 
 
 # Queues ----------------------------------------------------------------------------------

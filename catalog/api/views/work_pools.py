@@ -5,11 +5,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.api import filters
-from catalog.api import request_models as requests
 from catalog.api import response_models as responses
 from catalog.api.bodies import required_body
 from catalog.api.errors import ApiError
 from catalog.api.openapi import (
+    CONFLICT,
     INVALID_BODY,
     NO_CONTENT,
     WORK_POOL_NAME,
@@ -27,10 +27,15 @@ from catalog.api.views.base import (
     storable,
     write_context,
 )
+from catalog.api.work_pool_requests import WorkPoolCreate, WorkPoolUpdate
 from catalog.api.worker_filters import WorkersFilterBody
 from catalog.models import WorkPool
 from catalog.rendering.serializers import WorkPoolSerializer, WorkQueueSerializer
-from catalog.rules.limits import RESERVED_WORK_POOL_DELETE, RESERVED_WORK_POOL_NAME
+from catalog.rules.limits import (
+    RESERVED_WORK_POOL_DELETE,
+    RESERVED_WORK_POOL_NAME,
+    RESERVED_WORK_POOL_UPDATE,
+)
 from catalog.services import work_pools
 
 WORK_POOL_NOT_FOUND = error('Work pool "{name}" not found.')
@@ -50,7 +55,7 @@ class WorkPoolCreateView(PrefectAPIView):
 
     @extend_schema(
         summary="Create Work Pool",
-        request=json_body(requests.WorkPoolCreate),
+        request=json_body(WorkPoolCreate),
         responses={
             201: ok(returns(responses.WorkPoolResponse), "The new work pool"),
             403: error(RESERVED_WORK_POOL_NAME),
@@ -59,14 +64,17 @@ class WorkPoolCreateView(PrefectAPIView):
         },
     )
     def post(self, request: Request) -> Response:
-        new = required_body(request, requests.WorkPoolCreate)
-        pool = work_pools.work_pool_create(values=new.model_dump(), context=write_context(request))
+        new = required_body(request, WorkPoolCreate)
+        pool = work_pools.work_pool_create(values=new.values(), context=write_context(request))
         return Response(WorkPoolSerializer(pool).data, status=201)
 
 
 class WorkPoolDetailView(PrefectAPIView):
-    """`GET` and `DELETE` (204) `/api/work_pools/{name}`; 404 `Work pool "{name}" not
-    found.`; deleting a name starting with "prefect" is 403 whether or not it exists."""
+    """`GET`, `PATCH` (204) and `DELETE` (204) `/api/work_pools/{name}`; 404 `Work pool
+    "{name}" not found.` A name starting with "prefect" is 403 whether or not it exists
+    for a delete, and for a change other than pausing or a concurrency limit."""
+
+    prefect_allow = "GET"
 
     @extend_schema(
         summary="Read Work Pool",
@@ -75,6 +83,25 @@ class WorkPoolDetailView(PrefectAPIView):
     )
     def get(self, request: Request, name: str) -> Response:
         return Response(WorkPoolSerializer(work_pool_or_404(name)).data)
+
+    @extend_schema(
+        summary="Update Work Pool",
+        parameters=[WORK_POOL_NAME],
+        request=json_body(WorkPoolUpdate),
+        responses={
+            204: NO_CONTENT,
+            403: error(RESERVED_WORK_POOL_UPDATE),
+            404: WORK_POOL_NOT_FOUND,
+            409: CONFLICT,
+            422: INVALID_BODY,
+        },
+    )
+    def patch(self, request: Request, name: str) -> Response:
+        update = required_body(request, WorkPoolUpdate)
+        work_pools.work_pool_update_named(
+            name=name, changes=update.changes(), context=write_context(request)
+        )
+        return no_content()
 
     @extend_schema(
         summary="Delete Work Pool",
