@@ -27,7 +27,12 @@ PREFECT_COMPONENTS = PREFECT["components"]["schemas"]
 SEED_PAGE = (DATA / "prefect-openapi" / "read-deployment-page.txt").read_text()
 CAPTURES = [
     json.loads(line)
-    for name in ("prefect-scenario", "prefect-variables", "prefect-cli-routes")
+    for name in (
+        "prefect-scenario",
+        "prefect-variables",
+        "prefect-cli-routes",
+        "prefect-work-pool-update",
+    )
     for line in (DATA / name / "captured.jsonl").read_text().splitlines()
 ]
 # Answers given before any route runs: redirects to the other trailing slash, methods a
@@ -85,6 +90,7 @@ REQUEST_BODIES = [
     "VariableCreate",
     "VariableUpdate",
     "WorkPoolCreate",
+    "WorkPoolUpdate",
     "VersionInfo",
     "DeploymentFilter",
     "FlowFilter",
@@ -451,7 +457,10 @@ ACCEPTED_BODIES = [
 LAX_NUMBERS = {
     "var_filter_limit_numeric_string": [
         "['limit']: '1' is not valid under any of the given schemas",
-    ]
+    ],
+    "concurrency_limit_as_digits_204": [
+        "['concurrency_limit']: '5' is not valid under any of the given schemas",
+    ],
 }
 
 

@@ -306,7 +306,18 @@ CASES = [
     Case("pool.concurrency-limit-negative", ("concurrency_limit",), -1, 0),
     Case("pool.concurrency-limit-beyond-32-bits", ("concurrency_limit",), 2**31, 2**31 - 1),
     Case("pool.base-job-template-not-an-object", ("base_job_template",), [], {}),
-    Case("pool.base-job-template-nan", ("base_job_template",), {"x": NAN}, {"x": 1.5}),
+    Case(
+        "pool.base-job-template-nan",
+        ("base_job_template",),
+        {"job_configuration": {"x": NAN}, "variables": {"properties": {}}},
+        {"job_configuration": {"x": 1.5}, "variables": {"properties": {}}},
+    ),
+    Case(
+        "pool.base-job-template-undeclared-variable",
+        ("base_job_template",),
+        {"job_configuration": {"x": "{{ y }}"}, "variables": {"properties": {}}},
+        {"job_configuration": {"x": "{{ y }}"}, "variables": {"properties": {"y": {}}}},
+    ),
     Case("pool.storage-configuration-not-an-object", ("storage_configuration",), [], {}),
     Case("pool.type-too-long", ("type",), "t" * 256, "t" * 255),
     # Variables: API POST /api/variables/, the admin's add form, an importer bundle's

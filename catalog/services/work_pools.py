@@ -17,6 +17,7 @@ from catalog.models import (
     WorkStatus,
 )
 from catalog.rules import limits, parameters
+from catalog.rules.job_templates import check_base_job_template
 from catalog.rules.problems import Problem, RuleError, problem_from
 from catalog.rules.text import text_problem
 from catalog.services.checks import (
@@ -30,11 +31,16 @@ from catalog.services.checks import (
 from catalog.services.context import WriteContext
 from catalog.services.errors import Conflict, Invalid, NotFound
 
+def check_job_template(value: Any) -> dict:
+    """A JSON object every placeholder of whose job configuration it declares."""
+    return check_base_job_template(limits.check_json_object(value))
+
+
 POOL_RULES = {
     "name": (("name",), limits.check_name),
     "description": (("description",), limits.check_text),
     "type": (("type",), lambda value: limits.check_short_text(value, nullable=False)),
-    "base_job_template": (("base_job_template",), limits.check_json_object),
+    "base_job_template": (("base_job_template",), check_job_template),
     "storage_configuration": (("storage_configuration",), limits.check_json_object),
     "concurrency_limit": (("concurrency_limit",), limits.check_optional_integer),
     "status": (
