@@ -31,6 +31,7 @@ from catalog.services.checks import (
 from catalog.services.context import WriteContext
 from catalog.services.errors import Conflict, Invalid, NotFound
 
+
 def check_job_template(value: Any) -> dict:
     """A JSON object every placeholder of whose job configuration it declares."""
     return check_base_job_template(limits.check_json_object(value))
