@@ -19,15 +19,19 @@ from catalog.rules.job_templates import check_base_job_template
 from catalog.rules.problems import RuleError
 from catalog.services.errors import INTEGRITY_CONFLICT
 from tests.factories import ApiKeyFactory, WorkPoolFactory
-from tests.replay import body_shape, database_fingerprint, replay_steps, writer_client
+from tests.replay import (
+    body_shape,
+    database_fingerprint,
+    replay_steps,
+    scenario_capture,
+    writer_client,
+)
 from tests.test_interop import INTEROP_PYTHON, client_env
 
 pytestmark = pytest.mark.django_db
 
 DATA = Path(__file__).parent / "data" / "prefect-work-pool-update"
-STEPS = json.loads((DATA / "scenario.json").read_text())
-CAPTURED = [json.loads(line) for line in (DATA / "captured.jsonl").read_text().splitlines()]
-REFUSALS = {step["case"] for step in CAPTURED if step["status"] >= 300}
+STEPS, CAPTURED, REFUSALS = scenario_capture(DATA)
 PREFECT = INTEROP_PYTHON.with_name("prefect")
 PROCESS_TEMPLATE = next(s for s in STEPS if s["case"] == "template_204")["body"][
     "base_job_template"
