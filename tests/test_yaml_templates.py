@@ -132,3 +132,41 @@ def test_a_block_template_is_refused_outside_pull_steps(tmp_path):
         "names a block; the catalog keeps no blocks, so it cannot be filled (in pull steps "
         "it is kept for run time)"
     ]
+
+
+def test_a_work_pool_a_bundle_of_the_same_import_defines_counts_as_existing(tmp_path):
+    path = project_with(
+        tmp_path,
+        """
+        deployments:
+        - name: on-a-new-pool
+          entrypoint: flows/etl.py:load
+          work_pool:
+            name: from-the-bundle
+            work_queue_name: nightly
+        """,
+    )
+    # A pool as Prefect's server answers it (captured by the CLI's day), under a new name.
+    captured = read(DATA / "prefect-cli" / "captured.json")["stored"]["first-deploy"]
+    pool = {**captured["work_pools"][0], "name": "from-the-bundle", "queues": []}
+    pools = tmp_path / "pools.json"
+    pools.write_text(json.dumps({"work_pools": [pool]}))
+    assert refused([path])[0].endswith(
+        "work pool 'from-the-bundle' does not exist; "
+        "`prefect deploy` refuses it too (make the pool first, e.g. with "
+        "`prefect work-pool create`)"
+    )
+
+    result = import_paths([path, pools])  # the prefect.yaml named first: read last
+
+    assert result.created == 1
+    deployment = Deployment.objects.get(name="on-a-new-pool")
+    assert (deployment.work_queue.work_pool.name, deployment.work_queue.name) == (
+        "from-the-bundle",
+        "nightly",
+    )
+    assert warnings_of(result) == [
+        f"warning: {path}:6: deployments[0].work_pool.work_queue_name: work queue 'nightly' "
+        "does not exist in work pool 'from-the-bundle'; the import makes it, as `prefect "
+        "deploy` does"
+    ]

@@ -16,7 +16,10 @@ READERS = {"json": read_json, "jsonl": read_json_lines, "yaml": read_prefect_yam
 
 
 def read_paths(paths: Iterable[Path], *, file_format: str | None = None) -> Bundle:
+    """Every file's records. prefect.yaml files are read last, so that the work pools a
+    JSON bundle of the same import defines count as existing for them."""
     bundle = Bundle()
+    read_later = []
     for path in map(Path, paths):
         named_kind = file_format or FORMATS.get(path.suffix.lower())
         try:
@@ -30,9 +33,28 @@ def read_paths(paths: Iterable[Path], *, file_format: str | None = None) -> Bund
             bundle.problems.append(f"{path}: {exc}")
             continue
         kind = named_kind or sniff(text)
-        reader = READERS[kind]
-        bundle.extend(reader(str(path), text, base_dir=path.parent))
+        if kind == "yaml":
+            read_later.append((path, text))
+        else:
+            bundle.extend(READERS[kind](str(path), text, base_dir=path.parent))
+    for path, text in read_later:
+        pools = pools_in(bundle)
+        bundle.extend(read_prefect_yaml(str(path), text, base_dir=path.parent, pools=pools))
     return bundle
+
+
+def pools_in(bundle: Bundle) -> tuple[dict[str, str], set[tuple[str, str]]]:
+    """The work pools a bundle's records define (name: type), and their queues."""
+    pools: dict[str, str] = {}
+    queues: set[tuple[str, str]] = set()
+    for record in bundle.work_pools:
+        data = record.data
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            pools[data["name"]] = data.get("type")
+            for queue in data.get("queues") or ():
+                if isinstance(queue, dict) and isinstance(queue.get("name"), str):
+                    queues.add((data["name"], queue["name"]))
+    return pools, queues
 
 
 class FileTooLarge(ValueError):

@@ -27,8 +27,11 @@ class PrefectYamlError(ValueError):
     pass
 
 
-def read_prefect_yaml(source: str, text: str, base_dir: Path | None = None) -> Bundle:
-    """The deployments a `prefect deploy --all` of this file would make."""
+def read_prefect_yaml(
+    source: str, text: str, base_dir: Path | None = None, *, pools: tuple | None = None
+) -> Bundle:
+    """The deployments a `prefect deploy --all` of this file would make. `pools` are work
+    pools (name: type) and queues that the same import defines besides the catalog's."""
     budgets = FileBudgets.from_settings()
     size = len(text.encode("utf-8"))
     if size > budgets.yaml_max_bytes:
@@ -44,7 +47,7 @@ def read_prefect_yaml(source: str, text: str, base_dir: Path | None = None) -> B
         return failed(syntax_error(source, text, exc))
     if not isinstance(document, Mapping) or not isinstance(document.get("deployments"), list):
         return failed(f"{source}: expected a prefect.yaml with a `deployments` list")
-    converter = PrefectYaml(source, document, lines, base_dir or Path("."))
+    converter = PrefectYaml(source, document, lines, base_dir or Path("."), pools)
     return converter.bundle()
 
 
@@ -123,7 +126,9 @@ def line_of(lines: dict[tuple, int], path: str) -> int | None:
 class PrefectYaml:
     """Turns one prefect.yaml into records of what `prefect deploy` would send."""
 
-    def __init__(self, source: str, document: Mapping, lines: dict, base_dir: Path) -> None:
+    def __init__(
+        self, source: str, document: Mapping, lines: dict, base_dir: Path, pools: tuple | None
+    ) -> None:
         self.source = source
         self.document = document
         self.lines = lines
@@ -132,6 +137,10 @@ class PrefectYaml:
         self.noted_top_pull = False
         self.variables = catalog_variables()
         self.pools, self.queues = catalog_pools()
+        if pools is not None:
+            imported_pools, imported_queues = pools
+            self.pools = {**self.pools, **imported_pools}
+            self.queues |= imported_queues
         self.flow_files = source_files()
 
     def bundle(self) -> Bundle:
