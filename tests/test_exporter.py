@@ -14,7 +14,14 @@ from catalog.importing.exporter import (
 )
 from catalog.importing.run import import_paths
 from catalog.management.commands.setup_demo import DEMO_BUNDLE
-from catalog.models import ConcurrencyLimit, Deployment, Flow, Variable, WorkPool
+from catalog.models import (
+    ConcurrencyLimit,
+    Deployment,
+    DeploymentSchedule,
+    Flow,
+    Variable,
+    WorkPool,
+)
 from tests.conftest import prefect_file
 from tests.factories import FlowFactory, VariableFactory
 
@@ -110,6 +117,31 @@ def test_the_prefect_yaml_uses_the_keys_prefect_deploy_reads(catalog):
         "slug": "first-monday-cron",
         "parameters": {},
     }
+
+
+# The keys a schedule of prefect.yaml may hold: Prefect 3.9.1's file model
+# (`prefect.cli.deploy._models.RawScheduleConfig`) forbids any other, and `prefect deploy`
+# then skips the whole file.
+PREFECT_YAML_SCHEDULE_KEYS = {
+    "cron",
+    "interval",
+    "rrule",
+    "timezone",
+    "anchor_date",
+    "active",
+    "parameters",
+    "slug",
+    "replaces",
+    "day_or",
+}
+
+
+def test_the_prefect_yaml_schedules_hold_only_keys_prefect_deploy_accepts(catalog):
+    DeploymentSchedule.objects.update(max_scheduled_runs=5)
+    document = yaml.safe_load(export_prefect_yaml(deployments_to_export()))
+    keys = {key for entry in document["deployments"] for s in entry["schedules"] for key in s}
+    assert keys <= PREFECT_YAML_SCHEDULE_KEYS
+    assert {"cron", "interval", "rrule", "slug", "active"} <= keys
 
 
 def test_export_writes_to_stdout_without_an_output(catalog, capsys):

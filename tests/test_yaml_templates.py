@@ -170,3 +170,26 @@ def test_a_work_pool_a_bundle_of_the_same_import_defines_counts_as_existing(tmp_
         "does not exist in work pool 'from-the-bundle'; the import makes it, as `prefect "
         "deploy` does"
     ]
+
+
+def test_max_scheduled_runs_which_prefect_deploy_refuses_is_taken_with_a_warning(tmp_path):
+    path = project_with(
+        tmp_path,
+        """
+        deployments:
+        - name: capped
+          entrypoint: flows/etl.py:load
+          schedules:
+          - interval: 600
+            slug: ten-minutes
+            max_scheduled_runs: 5
+        """,
+    )
+    result = import_paths([path])
+    assert warnings_of(result) == [
+        f"warning: {path}:7: deployments[0].schedules[0].max_scheduled_runs: `prefect "
+        "deploy` refuses this key (its schedules take only cron, interval, rrule, timezone, "
+        "anchor_date, active, parameters, slug, replaces and day_or); the import takes it"
+    ]
+    (schedule,) = Deployment.objects.get(name="capped").schedules.all()
+    assert schedule.max_scheduled_runs == 5

@@ -148,6 +148,6 @@ def schedule_yaml(schedule) -> dict:
     entry.update(
         {"active": schedule.active, "slug": schedule.slug, "parameters": schedule.parameters}
     )
-    if schedule.max_scheduled_runs is not None:
-        entry["max_scheduled_runs"] = schedule.max_scheduled_runs
+    # No `max_scheduled_runs`: `prefect deploy` refuses the key in a prefect.yaml (and
+    # skips the whole file). The JSON bundle keeps it.
     return entry

@@ -215,14 +215,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cli-project-") as scratch, api_client() as client:
         project = Path(scratch) / "project"
         shutil.copytree(source, project, ignore=shutil.ignore_patterns("__pycache__"))
-        for step in STEPS:
-            if step[0] == SNAPSHOT:
-                results["stored"][step[1]] = stored(client)
-            elif step[0] == PAUSE:
-                pause(client, step[1])
-            else:
-                results["steps"].append(run_step(client, step, project))
-    output.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+        try:
+            for step in STEPS:
+                if step[0] == SNAPSHOT:
+                    results["stored"][step[1]] = stored(client)
+                elif step[0] == PAUSE:
+                    pause(client, step[1])
+                else:
+                    results["steps"].append(run_step(client, step, project))
+        finally:  # what ran so far, to read when a step cannot go on
+            output.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

@@ -174,6 +174,7 @@ class PrefectYaml:
         data = self.deployment_json(templates.deployment(with_schedules(config)))
         data["pull_steps"] = pull
         self.warn_pool(data, templates.warn)
+        self.warn_max_scheduled_runs(data, templates.warn)
 
         def where(record: Record, inner: str) -> str:
             path = joined(place, yaml_path(inner))
@@ -199,6 +200,20 @@ class PrefectYaml:
                 f"work queue {queue!r} does not exist in work pool {pool!r}; "
                 "the import makes it, as `prefect deploy` does",
             )
+
+    @staticmethod
+    def warn_max_scheduled_runs(data: dict, warn) -> None:
+        """`prefect deploy` refuses `max_scheduled_runs` in a schedule (and skips the whole
+        file); a prefect.yaml the catalog exported before it stopped writing the key may
+        hold it, so the import takes it, with a warning."""
+        for index, schedule in enumerate(data.get("schedules") or ()):
+            if "max_scheduled_runs" in schedule:
+                warn(
+                    f"schedules[{index}].max_scheduled_runs",
+                    "`prefect deploy` refuses this key (its schedules take only cron, "
+                    "interval, rrule, timezone, anchor_date, active, parameters, slug, "
+                    "replaces and day_or); the import takes it",
+                )
 
     def warner(self, place: str):
         def warn(path: str, message: str) -> None:
