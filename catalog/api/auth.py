@@ -48,6 +48,22 @@ READS_SENT_AS_POST = frozenset(
         "worker-filter",
         "variable-filter",
         "variable-count",
+        "flow-run-filter",
+        "flow-run-count",
+        "flow-run-paginate",
+        "task-run-filter",
+        "task-run-count",
+        "task-run-paginate",
+        "block-document-filter",
+        "block-document-count",
+        "block-type-filter",
+        "artifact-filter",
+        "artifact-count",
+        "latest-artifact-filter",
+        "latest-artifact-count",
+        "automation-filter",
+        "automation-count",
+        "tag-concurrency-limit-filter",
     }
 )
 

@@ -475,3 +475,10 @@ class RequestValidationError(BaseModel):
     exception_message: str = Field(examples=["Invalid request received."])
     exception_detail: list[ValidationError]
     request_body: Any = None
+
+
+class ObjectNotFound(BaseModel):
+    """What Prefect's server answers for a missing object on the routes that raise its
+    own not-found error (a missing automation), rather than a route's `detail`."""
+
+    exception_message: str = Field(examples=["Automation not found"])

@@ -9,6 +9,7 @@ from catalog.api.views import (
     automations,
     collections,
     deployments,
+    empty_store,
     flows,
     history,
     limits,
@@ -188,6 +189,85 @@ urlpatterns = [
         "variables/<prefect_uuid:id>",
         variables.VariableDetailView.as_view(),
         name="variable-detail",
+    ),
+    # What the catalog does not keep, answered as from Prefect's empty store
+    path("flow_runs/filter", empty_store.FlowRunFilterView.as_view(), name="flow-run-filter"),
+    path("flow_runs/count", empty_store.FlowRunCountView.as_view(), name="flow-run-count"),
+    path("flow_runs/paginate", empty_store.FlowRunPaginateView.as_view(), name="flow-run-paginate"),
+    path(
+        "flow_runs/<prefect_uuid:id>",
+        empty_store.FlowRunDetailView.as_view(),
+        name="flow-run-detail",
+    ),
+    path("task_runs/filter", empty_store.TaskRunFilterView.as_view(), name="task-run-filter"),
+    path("task_runs/count", empty_store.TaskRunCountView.as_view(), name="task-run-count"),
+    path("task_runs/paginate", empty_store.TaskRunPaginateView.as_view(), name="task-run-paginate"),
+    path(
+        "task_runs/<prefect_uuid:id>",
+        empty_store.TaskRunDetailView.as_view(),
+        name="task-run-detail",
+    ),
+    path(
+        "block_documents/filter",
+        empty_store.BlockDocumentFilterView.as_view(),
+        name="block-document-filter",
+    ),
+    path(
+        "block_documents/count",
+        empty_store.BlockDocumentCountView.as_view(),
+        name="block-document-count",
+    ),
+    path(
+        "block_documents/<prefect_uuid:id>",
+        empty_store.BlockDocumentDetailView.as_view(),
+        name="block-document-detail",
+    ),
+    path(
+        "block_types/slug/<str:slug>/block_documents/name/<str:block_document_name>",
+        empty_store.BlockDocumentByNameView.as_view(),
+        name="block-document-by-name",
+    ),
+    path("block_types/filter", empty_store.BlockTypeFilterView.as_view(), name="block-type-filter"),
+    path("artifacts/filter", empty_store.ArtifactFilterView.as_view(), name="artifact-filter"),
+    path("artifacts/count", empty_store.ArtifactCountView.as_view(), name="artifact-count"),
+    path(
+        "artifacts/latest/filter",
+        empty_store.LatestArtifactFilterView.as_view(),
+        name="latest-artifact-filter",
+    ),
+    path(
+        "artifacts/latest/count",
+        empty_store.LatestArtifactCountView.as_view(),
+        name="latest-artifact-count",
+    ),
+    path(
+        "artifacts/<prefect_uuid:id>",
+        empty_store.ArtifactDetailView.as_view(),
+        name="artifact-detail",
+    ),
+    path(
+        "automations/filter", empty_store.AutomationFilterView.as_view(), name="automation-filter"
+    ),
+    path("automations/count", empty_store.AutomationCountView.as_view(), name="automation-count"),
+    path(
+        "automations/<prefect_uuid:id>",
+        empty_store.AutomationDetailView.as_view(),
+        name="automation-detail",
+    ),
+    path(
+        "concurrency_limits/filter",
+        empty_store.TagLimitFilterView.as_view(),
+        name="tag-concurrency-limit-filter",
+    ),
+    path(
+        "concurrency_limits/tag/<str:tag>",
+        empty_store.TagLimitByTagView.as_view(),
+        name="tag-concurrency-limit-by-tag",
+    ),
+    path(
+        "concurrency_limits/<prefect_uuid:id>",
+        empty_store.TagLimitDetailView.as_view(),
+        name="tag-concurrency-limit-detail",
     ),
     re_path(r"^(?P<unmatched>.*)$", service.api_not_found, name="api-not-found"),
 ]
