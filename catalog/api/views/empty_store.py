@@ -133,7 +133,10 @@ def missing_view(
     """The view of `GET` of one thing, always missing, with Prefect's 404 body."""
     answer = error(message)
     if body_key != "detail":
-        answer = ok(returns(responses.ObjectNotFound), message)
+        # The route's own not-found body, or, for a path that is no UUID, the `detail`
+        # of a path no route matches.
+        either = [returns(responses.ObjectNotFound), returns(responses.HTTPError)]
+        answer = ok({"anyOf": either}, f"{message}, or no such route")
     schema = extend_schema(
         summary=summary, parameters=list(parameters), responses={404: answer}, tags=tags
     )
