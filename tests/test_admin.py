@@ -21,6 +21,7 @@ from tests.factories import (
     DeploymentScheduleFactory,
     FlowFactory,
     VariableFactory,
+    WorkPoolFactory,
     WorkQueueFactory,
 )
 from tests.replay import database_fingerprint
@@ -499,3 +500,39 @@ def test_an_export_leaves_no_history_entry(admin_client, full_deployment):
     assert not Version.objects.filter(
         object_id=full_deployment.pk, change_set__door="admin"
     ).exists()
+
+
+# Work pools ---------------------------------------------------------------------------
+
+
+def pool_form_data(pool, **changes) -> dict:
+    """What the change form posts for a pool, with `changes` on top."""
+    data = {
+        "name": pool.name,
+        "description": pool.description or "",
+        "type": pool.type,
+        "base_job_template": json.dumps(pool.base_job_template),
+        "concurrency_limit": pool.concurrency_limit or "",
+        "status": pool.status or "",
+        "default_queue": str(pool.default_queue_id or ""),
+        "storage_configuration": json.dumps(pool.storage_configuration),
+    }
+    if pool.is_paused:
+        data["is_paused"] = "on"
+    data.update(changes)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_pausing_a_pool_in_the_admin_makes_it_paused_as_the_api_does(admin_client):
+    pool = WorkPoolFactory(type="process", status="NOT_READY")
+    url = reverse("admin:catalog_workpool_change", args=[pool.pk])
+
+    response = admin_client.post(url, pool_form_data(pool, is_paused="on"))
+    assert response.status_code == 302
+    pool.refresh_from_db()
+    assert (pool.is_paused, pool.status) == (True, "PAUSED")
+
+    response = admin_client.post(url, pool_form_data(pool, is_paused=None))
+    assert response.status_code == 302
+    pool.refresh_from_db()
+    assert (pool.is_paused, pool.status) == (False, "NOT_READY")

@@ -105,8 +105,20 @@ def work_pool_save(*, pool: WorkPool, renamed: bool, context: WriteContext) -> N
     """A pool as a form left it (the admin): every field checked, then saved, with its
     default queue made if it has none."""
     check_pool(columns_of(pool, POOL_RULES), renamed=renamed)
+    status_follows_pause(pool)
     saved(pool)
     work_pool_ensure(pool.name)
+
+
+def status_follows_pause(pool: WorkPool) -> None:
+    """A paused pool is PAUSED, and a pool resumed from PAUSED is NOT_READY, whoever
+    (un)paused it; a `prefect-agent` pool keeps its status."""
+    if pool.type == DEFAULT_POOL_TYPE:
+        return
+    if pool.is_paused:
+        pool.status = WorkStatus.PAUSED
+    elif pool.status == WorkStatus.PAUSED:
+        pool.status = WorkStatus.NOT_READY
 
 
 def work_pool_ensure(name: str) -> WorkPool:
