@@ -45,6 +45,8 @@ DELIBERATE = {
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SERVER = re.compile(r"http://(127\.0\.0\.1|localhost):\d+")
+# Where the interop virtualenv is, which Python's warnings name: the clone's own folder.
+INSTALLED = re.compile(r"\S*/site-packages/")
 ISO_TIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d| UTC)?")
 DATETIME_REPR = re.compile(r"DateTime\([\d, ]+tzinfo=Timezone\('UTC'\)\)")
 LOG_CLOCK = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} \|", re.MULTILINE)
@@ -54,10 +56,11 @@ RULES = re.compile(r"([━─═])\1+")
 
 
 def masked_text(text: str) -> str:
-    """CLI output with what differs between two servers masked: ids, the server's
-    address, times; and table padding, whose width follows the masked values."""
+    """CLI output with what differs between two runs masked: ids, the server's address,
+    times, where the CLI is installed; and table padding, whose width follows the masked
+    values."""
     text = DATETIME_REPR.sub("'<time>'", text)
-    text = LOG_CLOCK.sub("<clock> |", text)
+    text = LOG_CLOCK.sub("<clock> |", INSTALLED.sub("<site-packages>/", text))
     text = ISO_TIME.sub("<time>", SERVER.sub("<server>", UUID.sub("<uuid>", text)))
     text = AGO.sub("<ago>", text)
     lines = (RULES.sub(r"\1", PADDING.sub(" ", line)).rstrip() for line in text.splitlines())
