@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from catalog.api.views.empty_store import NO_TAG_LIMITS
 from catalog.models import ApiKeyAccess
 from tests.factories import ApiKeyFactory
-from tests.replay import body_shape, replay_steps, scenario_capture
+from tests.replay import body_shape, database_fingerprint, replay_steps, scenario_capture
 from tests.test_cli_interop import masked_text
 from tests.test_interop import INTEROP_PYTHON, ROOT, client_env
 
@@ -114,3 +115,39 @@ def test_the_cli_command_prints_what_it_printed_against_prefects_empty_server(
     expected = DELIBERATE_OUTPUT.get(tuple(step["argv"]), masked_text(step["stdout"]))
     assert (result.returncode, masked_text(result.stdout)) == (step["exit_code"], expected)
     assert "Traceback" not in result.stderr
+
+
+# Creating a tag concurrency limit: refused, saying what to use instead -----------------
+
+
+@pytest.mark.django_db
+def test_creating_a_tag_limit_is_refused_saying_what_to_use_instead():
+    before = database_fingerprint()
+    key = ApiKeyFactory(access=ApiKeyAccess.WRITE)
+    response = Client().post(
+        "/api/concurrency_limits/",
+        {"tag": "etl", "concurrency_limit": 2},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key.secret}",
+    )
+    assert (response.status_code, response.json()) == (403, {"detail": NO_TAG_LIMITS})
+    assert database_fingerprint() == before
+
+
+@pytest.mark.interop
+@pytest.mark.django_db(transaction=True)
+def test_the_cli_shows_why_a_tag_limit_cannot_be_created(live_server, tmp_path):
+    env = cli_env(f"{live_server.url}/api", tmp_path / "prefect-home")
+    env["PREFECT_API_KEY"] = ApiKeyFactory(access=ApiKeyAccess.WRITE).secret
+    result = subprocess.run(
+        [str(PREFECT), "--no-prompt", "concurrency-limit", "create", "etl", "2"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # The CLI does not catch the 403: it ends its traceback with the catalog's message.
+    assert result.returncode == 1
+    assert "403 Forbidden" in result.stdout + result.stderr
+    assert NO_TAG_LIMITS in result.stdout + result.stderr

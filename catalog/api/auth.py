@@ -118,6 +118,7 @@ WRITE_PERMISSIONS = {
     # automations): any write credentials reach the answer.
     "deployment-create-flow-run": {"POST": ()},
     "automation-create": {"POST": ()},
+    "tag-concurrency-limit-create": {"POST": ()},
     "automations-owned-by": {"DELETE": ()},
     "variable-create": {"POST": catalog_permissions("add_variable")},
     "variable-detail": VARIABLE_WRITES,

@@ -255,6 +255,11 @@ urlpatterns = [
         name="automation-detail",
     ),
     path(
+        "concurrency_limits/",
+        empty_store.TagLimitCreateView.as_view(),
+        name="tag-concurrency-limit-create",
+    ),
+    path(
         "concurrency_limits/filter",
         empty_store.TagLimitFilterView.as_view(),
         name="tag-concurrency-limit-filter",

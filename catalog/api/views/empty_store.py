@@ -2,7 +2,9 @@
 database: flow runs, task runs, block documents and types, artifacts, automations and
 tag (v1) concurrency limits. The filter routes list `[]`, the count routes `0`, the
 paginate routes an empty page, and a read by id or name is Prefect's 404; each body is
-checked first, as Prefect checks it. None of these routes writes.
+checked first, as Prefect checks it. None of these routes writes: creating a tag
+concurrency limit (`prefect concurrency-limit create`) is refused with a 403 that says
+what to use instead.
 
 Prefect's server registers its built-in block types at startup; the catalog lists none
 (README, "Where the catalog deliberately differs")."""
@@ -19,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.api import empty_store_filters as bodies
+from catalog.api import request_models as requests
 from catalog.api import response_models as responses
 from catalog.api.openapi import INVALID_BODY, error, json_body, ok, path_parameter, returns
 from catalog.api.views.base import FilterRouteView, PrefectAPIView
@@ -187,3 +190,22 @@ TagLimitByTagView = missing_view(
     "Concurrency limit not found",
     path_parameter("tag", "The tag name"),
 )
+
+NO_TAG_LIMITS = (
+    "This catalog keeps no tag concurrency limits: limit a deployment with its "
+    "`concurrency_limit`, or share a global concurrency limit "
+    "(`prefect global-concurrency-limit create`)."
+)
+
+
+class TagLimitCreateView(PrefectAPIView):
+    """`POST /api/concurrency_limits/`: refused with 403 and what to use instead; the body
+    is not read."""
+
+    @extend_schema(
+        summary="Create Concurrency Limit",
+        request=json_body(requests.UnreadBody),
+        responses={403: error(NO_TAG_LIMITS)},
+    )
+    def post(self, request: Request) -> Response:
+        return Response({"detail": NO_TAG_LIMITS}, status=403)
