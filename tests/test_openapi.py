@@ -32,6 +32,7 @@ CAPTURES = [
         "prefect-variables",
         "prefect-cli-routes",
         "prefect-work-pool-update",
+        "prefect-work-queues",
         "prefect-empty-store",
     )
     for line in (DATA / name / "captured.jsonl").read_text().splitlines()

@@ -114,6 +114,12 @@ WRITE_PERMISSIONS = {
         "PATCH": catalog_permissions("change_workpool"),
         "DELETE": catalog_permissions("delete_workpool", "delete_workqueue", "change_deployment"),
     },
+    "work-pool-queue-create": {"POST": catalog_permissions("add_workqueue")},
+    # Giving a new queue a taken priority moves the pool's other queues down.
+    "work-queue-detail": {
+        "PATCH": catalog_permissions("change_workqueue"),
+        "DELETE": catalog_permissions("delete_workqueue"),
+    },
     # Writes the catalog refuses or that change nothing here (it keeps no runs and no
     # automations): any write credentials reach the answer.
     "deployment-create-flow-run": {"POST": ()},

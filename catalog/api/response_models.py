@@ -431,6 +431,31 @@ class WorkQueueResponse(Stored):
     )
 
 
+class WorkQueueHealthPolicy(BaseModel):
+    maximum_late_runs: int | None = Field(
+        default=0, description="The maximum number of late runs in the work queue."
+    )
+    maximum_seconds_since_last_polled: int | None = Field(
+        default=60,
+        description=(
+            "The maximum number of time in seconds elapsed since work queue has been polled."
+        ),
+    )
+
+
+class WorkQueueStatusDetail(BaseModel):
+    healthy: bool = Field(description="Whether or not the work queue is healthy.")
+    late_runs_count: int = Field(
+        default=0, description="The number of late flow runs in the work queue."
+    )
+    last_polled: datetime | None = Field(
+        default=None, description="The last time an agent polled this queue for work."
+    )
+    health_check_policy: WorkQueueHealthPolicy = Field(
+        description="The policy used to determine whether or not the work queue is healthy."
+    )
+
+
 # Variables -----------------------------------------------------------------------------
 
 

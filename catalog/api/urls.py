@@ -142,6 +142,16 @@ urlpatterns = [
         name="work-queue-filter",
     ),
     path(
+        "work_pools/<str:work_pool_name>/queues",
+        work_pools.WorkPoolQueueCreateView.as_view(),
+        name="work-pool-queue-create",
+    ),
+    path(
+        "work_pools/<str:work_pool_name>/queues/<str:name>",
+        work_pools.WorkPoolQueueDetailView.as_view(),
+        name="work-pool-queue-detail",
+    ),
+    path(
         "work_pools/<str:work_pool_name>/workers/filter",
         work_pools.WorkersFilterView.as_view(),
         name="worker-filter",
@@ -160,6 +170,11 @@ urlpatterns = [
         "work_queues/<prefect_uuid:id>",
         work_queues.WorkQueueDetailView.as_view(),
         name="work-queue-detail",
+    ),
+    path(
+        "work_queues/<prefect_uuid:id>/status",
+        work_queues.WorkQueueStatusView.as_view(),
+        name="work-queue-status",
     ),
     # What the catalog does not keep: automations, and the collection registry's views
     path("automations/", automations.AutomationCreateView.as_view(), name="automation-create"),

@@ -5,12 +5,14 @@ Both check a base job template with Prefect's rule (`catalog.rules.job_templates
 storage configuration with Prefect's model, so a bad one is the very 422 Prefect gives.
 """
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
 from catalog.api.request_models import ActionModel, Count, Name
 from catalog.api.response_models import WorkPoolStorageConfiguration
+from catalog.rules import limits
 from catalog.rules.job_templates import check_base_job_template
 
 STORAGE_DESCRIPTION = "The storage configuration for the work pool."
@@ -76,3 +78,42 @@ def storage_of(body: WorkPoolCreate | WorkPoolUpdate) -> dict[str, Any]:
     storage = body.storage_configuration
     dumped = storage if storage is None else storage.model_dump(mode="json", exclude_unset=True)
     return {"storage_configuration": dumped}
+
+
+Priority = Annotated[int, Field(gt=0, le=limits.MAX_INT)]
+
+
+class WorkQueueCreate(ActionModel):
+    """A new queue of a pool (`POST /work_pools/{name}/queues`)."""
+
+    name: Name = Field(description="The name of the work queue.")
+    description: str | None = Field(default="", description="An optional description.")
+    is_paused: bool = Field(default=False, description="Whether the work queue is paused.")
+    concurrency_limit: Count | None = Field(
+        default=None, description="A concurrency limit for the work queue."
+    )
+    priority: Priority | None = Field(
+        default=None, description="The queue's priority; 1 is the highest."
+    )
+    filter: dict[str, Any] | None = Field(
+        default=None, description="DEPRECATED: Filter criteria for the work queue."
+    )
+
+    def values(self) -> dict[str, Any]:
+        """The queue's columns, for `catalog.services.work_pools`."""
+        return self.model_dump(exclude={"filter"})
+
+
+class WorkQueueUpdate(ActionModel):
+    """The keys of a work queue to change (`PATCH /work_queues/{id}`); only the keys
+    sent are changed."""
+
+    name: str | None = None
+    description: str | None = None
+    is_paused: bool = False
+    concurrency_limit: Count | None = None
+    priority: Priority | None = None
+    last_polled: datetime | None = None
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)

@@ -57,6 +57,8 @@ QUEUE_RULES = {
     "status": (("status",), lambda value: limits.check_choice(value, limits.WORK_STATUSES)),
 }
 POOL_TAKEN = "A work pool with this name already exists."
+# Prefect's message, with its unfilled placeholder, as its server sends it.
+QUEUE_TAKEN = "A work queue with this name already exists in work pool {work_pool_name!r}."
 # The columns every pool has a value in.
 ALWAYS_SET = ("is_paused", "base_job_template", "storage_configuration")
 
@@ -233,6 +235,70 @@ def free_priority(pool: WorkPool) -> int:
     """As in Prefect: a gap in 1, 2, 3… if there is one, else one past the last."""
     taken = sorted(pool.queues.values_list("priority", flat=True))
     return next((n for n, used in enumerate(taken, start=1) if n != used), len(taken) + 1)
+
+
+def work_queue_create(
+    *, pool_name: str, values: Mapping[str, Any], context: WriteContext
+) -> WorkQueue:
+    """`POST /work_pools/{name}/queues`: a new queue in an existing pool. Without a
+    priority it takes the first free one; with one, the pool's queues at or after it move
+    down just enough to keep their order, as in Prefect. A taken name conflicts."""
+    pool = pool_by_name(pool_name)
+    values = {key: value for key, value in values.items() if value is not None or key != "priority"}
+    check_queue(values)
+    if pool.queues.filter(name=values["name"]).exists():
+        raise Conflict(QUEUE_TAKEN, ("name",))
+    values = {**values, "description": values.get("description") or ""}
+    priority = values.get("priority") or free_priority(pool)
+    try:
+        with transaction.atomic():
+            queue = WorkQueue.objects.create(**{**values, "priority": priority}, work_pool=pool)
+            if values.get("priority"):
+                make_room(pool, queue)
+    except IntegrityError:
+        raise Conflict(QUEUE_TAKEN, ("name",)) from None
+    return queue
+
+
+def make_room(pool: WorkPool, placed: WorkQueue) -> None:
+    """Puts `placed` before the other queues of its priority or after, then raises the
+    priority of every queue that would not be after the one before it."""
+    others = [queue for queue in pool.queues.order_by("priority") if queue.pk != placed.pk]
+    position = next(
+        (n for n, queue in enumerate(others) if queue.priority >= placed.priority), len(others)
+    )
+    last = 0
+    for queue in [*others[:position], placed, *others[position:]]:
+        if queue.priority <= last:
+            last += 1
+            queue.priority = last
+            queue.save(update_fields=["priority", "updated"])
+        else:
+            last = queue.priority
+
+
+def work_queue_update(
+    *, queue: WorkQueue, changes: Mapping[str, Any], context: WriteContext
+) -> None:
+    """`PATCH /work_queues/{id}`: writes the keys given (a priority as given, no other
+    queue moves, as in Prefect). Pausing makes the queue PAUSED and resuming a PAUSED
+    queue makes it NOT_READY; a taken name conflicts."""
+    check_queue(changes)
+    for field, value in changes.items():
+        setattr(queue, field, value)
+    if changes.get("is_paused") is True:
+        queue.status = WorkStatus.PAUSED
+    elif changes.get("is_paused") is False and queue.status == WorkStatus.PAUSED:
+        queue.status = WorkStatus.NOT_READY
+    saved(queue)
+
+
+def work_queue_delete(*, queue: WorkQueue, context: WriteContext) -> None:
+    """`DELETE /work_queues/{id}`: a pool's default queue may not go (409, as Prefect's
+    database refuses it)."""
+    if WorkPool.objects.filter(default_queue=queue).exists():
+        raise Conflict()
+    queue.delete()
 
 
 def work_queue_save(*, queue: WorkQueue, context: WriteContext) -> None:

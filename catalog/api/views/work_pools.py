@@ -18,6 +18,7 @@ from catalog.api.openapi import (
     json_body,
     list_of,
     ok,
+    path_parameter,
     returns,
 )
 from catalog.api.views.base import (
@@ -27,9 +28,9 @@ from catalog.api.views.base import (
     storable,
     write_context,
 )
-from catalog.api.work_pool_requests import WorkPoolCreate, WorkPoolUpdate
+from catalog.api.work_pool_requests import WorkPoolCreate, WorkPoolUpdate, WorkQueueCreate
 from catalog.api.worker_filters import WorkersFilterBody
-from catalog.models import WorkPool
+from catalog.models import WorkPool, WorkQueue
 from catalog.rendering.serializers import WorkPoolSerializer, WorkQueueSerializer
 from catalog.rules.limits import (
     RESERVED_WORK_POOL_DELETE,
@@ -39,6 +40,8 @@ from catalog.rules.limits import (
 from catalog.services import work_pools
 
 WORK_POOL_NOT_FOUND = error('Work pool "{name}" not found.')
+POOL_QUEUE_NOT_FOUND = "Work pool queue '{pool}/{queue}' not found."
+QUEUE_NAME = path_parameter("name", "The work pool queue name")
 
 
 def work_pool_or_404(name: str) -> WorkPool:
@@ -186,3 +189,47 @@ class WorkersFilterView(FilterRouteView):
     def answer(self, query, limit: int, work_pool_name: str) -> Response:
         work_pool_or_404(work_pool_name)
         return Response([])
+
+
+class WorkPoolQueueCreateView(PrefectAPIView):
+    """`POST /api/work_pools/{work_pool_name}/queues`: 201 with the new queue; 404 for a
+    missing pool (after the body is checked), 409 for a name the pool already has."""
+
+    @extend_schema(
+        summary="Create Work Queue",
+        parameters=[WORK_POOL_NAME_IN_QUEUE_ROUTES],
+        request=json_body(WorkQueueCreate),
+        responses={
+            201: ok(returns(responses.WorkQueueResponse), "The new work queue"),
+            404: WORK_POOL_NOT_FOUND,
+            409: error(work_pools.QUEUE_TAKEN),
+            422: INVALID_BODY,
+        },
+    )
+    def post(self, request: Request, work_pool_name: str) -> Response:
+        new = required_body(request, WorkQueueCreate)
+        queue = work_pools.work_queue_create(
+            pool_name=work_pool_name, values=new.values(), context=write_context(request)
+        )
+        return Response(WorkQueueSerializer(queue).data, status=201)
+
+
+class WorkPoolQueueDetailView(PrefectAPIView):
+    """`GET /api/work_pools/{work_pool_name}/queues/{name}`; 404 `Work pool queue
+    '{pool}/{queue}' not found.` whether the pool or the queue is missing."""
+
+    @extend_schema(
+        summary="Read Work Queue",
+        parameters=[WORK_POOL_NAME_IN_QUEUE_ROUTES, QUEUE_NAME],
+        responses={
+            200: ok(returns(responses.WorkQueueResponse)),
+            404: error(POOL_QUEUE_NOT_FOUND),
+        },
+    )
+    def get(self, request: Request, work_pool_name: str, name: str) -> Response:
+        queues = WorkQueue.objects.select_related("work_pool")
+        found = storable(work_pool_name, name)
+        queue = queues.filter(work_pool__name=work_pool_name, name=name).first() if found else None
+        if queue is None:
+            raise ApiError(404, POOL_QUEUE_NOT_FOUND.format(pool=work_pool_name, queue=name))
+        return Response(WorkQueueSerializer(queue).data)
