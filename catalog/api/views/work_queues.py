@@ -1,7 +1,7 @@
 """Work queues across pools: `/api/work_queues/…`, the routes `prefect work-queue` reads."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -118,8 +118,10 @@ class WorkQueueStatusView(PrefectAPIView):
         parameters=[QUEUE_ID],
         responses={
             200: ok(returns(responses.WorkQueueStatusDetail)),
-            404: OpenApiResponse(
-                returns(responses.ObjectNotFound), description="Work queue with id {id} not found"
+            # A path whose id is no UUID matches no route: its 404 has a `detail`.
+            404: ok(
+                {"anyOf": [returns(responses.ObjectNotFound), returns(responses.HTTPError)]},
+                "Work queue with id {id} not found, or no such route",
             ),
         },
     )
