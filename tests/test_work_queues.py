@@ -4,12 +4,13 @@ real Prefect server's answers (`tests/data/prefect-work-queues/`, see its README
 real CLI's commands against the live server.
 """
 
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from catalog.models import WorkQueue
+from catalog.models import ApiKeyAccess, ObjectType, Version, WorkQueue
 from catalog.services.work_pools import work_pool_ensure
 from tests.factories import ApiKeyFactory, WorkPoolFactory
 from tests.replay import body_shape, replay_steps, scenario_capture
@@ -42,6 +43,49 @@ def test_a_refused_request_changes_nothing(replay, case):
     status, _, _, unchanged = replay[case]
     assert status >= 300
     assert unchanged
+
+
+# What a write records ----------------------------------------------------------------
+
+
+def queue_versions(queue_id) -> list[tuple]:
+    rows = Version.objects.filter(object_type=ObjectType.WORK_QUEUE, object_id=queue_id)
+    return list(rows.order_by("number").values_list("kind", "change_set__door"))
+
+
+def test_each_write_records_a_version_of_the_queue_and_a_refusal_none(api_client):
+    work_pool_ensure(WorkPoolFactory(name="wp").name)
+    body = json.dumps({"name": "q1", "priority": 1})
+    created = api_client.post("/api/work_pools/wp/queues", body, content_type="application/json")
+    assert created.status_code == 201
+    queue_id = created.json()["id"]
+    url = f"/api/work_queues/{queue_id}"
+    paused = api_client.patch(url, '{"is_paused": true}', content_type="application/json")
+    assert paused.status_code == 204
+    refused = api_client.patch(url, '{"priority": 0}', content_type="application/json")
+    assert refused.status_code == 422
+    assert api_client.delete(url).status_code == 204
+    assert queue_versions(queue_id) == [
+        ("created", "api"),
+        ("changed", "api"),
+        ("deleted", "api"),
+    ]
+    latest = Version.objects.filter(object_id=queue_id, kind="changed").get()
+    assert json.loads(latest.after)["status"] == "PAUSED"
+
+
+def test_a_read_key_may_not_write_a_queue(client):
+    work_pool_ensure(WorkPoolFactory(name="wp").name)
+    key = ApiKeyFactory(access=ApiKeyAccess.READ)
+    body = json.dumps({"name": "q1"})
+    answer = client.post(
+        "/api/work_pools/wp/queues",
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key.secret}",
+    )
+    assert answer.status_code == 403
+    assert not WorkQueue.objects.filter(name="q1").exists()
 
 
 def prefect(live_server, tmp_path, secret: str, *argv: str) -> subprocess.CompletedProcess:
