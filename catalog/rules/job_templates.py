@@ -14,8 +14,8 @@ from typing import Any
 
 from catalog.rules.problems import RuleError
 
-# Prefect's placeholder: `{{ name }}`, the name of word characters, dots, dashes,
-# brackets and `$`.
+# Prefect's placeholder, in job templates and in prefect.yaml: `{{ name }}`, the name of
+# word characters, dots, dashes, brackets and `$`.
 PLACEHOLDER = re.compile(r"{{\s*([\w\.\-\[\]$]+)\s*}}")
 
 BOTH_KEYS = (

@@ -20,6 +20,7 @@ from catalog.importing.sources.budgets import (
 from catalog.importing.sources.json_files import failed
 from catalog.importing.sources.yaml_errors import syntax_error
 from catalog.importing.sources.yaml_templates import DeploymentTemplates
+from catalog.rules.job_templates import PLACEHOLDER
 from catalog.rules.problems import joined
 
 
@@ -102,7 +103,6 @@ SCHEDULE_YAML_KEYS = {
     "replaces",
     "max_scheduled_runs",
 }
-TEMPLATE = re.compile(r"{{\s*([\w.\-\[\]$]+)\s*}}")
 
 
 def yaml_path(api_path: str) -> str:
@@ -422,7 +422,7 @@ def single_steps(steps: Any) -> Any:
 
 def templates_in(value: Any) -> list[str]:
     if isinstance(value, str):
-        return TEMPLATE.findall(value)
+        return PLACEHOLDER.findall(value)
     if isinstance(value, Mapping):
         return [name for item in value.values() for name in templates_in(item)]
     if isinstance(value, list):

@@ -26,9 +26,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from catalog.importing.records import RecordError
+from catalog.rules.job_templates import PLACEHOLDER
 from catalog.rules.problems import path_text
 
-PLACEHOLDER = re.compile(r"({{\s*([\w\.\-\[\]$]+)\s*}})")
 VARIABLE_PREFIX = "prefect.variables."
 BLOCK_PREFIX = "prefect.blocks."
 RUN_TIME_PREFIX = "ctx."
@@ -51,7 +51,7 @@ def kind_of(name: str) -> str:
 
 def placeholders(text: str) -> dict[str, str]:
     """The distinct placeholders of a text: each full match and its name."""
-    return {full: name for full, name in PLACEHOLDER.findall(text)}
+    return {match.group(0): match.group(1) for match in PLACEHOLDER.finditer(text)}
 
 
 class DeploymentTemplates:
@@ -69,10 +69,10 @@ class DeploymentTemplates:
 
     def pull_text(self, text: str, at: tuple) -> Any:
         def fill(match: re.Match) -> str:
-            name = match.group(2)
+            name = match.group(1)
             if kind_of(name) == "env" and name.lstrip("$") in self.environ:
                 return self.environ[name.lstrip("$")]
-            return match.group(1)
+            return match.group(0)
 
         return PLACEHOLDER.sub(fill, text)
 
@@ -135,8 +135,8 @@ class DeploymentTemplates:
             return text if value is DROP else value
 
         def fill(match: re.Match) -> str:
-            value = self.from_environment(match.group(2))
-            return match.group(1) if value is DROP else str(value)
+            value = self.from_environment(match.group(1))
+            return match.group(0) if value is DROP else str(value)
 
         return PLACEHOLDER.sub(fill, text)
 
@@ -164,7 +164,7 @@ class DeploymentTemplates:
             }
             for full, name in emptied.items():
                 self.warn(path_text(at), f"{full} {unset(name)}; emptied, as prefect deploy does")
-            return PLACEHOLDER.sub(lambda m: "" if m.group(1) in emptied else m.group(1), text)
+            return PLACEHOLDER.sub(lambda m: "" if m.group(0) in emptied else m.group(0), text)
 
         return outputs
 
