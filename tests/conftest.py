@@ -106,6 +106,22 @@ def browser():
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
+    report_screenshots(terminalreporter)
+    report_schemathesis(terminalreporter)
+
+
+def report_screenshots(terminalreporter) -> None:
+    """Where the browser tests' screenshots went (tests/browser.py)."""
+    import sys
+
+    module = sys.modules.get("tests.browser")
+    saved = getattr(module, "SAVED", None)
+    if saved:
+        terminalreporter.section("browser screenshots")
+        terminalreporter.write_line(f"{len(saved)} screenshots in {module.SCREENSHOTS}")
+
+
+def report_schemathesis(terminalreporter) -> None:
     """The requests tests/test_schemathesis.py made, by operation and status."""
     import sys
 

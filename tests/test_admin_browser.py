@@ -1,20 +1,19 @@
 """The admin in a real headless browser: Debian's Chromium driven by Selenium through
 Debian's chromedriver, against the live server. Screenshots of the list, the form and the
-upcoming-runs page are saved in `test-artifacts/` (or `$TEST_ARTIFACTS`)."""
+upcoming-runs page are saved in the folder tests/browser.py names."""
 
 import json
 import urllib.request
-from contextlib import contextmanager
 
 import pytest
 from django.contrib.auth.models import User
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from catalog.importing.run import import_paths
 from catalog.models import Deployment, DeploymentSchedule, Version
-from tests.conftest import ARTIFACTS, prefect_file
+from tests.browser import PASSWORD, log_in, page_change, screenshot
+from tests.conftest import prefect_file
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,38 +28,8 @@ def catalog(live_server):
         ],
         flow_name="anchor-etl",
     )
-    User.objects.create_superuser("ops", password="a-long-test-password")
+    User.objects.create_superuser("ops", password=PASSWORD)
     return live_server
-
-
-def screenshot(browser, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-
-
-def log_in(browser, server) -> None:
-    browser.get(f"{server.url}/admin/login/?next=/admin/catalog/deployment/")
-    browser.find_element(By.NAME, "username").send_keys("ops")
-    browser.find_element(By.NAME, "password").send_keys("a-long-test-password")
-    with page_change(browser):
-        browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-
-
-@contextmanager
-def page_change(browser):
-    """Wait for the page the block leaves to be replaced: a submit by Enter returns
-    before the next page loads, and reading the old page then finds stale elements.
-
-    The old page is marked by a window property rather than watched through an
-    element: while Chromium swaps documents, asking about an old element can fail
-    with errors other than staleness ("Node ... does not belong to the document")."""
-    browser.execute_script("window.catalogPageLeft = true")
-    yield
-    WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(
-        lambda driver: driver.execute_script(
-            "return !window.catalogPageLeft && document.readyState === 'complete'"
-        )
-    )
 
 
 def deployment_versions(deployment: Deployment):

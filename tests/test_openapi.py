@@ -19,7 +19,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from catalog.api import urls
 from catalog.api.auth import READS_SENT_AS_POST
-from tests.conftest import ARTIFACTS, DATA, prefect_json
+from tests.browser import screenshot
+from tests.conftest import DATA, prefect_json
 from tests.factories import DeploymentFactory
 
 PREFECT = prefect_json("00_openapi.json")
@@ -566,7 +567,7 @@ def test_swagger_ui_renders_every_operation_from_local_files(browser, live_serve
     assert len(blocks) == operation_count(schema, distinct_tags=True)
     summaries = {block.text for block in browser.find_elements(By.CSS_SELECTOR, ".opblock-summary")}
     assert any("/deployments/{id}" in text and "Read Deployment" in text for text in summaries)
-    save_screenshot(browser, "api-docs-swagger")
+    screenshot(browser, "api-docs-swagger")
     leaving, requested = requests_leaving_the_machine(browser, live_server.url)
     assert f"{live_server.url}/api/openapi.json" in requested
     assert any("/static/drf_spectacular_sidecar/swagger-ui-dist/" in url for url in requested)
@@ -591,16 +592,11 @@ def test_redoc_renders_every_operation_from_local_files(browser, live_server, sc
             not driver.execute_script("return document.querySelector('img[alt=\"redocly logo\"]')")
         )
     )
-    save_screenshot(browser, "api-docs-redoc")
+    screenshot(browser, "api-docs-redoc")
     leaving, requested = requests_leaving_the_machine(browser, live_server.url)
     assert f"{live_server.url}/api/openapi.json" in requested
     assert any("/static/drf_spectacular_sidecar/redoc/" in url for url in requested)
     assert leaving == []
-
-
-def save_screenshot(browser, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(ARTIFACTS / f"{name}.png"))
 
 
 def test_the_docs_pages_name_no_other_host(client):
