@@ -8,16 +8,22 @@ primary only; the replicas receive the schema by replication.
 
 A write on a database named outright (`.using("default")`) bypasses the router, so
 bookkeeping such as an API key's last-used time leaves the request's reads where they are.
+
+A replica that cannot be reached is left out for `CATALOG_REPLICA_RETRY_SECONDS`, and the
+reads go to another replica or to the primary: checked when the request picks it, and
+when a query on it fails because its connection broke (`ReadReplicaMiddleware` then
+answers the request again from the primary).
 """
 
 import random
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, Error, connections
 
 PRIMARY = DEFAULT_DB_ALIAS
 
@@ -28,6 +34,7 @@ class RequestDatabases:
 
     replica: str | None = None
     wrote: bool = False
+    replica_failed: bool = False
 
 
 current_request_databases: ContextVar[RequestDatabases | None] = ContextVar(
@@ -46,10 +53,67 @@ def request_databases() -> Iterator[RequestDatabases]:
 
 
 def read_from_a_replica() -> None:
-    """Sends the current request's reads to a replica, until it writes."""
+    """Sends the current request's reads to a replica that answers, until it writes."""
     databases = current_request_databases.get()
-    if databases is not None and settings.CATALOG_READ_REPLICAS:
-        databases.replica = random.choice(settings.CATALOG_READ_REPLICAS)
+    if databases is None:
+        return
+    candidates = replicas_in_service()
+    random.shuffle(candidates)
+    databases.replica = next(filter(answers, candidates), None)
+
+
+# When each replica that failed may be tried again (time.monotonic()), in this process.
+replicas_failed_until: dict[str, float] = {}
+
+
+def replicas_in_service() -> list[str]:
+    now = time.monotonic()
+    return [
+        alias
+        for alias in settings.CATALOG_READ_REPLICAS
+        if replicas_failed_until.get(alias, 0.0) <= now
+    ]
+
+
+def answers(alias: str) -> bool:
+    """Whether the replica's connection is up, or can be opened; one that cannot is
+    taken out of service for a while."""
+    if alias not in connections.settings:
+        return True  # a replica named in CATALOG_READ_REPLICAS alone, as tests do: unchecked
+    connection = connections[alias]
+    try:
+        connection.close_if_health_check_failed()
+        connection.ensure_connection()
+    except Error:
+        take_out_of_service(alias)
+        return False
+    return True
+
+
+def configured(aliases: list[str]) -> list[str]:
+    return [alias for alias in aliases if alias in connections.settings]
+
+
+def take_out_of_service(alias: str) -> None:
+    replicas_failed_until[alias] = time.monotonic() + settings.CATALOG_REPLICA_RETRY_SECONDS
+    with suppress(Error):  # the connection is already gone
+        connections[alias].close()
+
+
+def noting_a_broken_replica(alias: str, databases: RequestDatabases):
+    """An execute wrapper for a replica's connection: a query that fails because the
+    connection broke (the replica stopped, restarted or was cut off) marks the request for
+    an answer from the primary. A query that fails otherwise (a deadline) does not."""
+
+    def wrapper(execute, sql, params, many, context):
+        try:
+            return execute(sql, params, many, context)
+        except Error:
+            if not connections[alias].is_usable():
+                databases.replica_failed = True
+            raise
+
+    return wrapper
 
 
 def in_primary_transaction() -> bool:

@@ -191,6 +191,8 @@ CATALOG_READ_REPLICAS = [alias for alias in DATABASES if alias != "default"]
 DATABASE_ROUTERS = ["catalog.routers.ReadReplicaRouter"]
 # How long a client that wrote keeps reading from the primary: longer than replication lag.
 CATALOG_REPLICA_PIN_SECONDS = env_int("CATALOG_REPLICA_PIN_SECONDS", 10)
+# How long a replica that could not be reached is left out before it is tried again.
+CATALOG_REPLICA_RETRY_SECONDS = env_int("CATALOG_REPLICA_RETRY_SECONDS", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -18,6 +18,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Database to test on (default: DATABASE_URL if set, else SQLite). "
         "PostgreSQL is reached at TEST_POSTGRES_URL, default " + POSTGRES_URL,
     )
+    parser.addoption(
+        "--replica-tests",
+        choices=["on", "off"],
+        default="on",
+        help="With --db=postgres, tests/test_streaming_replica.py makes a PostgreSQL primary "
+        "and a streaming replica as the `postgres` OS user (default: on; off skips them)",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -309,6 +309,37 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         shutil.rmtree(directory)
 
 
+@contextmanager
+def streaming_replica(primary: PrivatePostgres) -> Iterator[PrivatePostgres]:
+    """A hot standby of `primary`, made as production makes one: `pg_basebackup -R` copies
+    the primary's files and writes the settings that stream its WAL from it. Started,
+    caught up, until the block ends; then stopped and deleted."""
+    directory = Path(tempfile.mkdtemp(prefix="catalog-replica-"))
+    try:
+        hand_to_postgres(directory)
+        replica = PrivatePostgres(directory, free_port())
+        source = ["-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres"]
+        as_postgres("pg_basebackup", *source, "-D", replica.data, "-R", "-X", "stream")
+        replica.start()
+        try:
+            wait_until_streaming(primary)
+            yield replica
+        finally:
+            if replica.is_running():
+                replica.stop()
+    finally:
+        shutil.rmtree(directory)
+
+
+def wait_until_streaming(primary: PrivatePostgres) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if primary.rows("SELECT 1 FROM pg_stat_replication WHERE state = 'streaming'"):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the replica did not start streaming from the primary")
+
+
 def postgres_command(program: str, *arguments: str | Path) -> list[str]:
     command = [str(POSTGRES_PROGRAMS / program), *map(str, arguments)]
     # initdb and postgres refuse to run as root.

@@ -8,11 +8,13 @@ import logging
 import re
 import time
 import uuid
+from contextlib import ExitStack
 
 from django.conf import settings
 from django.contrib.messages.middleware import MessageMiddleware
+from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.wsgi import LimitedStream
-from django.db import DataError, IntegrityError, InterfaceError, OperationalError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import LazyObject, empty
 
@@ -181,14 +183,45 @@ class ReadReplicaMiddleware:
         if not settings.CATALOG_READ_REPLICAS:
             return self.get_response(request)
         with routers.request_databases() as databases:
-            response = self.get_response(request)
+            response = self.answered_noting_broken_replicas(request, databases)
+            if databases.replica_failed:
+                response = self.answered_again_from_the_primary(request, databases)
         if databases.wrote:
             pin_to_primary(response)
         return response
 
+    def answered_noting_broken_replicas(self, request, databases) -> HttpResponse:
+        with ExitStack() as stack:
+            for alias in routers.configured(settings.CATALOG_READ_REPLICAS):
+                wrapper = routers.noting_a_broken_replica(alias, databases)
+                stack.enter_context(connections[alias].execute_wrapper(wrapper))
+            return self.get_response(request)
+
+    def answered_again_from_the_primary(self, request, databases) -> HttpResponse:
+        """A read whose replica broke under it is answered again: it wrote nothing, and
+        its body (read before the first answer, see `process_view`) is read once more."""
+        routers.take_out_of_service(databases.replica)
+        databases.replica, databases.replica_failed = None, False
+        request._stream = io.BytesIO(request.body)
+        return self.get_response(request)
+
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
-        if may_read_from_a_replica(request) and not pinned_to_primary(request):
+        if (
+            may_read_from_a_replica(request)
+            and not pinned_to_primary(request)
+            and body_kept_for_a_second_answer(request)
+        ):
             routers.read_from_a_replica()
+
+
+def body_kept_for_a_second_answer(request: HttpRequest) -> bool:
+    """Reads the body into memory (a read's body is small, and under the body limit), so
+    that a read can be answered twice; a body too large stays on the primary."""
+    try:
+        request.body  # noqa: B018 (Django keeps what it reads)
+    except RequestDataTooBig:
+        return False
+    return True
 
 
 def may_read_from_a_replica(request: HttpRequest) -> bool:
