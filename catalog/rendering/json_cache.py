@@ -248,3 +248,27 @@ def keep_current(bodies: dict[UUID, bytes], using: str = DEFAULT_DB_ALIAS) -> No
             f"UPDATE {TABLE} SET body = %s WHERE deployment_id = %s",
             [(body.decode(), prepare(id, connection)) for id, body in bodies.items()],
         )
+
+
+# Warming ---------------------------------------------------------------------------------
+
+# Deployments rendered and kept in one short transaction while warming.
+WARM_BATCH = 2000
+
+
+def warm_bodies(batch: int = WARM_BATCH) -> Iterable[tuple[int, int]]:
+    """Renders and keeps every body that is not kept, `batch` deployments at a time, in
+    id order; yields (kept so far, how many were cold) after each batch. Memory holds one
+    batch. Safe beside live writes: a body whose version moved meanwhile is not kept."""
+    cold = DeploymentJson.objects.using(DEFAULT_DB_ALIAS).filter(body__isnull=True)
+    total, done, after = cold.count(), 0, None
+    while True:
+        page = cold.order_by("deployment_id")
+        if after is not None:
+            page = page.filter(deployment_id__gt=after)
+        ids = list(page.values_list("deployment_id", flat=True)[:batch])
+        if not ids:
+            return
+        rendered_and_kept(ids)
+        done, after = done + len(ids), ids[-1]
+        yield done, max(total, done)
