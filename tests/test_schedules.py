@@ -314,6 +314,36 @@ def test_an_hourly_interval_counts_elapsed_hours_across_the_spring_change():
     ]
 
 
+# What Prefect 3.9.1's server computes here (IntervalSchedule.get_dates on Python 3.11,
+# run in the interop venv): a sub-daily interval runs the hour that clocks repeat once,
+# the second 01:00 and 01:30 (EST) are dropped as duplicates of the first (EDT).
+def test_an_hourly_interval_runs_a_repeated_hour_once_when_clocks_go_back():
+    schedule = IntervalSchedule(
+        3600.0, datetime(2026, 1, 5, 9, tzinfo=timezone(-timedelta(hours=5))), NEW_YORK
+    )
+    runs = next_runs(schedule, datetime(2026, 11, 1, 4, 30, tzinfo=UTC), 3)
+    assert local_times(runs) == [
+        "2026-11-01T01:00:00-04:00",
+        "2026-11-01T02:00:00-05:00",
+        "2026-11-01T03:00:00-05:00",
+    ]
+
+
+def test_a_half_hourly_interval_drops_the_repeated_half_hours_as_prefect_does():
+    schedule = IntervalSchedule(
+        1800.0, datetime(2026, 1, 5, 9, tzinfo=timezone(-timedelta(hours=5))), NEW_YORK
+    )
+    runs = next_runs(schedule, datetime(2026, 11, 1, 4, 30, tzinfo=UTC), 6)
+    assert local_times(runs) == [
+        "2026-11-01T00:30:00-04:00",
+        "2026-11-01T01:00:00-04:00",
+        "2026-11-01T01:30:00-04:00",
+        "2026-11-01T02:00:00-05:00",
+        "2026-11-01T02:30:00-05:00",
+        "2026-11-01T03:00:00-05:00",
+    ]
+
+
 def test_a_daily_interval_keeps_its_wall_clock_time_across_the_spring_change():
     anchor = datetime(2026, 1, 5, 9, tzinfo=timezone(-timedelta(hours=5)))
     schedule = IntervalSchedule(86400.0, anchor, NEW_YORK)
