@@ -492,7 +492,7 @@ def test_pausing_paused_deployments_changes_nothing_and_says_so(admin_client):
         object_id__in=[d.pk for d in chosen], change_set__door="admin"
     ).exists()
     page = admin_client.get(response["Location"])
-    assert "0 deployment(s) changed; 2 already so." in page.content.decode()
+    assert "Nothing changed: 2 already paused." in page.content.decode()
 
 
 def test_an_export_leaves_no_history_entry(admin_client, full_deployment):

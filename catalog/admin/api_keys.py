@@ -2,10 +2,11 @@
 that answers its creation, and never stored."""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from catalog.admin.action_reports import report_action
 from catalog.admin.audit import admin_context
 from catalog.admin.filters import ApiKeyStateFilter
 from catalog.admin.guarded import GuardedAdmin
@@ -84,5 +85,14 @@ class ApiKeyAdmin(GuardedAdmin):
 
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke(self, request, queryset):
+        selected = queryset.count()
         revoked = api_keys_revoke(keys=queryset, context=admin_context(request))
-        self.message_user(request, f"{revoked} API key(s) revoked.", messages.SUCCESS)
+        report_action(
+            self,
+            request,
+            changed=revoked,
+            selected=selected,
+            noun="API key",
+            already="revoked",
+            done="revoked",
+        )

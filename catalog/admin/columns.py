@@ -48,3 +48,27 @@ def tag_texts(tags: list[str]) -> str:
         " ", '<span class="tag">{}</span>', ((clipped(str(tag)),) for tag in shown)
     )
     return texts + more_count(len(tags), len(shown))
+
+
+def clip_cell(text: str, kind: str, title: str | None = None) -> str:
+    """Text cut by the page's width for its column (`.clip-<kind>` in deployment_list.css),
+    the whole text (bounded in bytes) in its tooltip."""
+    shown = clipped(text, TEXT_WIDTH)
+    return format_html(
+        '<span class="clip clip-{}" title="{}">{}</span>', kind, title or shown, shown
+    )
+
+
+def state_badge(paused: bool) -> str:
+    """Paused or running as a word on a colour, not Django's tick and cross: a green
+    tick for "paused" read as "all is well"."""
+    state = "paused" if paused else "running"
+    return format_html('<span class="state-badge state-{}">{}</span>', state, state)
+
+
+def tag_cell(tags: list[str]) -> str:
+    """The tag links, cut to the column's width; the shown tags in the tooltip."""
+    shown = [clipped(str(tag)) for tag in tags[: settings.CATALOG_ADMIN_TAGS_SHOWN]]
+    hidden = len(tags) - len(shown)
+    title = ", ".join(shown) + (f" and {hidden} more" if hidden > 0 else "")
+    return format_html('<span class="clip clip-tags" title="{}">{}</span>', title, tag_links(tags))

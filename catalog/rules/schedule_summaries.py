@@ -5,7 +5,8 @@ from catalog.rules.schedules import CronSchedule, IntervalSchedule, Schedule, zo
 
 def describe(schedule: Schedule) -> str:
     """A one-line summary for people: "every 1 h from 09:00 America/New_York",
-    "cron 30 9 1-7 * 1 (America/New_York, day_or off)", "rrule weekly MO,WE,FR 09:30"."""
+    "cron 30 9 1-7 * 1 (America/New_York, day_or off)", "rrule weekly MO,WE,FR 09:30
+    (Europe/Paris)". Every summary names its zone: a time means nothing without one."""
     if isinstance(schedule, IntervalSchedule):
         anchor = schedule.anchor_date.astimezone(zone(schedule.timezone))
         return (
@@ -15,7 +16,21 @@ def describe(schedule: Schedule) -> str:
     if isinstance(schedule, CronSchedule):
         notes = [schedule.timezone or "UTC"] + ([] if schedule.day_or else ["day_or off"])
         return f"cron {schedule.cron} ({', '.join(notes)})"
-    return describe_rrule(schedule.rrule)
+    return f"{describe_rrule(schedule.rrule)} ({rrule_zone(schedule)})"
+
+
+def rrule_zone(schedule) -> str:
+    """The zone an rrule runs in: its own `timezone`, else its DTSTART's TZID, else UTC,
+    as Prefect reads it."""
+    if schedule.timezone:
+        return schedule.timezone
+    for line in schedule.rrule.splitlines():
+        head, _, _ = line.partition(":")
+        for part in head.split(";")[1:]:
+            name, _, value = part.partition("=")
+            if name.upper() == "TZID" and value:
+                return value
+    return "UTC"
 
 
 def describe_seconds(seconds: float) -> str:
