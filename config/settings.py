@@ -381,6 +381,13 @@ CATALOG_ADMIN_TAGS_SHOWN = env_int("CATALOG_ADMIN_TAGS_SHOWN", 5)
 CATALOG_ADMIN_TAG_WIDTH = env_int("CATALOG_ADMIN_TAG_WIDTH", 40)
 # Choices a filter beside a list offers (tags, flows, work pools, work queues).
 CATALOG_ADMIN_FILTER_CHOICES = env_int("CATALOG_ADMIN_FILTER_CHOICES", 50)
+# Tags the deployment list may be filtered by at once (?tag=a&tag=b); more is refused
+# with a message, as a search past its budget is.
+CATALOG_ADMIN_MAX_FILTER_TAGS = env_int("CATALOG_ADMIN_MAX_FILTER_TAGS", 10)
+# Deployments "export all matching" on the deployment list renders within one request
+# (and its deadline); past it the admin says so and `manage.py export_deployments` has no
+# bound. 5,000 take about ... s (bench figures in catalog/admin/deployment_exports.py).
+CATALOG_ADMIN_EXPORT_MAX_DEPLOYMENTS = env_int("CATALOG_ADMIN_EXPORT_MAX_DEPLOYMENTS", 5000)
 
 # The Prefect server version this catalog speaks for (`GET /api/admin/version`), and the
 # REST API version (`GET /api/version`) and the oldest client API version it accepts.

@@ -5,27 +5,22 @@ from datetime import UTC
 from functools import partial
 
 from django.conf import settings
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin import helpers
 from django.db.models import Prefetch, Q, QuerySet
-from django.http import HttpResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from catalog.admin import columns, filters, history
+from catalog.admin import columns, deployment_exports, filters, history
 from catalog.admin.action_reports import report_action
 from catalog.admin.audit import admin_context
+from catalog.admin.audit_log import RowsOnly
 from catalog.admin.forms import DeploymentForm, ScheduleInlineForm
 from catalog.admin.guarded import GuardedAdmin, search_words
 from catalog.admin.paginator import EstimatedCountPaginator
-from catalog.importing.exporter import (
-    bundle_text,
-    deployments_to_export,
-    export_bundle,
-    variables_left_out,
-)
+from catalog.admin.tag_filters import TagsFilter
 from catalog.models import Deployment, DeploymentSchedule, DeploymentStatus, Flow
 from catalog.models.schedules import earliest_next_run
 from catalog.rendering.deployment_json import deployment_instance_json
@@ -87,7 +82,7 @@ class DeploymentAdmin(GuardedAdmin):
     # The columns ops read most, all within a 1400 px window beside the filters
     # (deployment_list.css); status and the schedules' count are in the filters and tooltips.
     list_display = [
-        "name_cell",
+        "name",
         "flow_cell",
         "schedule_summary",
         "state",
@@ -96,7 +91,6 @@ class DeploymentAdmin(GuardedAdmin):
         "next_run",
         "updated_cell",
     ]
-    list_display_links = ["name_cell"]
     list_select_related = ["flow", "work_queue__work_pool"]
     list_filter = [
         "paused",
@@ -104,7 +98,7 @@ class DeploymentAdmin(GuardedAdmin):
         ("flow", filters.BoundedRelatedFilter),
         filters.WorkPoolFilter,
         filters.WorkQueueFilter,
-        filters.TagFilter,
+        TagsFilter,
         filters.ScheduleKindFilter,
         filters.ActiveScheduleFilter,
         filters.ConcurrencyLimitedFilter,
@@ -167,6 +161,7 @@ class DeploymentAdmin(GuardedAdmin):
         "mark_ready",
         "mark_not_ready",
         "export_prefect_json",
+        "export_prefect_yaml",
     ]
     # 50 rows keep a page of a 100,000-row catalog well under 300 ms (bench/admin_list.py).
     list_per_page = 50
@@ -175,7 +170,8 @@ class DeploymentAdmin(GuardedAdmin):
     date_hierarchy = None
 
     def changelist_view(self, request, extra_context=None):
-        return rendered_within_page_budget(super().changelist_view, request, extra_context)
+        context = {**(extra_context or {}), "can_export": self.has_change_permission(request)}
+        return rendered_within_page_budget(super().changelist_view, request, context)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         return rendered_within_page_budget(
@@ -217,7 +213,14 @@ class DeploymentAdmin(GuardedAdmin):
             self.admin_site.admin_view(partial(history.restore_view, model_admin=self)),
             name="catalog_deployment_restore",
         )
-        return [upcoming, restore, *super().get_urls()]
+        export = path(
+            "export/<str:format_name>/",
+            self.admin_site.admin_view(
+                partial(deployment_exports.export_matching_view, model_admin=self)
+            ),
+            name="catalog_deployment_export",
+        )
+        return [upcoming, restore, export, *super().get_urls()]
 
     def history_view(self, request, object_id, extra_context=None):
         """The catalog's change history of the deployment, deleted or not."""
@@ -235,10 +238,6 @@ class DeploymentAdmin(GuardedAdmin):
             deployment.pk,
             deployment,
         )
-
-    @admin.display(description="name", ordering="name")
-    def name_cell(self, deployment: Deployment) -> str:
-        return columns.clip_cell(deployment.name, "name")
 
     @admin.display(description="flow", ordering="flow__name")
     def flow_cell(self, deployment: Deployment) -> str:
@@ -381,16 +380,18 @@ class DeploymentAdmin(GuardedAdmin):
         takes back: flows, limits, work pools, then the deployments as the API renders them.
         Variables are left out, as the command leaves them out unless asked, and a message
         says so. An export changes nothing, so it leaves no history entry."""
-        selected = deployments_to_export().filter(pk__in=queryset.values("pk"))
-        response = HttpResponse(
-            bundle_text(export_bundle(selected)), content_type="application/json"
-        )
-        left_out = variables_left_out()
-        if left_out:
-            self.message_user(request, f"{left_out}.", messages.INFO)
-        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
-        response["Content-Disposition"] = f'attachment; filename="deployments-{stamp}.json"'
-        return response
+        return deployment_exports.export_response(request, self, queryset, "json")
+
+    @admin.action(description="Export selected as prefect.yaml", permissions=["change"])
+    def export_prefect_yaml(self, request, queryset):
+        """A prefect.yaml of the selected deployments, which `import_deployments` (and
+        `prefect deploy`, given the flows' code) takes back."""
+        return deployment_exports.export_response(request, self, queryset, "yaml")
+
+    def get_changelist(self, request, **kwargs):
+        if getattr(request, "exporting", False):
+            return RowsOnly
+        return super().get_changelist(request, **kwargs)
 
 
 def text_matches(word: str) -> Q:
