@@ -50,6 +50,11 @@ def listed(response) -> list[str]:
     return sorted(row.name for row in response.context["cl"].result_list)
 
 
+def only_message(page) -> str:
+    (message,) = page.context["messages"]
+    return str(message)
+
+
 def history_counts() -> tuple[int, int, int]:
     """Versions, change sets and admin log entries: what a write would add to."""
     return Version.objects.count(), ChangeSet.objects.count(), LogEntry.objects.count()
@@ -197,14 +202,14 @@ def test_more_tags_than_the_budget_are_refused_with_a_message(admin_client, sett
     settings.CATALOG_ADMIN_MAX_FILTER_TAGS = 2
     response = admin_client.get(LIST, {"tag": ["etl", "crm", "x"]}, follow=True)
     assert response.redirect_chain == [(f"{LIST}?e=1", 302)]
-    message = str(list(response.context["messages"])[0])
+    message = only_message(response)
     assert "filter by at most 2 tags at once (3 given)." in message
     assert "The list is shown unfiltered." in message
 
 
 def test_a_match_other_than_all_or_any_is_refused(admin_client, tagged):
     response = admin_client.get(LIST, {"tag": "etl", "tag_match": "some"}, follow=True)
-    message = str(list(response.context["messages"])[0])
+    message = only_message(response)
     assert "tag_match is all or any, not 'some'." in message
 
 
@@ -312,7 +317,7 @@ def test_more_matching_than_the_bound_exports_nothing_and_says_so(
     settings.CATALOG_ADMIN_EXPORT_MAX_DEPLOYMENTS = 59
     response = admin_client.get(export_url("json"), {"tag": "nightly"}, follow=True)
     assert response.redirect_chain == [(f"{LIST}?tag=nightly", 302)]
-    message = str(list(response.context["messages"])[0])
+    message = only_message(response)
     assert message.startswith("More than 59 deployments match: an export from the admin")
     assert message.endswith("Nothing was exported.")
     settings.CATALOG_ADMIN_EXPORT_MAX_DEPLOYMENTS = 60
@@ -373,8 +378,7 @@ def run_action(client, action: str, deployments):
 
 
 def shown_message(client, response) -> str:
-    page = client.get(response["Location"])
-    return str(list(page.context["messages"])[0])
+    return only_message(client.get(response["Location"]))
 
 
 def with_schedules(active: bool, **fields) -> Deployment:

@@ -20,7 +20,6 @@ from catalog.rendering.serializers import (
     WorkQueueSerializer,
 )
 
-
 # libyaml's dumper writes the same text as PyYAML's own, three times as fast (an admin
 # export renders its file within one request).
 SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
