@@ -11,7 +11,7 @@ def action_report(
     "Nothing changed: 4 already paused." """
     unchanged = selected - changed
     if changed == 0:
-        return f"Nothing changed: {unchanged} already {already}.", messages.INFO
+        return f"Nothing changed: {unchanged} already {already}.", messages.WARNING
     note = f"; {unchanged} already {already}" if unchanged > 0 else ""
     return f"{changed} {noun}(s) {done}{note}.", messages.SUCCESS
 
