@@ -223,3 +223,38 @@ def test_view_site_leads_to_a_landing_page_with_useful_links(browser, catalog):
     with page_change(browser):
         browser.find_element(By.LINK_TEXT, "The admin").click()
     assert "Site administration" in browser.title
+
+
+def test_long_values_are_cut_to_fit_with_the_whole_value_in_a_tooltip(browser, catalog):
+    from catalog.rules import schedules
+    from tests.factories import DeploymentScheduleFactory, FlowFactory, WorkQueueFactory
+
+    name, flow = "n" * 200, "f" * 200
+    queue = WorkQueueFactory(name="q" * 100)
+    deployment = Deployment.objects.create(
+        name=name,
+        flow=FlowFactory(name=flow),
+        work_queue=queue,
+        tags=[f"{n}-" + "t" * 60 for n in range(8)],
+    )
+    cron = schedules.CronSchedule(
+        "0 0,6,12,18 1-7,15-21 1,4,7,10 1-5", "America/Argentina/Buenos_Aires", False
+    )
+    DeploymentScheduleFactory(deployment=deployment, schedule=cron)
+    browser.get(f"{catalog.url}{LIST}?q={'n' * 50}")
+    assert listed_names(browser) == [name]
+    assert page_width(browser) <= WIDTH
+    results = browser.find_element(By.CSS_SELECTOR, "#changelist .results")
+    assert browser.execute_script("return arguments[0].scrollWidth", results) <= (
+        browser.execute_script("return arguments[0].clientWidth", results)
+    )
+    link = browser.find_element(By.CSS_SELECTOR, "#result_list .field-name a")
+    assert link.get_attribute("title") == name
+    assert link.size["width"] < 200
+    assert (
+        browser.find_element(By.CSS_SELECTOR, ".field-flow_cell .clip").get_attribute("title")
+        == flow
+    )
+    summary = browser.find_element(By.CSS_SELECTOR, ".field-schedule_summary .clip")
+    assert "America/Argentina/Buenos_Aires" in summary.text
+    screenshot(browser, "list-1400-long-values")

@@ -10,6 +10,8 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 TEXT_WIDTH = 120
+# Two names and a separator, whole.
+TOOLTIP_WIDTH = 520
 
 
 def clipped(text: str, width: int | None = None) -> str:
@@ -50,12 +52,15 @@ def tag_texts(tags: list[str]) -> str:
     return texts + more_count(len(tags), len(shown))
 
 
-def clip_cell(text: str, kind: str, title: str | None = None) -> str:
+def clip_cell(text: str, kind: str, title: str | None = None, width: int = TOOLTIP_WIDTH) -> str:
     """Text cut by the page's width for its column (`.clip-<kind>` in deployment_list.css),
-    the whole text (bounded in bytes) in its tooltip."""
-    shown = clipped(text, TEXT_WIDTH)
+    the whole text in its tooltip; both bounded in bytes (a name, at most 255 characters,
+    or a pool and queue name, stays whole)."""
     return format_html(
-        '<span class="clip clip-{}" title="{}">{}</span>', kind, title or shown, shown
+        '<span class="clip clip-{}" title="{}">{}</span>',
+        kind,
+        clipped(title or text, TOOLTIP_WIDTH),
+        clipped(text, width),
     )
 
 

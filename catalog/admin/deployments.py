@@ -255,7 +255,8 @@ class DeploymentAdmin(GuardedAdmin):
         if len(rows) > 1:
             summary = f"{summary} (+{len(rows) - 1} more)"
         active = sum(row.active for row in rows)
-        return columns.clip_cell(summary, "schedule", f"{summary}; {active} of {len(rows)} active")
+        title = f"{summary}; {active} of {len(rows)} active"
+        return columns.clip_cell(summary, "schedule", title, width=columns.TEXT_WIDTH)
 
     @admin.display(description="state", ordering="paused")
     def state(self, deployment: Deployment) -> str:
