@@ -213,6 +213,11 @@ def test_a_match_other_than_all_or_any_is_refused(admin_client, tagged):
     assert "tag_match is all or any, not 'some'." in message
 
 
+def test_several_tags_with_counts_shown_still_filter(admin_client, tagged):
+    response = admin_client.get(LIST, {"tag": ["etl", "crm"], "_facets": "True"})
+    assert listed(response) == ["both"]
+
+
 def queries_of(client, url: str, params: dict) -> int:
     cache.clear()
     with CaptureQueriesContext(connection) as captured:
