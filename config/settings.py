@@ -390,6 +390,26 @@ CATALOG_ADMIN_MAX_FILTER_TAGS = env_int("CATALOG_ADMIN_MAX_FILTER_TAGS", 10)
 # export_deployments` has none.
 CATALOG_ADMIN_EXPORT_MAX_DEPLOYMENTS = env_int("CATALOG_ADMIN_EXPORT_MAX_DEPLOYMENTS", 2000)
 
+# -- imports and exports on the admin's import page (catalog/admin/imports.py)
+# The largest file the page takes, in bytes; for this page only, the body limit is this
+# plus CATALOG_MAX_BODY_BYTES for the rest of the form. The page plans the import and,
+# once confirmed, plans it again and writes, each within CATALOG_REQUEST_DEADLINE_SECONDS:
+# 4 MiB is about 5,000 deployments of Prefect JSON (README.md, "Imports in the admin").
+CATALOG_ADMIN_IMPORT_MAX_BYTES = env_int("CATALOG_ADMIN_IMPORT_MAX_BYTES", 4 * 1024 * 1024)
+# A zipped project folder: its entries, and the bytes of the files the import reads
+# (prefect.yaml and .py files) once unzipped, all together; each file also within
+# CATALOG_YAML_MAX_BYTES or CATALOG_FLOW_SOURCE_MAX_BYTES.
+CATALOG_ADMIN_IMPORT_ZIP_MAX_ENTRIES = env_int("CATALOG_ADMIN_IMPORT_ZIP_MAX_ENTRIES", 5000)
+CATALOG_ADMIN_IMPORT_ZIP_MAX_BYTES = env_int("CATALOG_ADMIN_IMPORT_ZIP_MAX_BYTES", 20 * 1024 * 1024)
+# Hosts a superuser may import from over HTTP on the page: names, addresses or networks
+# (comma-separated). Empty: none. A private, loopback, link-local or cloud metadata
+# address is read only when the address or its network is listed too.
+CATALOG_ADMIN_IMPORT_ALLOWED_HOSTS = env_list("CATALOG_ADMIN_IMPORT_ALLOWED_HOSTS", [])
+# Where an upload waits between its plan and the confirmation, and for how long; with
+# several app servers, a folder they all share.
+CATALOG_ADMIN_IMPORT_DIR = os.environ.get("CATALOG_ADMIN_IMPORT_DIR") or ""
+CATALOG_ADMIN_IMPORT_PENDING_MINUTES = env_int("CATALOG_ADMIN_IMPORT_PENDING_MINUTES", 60)
+
 # The Prefect server version this catalog speaks for (`GET /api/admin/version`), and the
 # REST API version (`GET /api/version`) and the oldest client API version it accepts.
 PREFECT_VERSION = "3.9.1"

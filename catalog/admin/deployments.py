@@ -204,6 +204,7 @@ class DeploymentAdmin(GuardedAdmin):
         return queryset, False
 
     def get_urls(self):
+        from catalog.admin.imports import export_view, import_view
         from catalog.admin.upcoming import upcoming_runs_view
 
         view = self.admin_site.admin_view(partial(upcoming_runs_view, model_admin=self))
@@ -220,7 +221,19 @@ class DeploymentAdmin(GuardedAdmin):
             ),
             name="catalog_deployment_export",
         )
-        return [upcoming, restore, export, *super().get_urls()]
+        imports = [
+            path(
+                "import/",
+                self.admin_site.admin_view(partial(import_view, model_admin=self)),
+                name="catalog_deployment_import",
+            ),
+            path(
+                "import/export/",
+                self.admin_site.admin_view(partial(export_view, model_admin=self)),
+                name="catalog_deployment_import_export",
+            ),
+        ]
+        return [upcoming, restore, export, *imports, *super().get_urls()]
 
     def history_view(self, request, object_id, extra_context=None):
         """The catalog's change history of the deployment, deleted or not."""

@@ -16,7 +16,9 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.wsgi import LimitedStream
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse
+from django.urls import NoReverseMatch, reverse
 from django.utils.functional import LazyObject, empty
+from django.utils.html import format_html
 
 from catalog import logs, routers
 from catalog.api.auth import READS_SENT_AS_POST
@@ -142,10 +144,45 @@ class RequestBodyLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        limit = settings.CATALOG_MAX_BODY_BYTES
+        upload_page = is_upload_page(request)
+        limit = upload_limit() if upload_page else settings.CATALOG_MAX_BODY_BYTES
         if body_size(request, limit) > limit:
+            if upload_page:
+                return upload_too_large_response(request)
             return detail_response(f"Request body too large: the limit is {limit} bytes.", 413)
         return self.get_response(request)
+
+
+# The admin's import page takes a file of up to CATALOG_ADMIN_IMPORT_MAX_BYTES, and the
+# body limit beside it for the rest of its form; its view says when the file is too large.
+UPLOAD_PAGE = "admin:catalog_deployment_import"
+
+
+def is_upload_page(request: HttpRequest) -> bool:
+    if request.method != "POST":
+        return False
+    try:
+        return request.path == reverse(UPLOAD_PAGE)
+    except NoReverseMatch:
+        return False
+
+
+def upload_limit() -> int:
+    return settings.CATALOG_ADMIN_IMPORT_MAX_BYTES + settings.CATALOG_MAX_BODY_BYTES
+
+
+def upload_too_large_response(request: HttpRequest) -> HttpResponse:
+    """Far past the page's limit: refused unread, as a page a person reads."""
+    limit = settings.CATALOG_ADMIN_IMPORT_MAX_BYTES
+    text = format_html(
+        "<!doctype html><title>Upload too large</title><h1>Upload too large</h1>"
+        "<p>The import page takes files of at most {} bytes "
+        "(CATALOG_ADMIN_IMPORT_MAX_BYTES). Nothing was imported.</p>"
+        '<p><a href="{}">Back to the import page</a></p>',
+        f"{limit:,}",
+        request.path,
+    )
+    return HttpResponse(text, status=413, content_type="text/html; charset=utf-8")
 
 
 def body_size(request: HttpRequest, limit: int) -> int:

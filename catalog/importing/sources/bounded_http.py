@@ -95,8 +95,18 @@ class Answer(NamedTuple):
 class BoundedClient:
     """POSTs JSON to one origin, counting pages, bytes and time against `limits`."""
 
-    def __init__(self, url: str, *, headers: dict[str, str], limits: RemoteLimits) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str],
+        limits: RemoteLimits,
+        address: str | None = None,
+    ) -> None:
+        """`address`: connect there, not to what the host's name resolves to then (a
+        caller that checked the address pins it; TLS still verifies the host's name)."""
         self.origin = origin_of(url)
+        self.address = address
         self.base = url.rstrip("/")
         self.headers = headers
         self.limits = limits
@@ -177,13 +187,22 @@ class BoundedClient:
 
     def connection(self, url: str, timeout: float) -> http.client.HTTPConnection:
         if self.origin.scheme == "https":
-            return http.client.HTTPSConnection(
+            connection = http.client.HTTPSConnection(
                 self.origin.host,
                 self.origin.port,
                 timeout=timeout,
                 context=ssl.create_default_context(),
             )
-        return http.client.HTTPConnection(self.origin.host, self.origin.port, timeout=timeout)
+        else:
+            connection = http.client.HTTPConnection(
+                self.origin.host, self.origin.port, timeout=timeout
+            )
+        if self.address is not None:
+            connection._create_connection = self.pinned_connect
+        return connection
+
+    def pinned_connect(self, host_and_port, *args, **kwargs) -> socket.socket:
+        return socket.create_connection((self.address, host_and_port[1]), *args, **kwargs)
 
     def answer(self, connection: http.client.HTTPConnection, url: str, body: bytes) -> Answer:
         parts = urlsplit(url)

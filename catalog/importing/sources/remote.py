@@ -35,6 +35,7 @@ class PrefectApi:
         api_key: str | None = None,
         basic_auth: str | None = None,
         limits: RemoteLimits | None = None,
+        address: str | None = None,
     ) -> None:
         headers = {
             "Content-Type": "application/json",
@@ -49,7 +50,7 @@ class PrefectApi:
             headers["Authorization"] = f"Basic {token}"
         self.url = url.rstrip("/")
         self.client = BoundedClient(
-            url, headers=headers, limits=limits or RemoteLimits.from_settings()
+            url, headers=headers, limits=limits or RemoteLimits.from_settings(), address=address
         )
 
     def post(self, path: str, body: dict) -> Any:
@@ -131,8 +132,10 @@ def fetch_bundle(
     basic_auth: str | None = None,
     page_size: int = PAGE_SIZE,
     limits: RemoteLimits | None = None,
+    address: str | None = None,
 ) -> Bundle:
-    api = PrefectApi(url, api_key=api_key, basic_auth=basic_auth, limits=limits)
+    """`address`: the address to connect to, checked by the caller (`host_policy`)."""
+    api = PrefectApi(url, api_key=api_key, basic_auth=basic_auth, limits=limits, address=address)
     bundle = Bundle()
     for page, flows in api.pages("/flows/paginate", page_size):
         bundle.flows += records(url, f"flows page {page}", flows)
