@@ -129,6 +129,7 @@ def page(request, model_admin, forms: dict, pending=None, plan=None, status=200)
         "format_name": format_name(pending),
         "plan": plan,
         "sections": plan_sections(plan) if plan else [],
+        "counts": counted_lines(plan) if plan else [],
         "may_read_servers": request.user.is_superuser,
         "allowed_hosts": settings.CATALOG_ADMIN_IMPORT_ALLOWED_HOSTS,
         "max_size": size_text(settings.CATALOG_ADMIN_IMPORT_MAX_BYTES),
@@ -272,10 +273,17 @@ def confirm(request, model_admin, forms: dict, *, cancel: bool):
     return page(request, model_admin, forms, pending, plan, status=409)
 
 
+def counted_lines(plan: ImportPlan) -> list[str]:
+    """The report's lines of the kinds the import touches, and the deployments'."""
+    lines = [line for line in plan.result.report() if not line.startswith("dry run")]
+    nothing = "created=0 updated=0 unchanged=0"
+    return [line for line in lines if line.startswith("deployments") or nothing not in line]
+
+
 def imported_message(pending: PendingImport, plan: ImportPlan) -> str:
     left_out = len(plan.errors)
     note = f"; {left_out} deployment(s) with errors left out" if left_out else ""
-    return f"Imported {pending.name}: " + "; ".join(plan.result.report()) + note + "."
+    return f"Imported {pending.name}: " + "; ".join(counted_lines(plan)) + note + "."
 
 
 def refusal_message(plan: ImportPlan) -> str:

@@ -95,8 +95,8 @@ def check_address(host: str, address, allowed: AllowedHosts) -> None:
     if kind is None or allowed.lists_address(address):
         return
     raise refused(
-        f"{host} resolves to {address}, a {kind} address; the import reads it only when "
-        f"the address or its network is listed in {SETTING}"
+        f"{host} resolves to {address}, a non-public address ({kind}); the import reads "
+        f"it only when the address or its network is listed in {SETTING}"
     )
 
 
@@ -104,7 +104,7 @@ def non_public_kind(address) -> str | None:
     """What kind of address this is, when it is not a public one."""
     if address in METADATA_ADDRESSES:
         return "cloud metadata"
-    for kind in ("loopback", "link_local", "private", "multicast", "unspecified", "reserved"):
+    for kind in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
         if getattr(address, f"is_{kind}"):
             return kind.replace("_", "-")
     return None if address.is_global else "non-public"
