@@ -142,6 +142,16 @@ def test_the_rest_of_the_site_keeps_its_limit(client, ops, settings):
     assert response.status_code == 413
 
 
+def test_an_import_of_more_deployments_than_the_page_plans_is_refused(client, ops, settings):
+    settings.CATALOG_ADMIN_IMPORT_MAX_DEPLOYMENTS = 2
+    plan = upload(client, "mixed.json", mixed_json()).context["plan"]
+    assert plan.blocking == [
+        "3 deployments, more than the 2 an import here may hold "
+        "(CATALOG_ADMIN_IMPORT_MAX_DEPLOYMENTS); import them with `manage.py import_deployments`"
+    ]
+    assert not plan.can_import and not plan.deployments
+
+
 def test_a_file_of_another_kind_is_a_form_error(client, ops):
     response = upload(client, "deployments.txt", b"[]")
     assert response.status_code == 400

@@ -133,6 +133,7 @@ def page(request, model_admin, forms: dict, pending=None, plan=None, status=200)
         "may_read_servers": request.user.is_superuser,
         "allowed_hosts": settings.CATALOG_ADMIN_IMPORT_ALLOWED_HOSTS,
         "max_size": size_text(settings.CATALOG_ADMIN_IMPORT_MAX_BYTES),
+        "max_deployments": settings.CATALOG_ADMIN_IMPORT_MAX_DEPLOYMENTS,
         "deadline": settings.CATALOG_REQUEST_DEADLINE_SECONDS,
         "pending_minutes": settings.CATALOG_ADMIN_IMPORT_PENDING_MINUTES,
     }
@@ -238,6 +239,7 @@ def planned_page(request, model_admin, forms: dict, pending: PendingImport):
         read_pending(pending),
         context=import_context(request, pending.reason),
         flow_name=pending.flow_name or None,
+        max_deployments=settings.CATALOG_ADMIN_IMPORT_MAX_DEPLOYMENTS,
     )
     pending.save_fingerprint(plan.fingerprint)
     return page(request, model_admin, forms, pending, plan)
@@ -263,6 +265,7 @@ def confirm(request, model_admin, forms: dict, *, cancel: bool):
         context=import_context(request, pending.reason),
         flow_name=pending.flow_name or None,
         apply_if=pending.fingerprint,
+        max_deployments=settings.CATALOG_ADMIN_IMPORT_MAX_DEPLOYMENTS,
     )
     if plan.applied:
         pending_drop(token)

@@ -95,12 +95,21 @@ def plan_import(
     context: WriteContext,
     flow_name: str | None = None,
     apply_if: str | None = None,
+    max_deployments: int | None = None,
 ) -> ImportPlan:
     """The import's plan, rolled back; with `apply_if` (a fingerprint), the import is
     kept when its plan still has that fingerprint, in the same transaction, and the
-    plan says `applied`."""
+    plan says `applied`. Past `max_deployments` records, nothing is planned."""
     left_out: dict[int, list[str]] = {}
     blocking, skipped = split_source_problems(bundle.problems)
+    count = len(bundle.deployments)
+    if max_deployments is not None and count > max_deployments:
+        too_many = (
+            f"{count:,} deployments, more than the {max_deployments:,} an import here may "
+            "hold (CATALOG_ADMIN_IMPORT_MAX_DEPLOYMENTS); import them with "
+            "`manage.py import_deployments`"
+        )
+        return errors_only(bundle, left_out, [too_many, *blocking], skipped)
     for _ in range(ROUNDS):
         kept = [record for n, record in enumerate(bundle.deployments) if n not in left_out]
         trial = replace(bundle, deployments=kept, problems=[])
