@@ -396,9 +396,9 @@ CATALOG_ADMIN_EXPORT_MAX_DEPLOYMENTS = env_int("CATALOG_ADMIN_EXPORT_MAX_DEPLOYM
 CATALOG_ADMIN_IMPORT_MAX_BYTES = env_int("CATALOG_ADMIN_IMPORT_MAX_BYTES", 4 * 1024 * 1024)
 # The most deployments one import on the page may hold: the page plans an import and,
 # once confirmed, plans and writes it, each within CATALOG_REQUEST_DEADLINE_SECONDS.
-# 1,000 deployments with 3 schedules each took 4-6 s on a slow 2-core machine
-# (bench/admin_import.py); larger imports go through `manage.py import_deployments`.
-CATALOG_ADMIN_IMPORT_MAX_DEPLOYMENTS = env_int("CATALOG_ADMIN_IMPORT_MAX_DEPLOYMENTS", 1000)
+# 1,000 deployments with 3 schedules each took 4-15 s on a busy 2-core machine
+# (bench/admin_import.py), 500 half that; larger imports: `manage.py import_deployments`.
+CATALOG_ADMIN_IMPORT_MAX_DEPLOYMENTS = env_int("CATALOG_ADMIN_IMPORT_MAX_DEPLOYMENTS", 500)
 # A zipped project folder: its entries, and the bytes of the files the import reads
 # (prefect.yaml and .py files) once unzipped, all together; each file also within
 # CATALOG_YAML_MAX_BYTES or CATALOG_FLOW_SOURCE_MAX_BYTES.

@@ -13,16 +13,17 @@ fingerprint is still the one the user saw.
 import hashlib
 import json
 import re
+import uuid
 from dataclasses import dataclass, field, replace
 
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import transaction
 from django.db.models import Q
 
 from catalog.importing.records import Bundle, ImportFailed, ImportResult, Record
 from catalog.importing.run import import_bundle
 from catalog.importing.values import is_uuid
 from catalog.models import Deployment
-from catalog.rendering.deployment_json import rendered_deployments
+from catalog.rendering.json_cache import deployment_bodies
 from catalog.rules.history_diff import changes
 from catalog.services.context import WriteContext
 
@@ -231,7 +232,14 @@ def bodies_before(records: list[Record]) -> dict:
         for row_id, name, flow_id, flow_name in columns
         if str(row_id) in ids or (str(flow_id), name) in pairs or (flow_name.lower(), name) in pairs
     ]
-    return rendered_deployments(wanted, DEFAULT_DB_ALIAS)
+    return bodies_of(wanted)
+
+
+def bodies_of(ids: list) -> dict:
+    """The API JSON of each deployment, by id: the bodies kept for the API's reads (an
+    import keeps those it writes), rendered where none is kept."""
+    bodies = (json.loads(body) for body in deployment_bodies(list(ids)))
+    return {uuid.UUID(body["id"]): body for body in bodies}
 
 
 def deployment_rows(result: ImportResult, before: dict) -> tuple[list[DeploymentPlan], dict]:
@@ -239,7 +247,7 @@ def deployment_rows(result: ImportResult, before: dict) -> tuple[list[Deployment
     each (None for a new one), by flow and name."""
     ids = ids_by_name(result)
     changed = [ids[(c.flow_name, c.name)] for c in result.changes if c.action != "unchanged"]
-    after = rendered_deployments(changed, DEFAULT_DB_ALIAS)
+    after = bodies_of(changed)
     rows, before_of = [], {}
     for change in result.changes:
         deployment_id = ids[(change.flow_name, change.name)]
