@@ -232,6 +232,21 @@ def test_a_confirmed_upload_cannot_be_confirmed_twice(client, ops, catalog):
     assert Deployment.objects.filter(name="brand-new").count() == 1
 
 
+def test_an_upload_left_waiting_too_long_is_not_imported(client, ops, catalog, settings):
+    planned = upload(client, "mixed.json", mixed_json())
+    settings.CATALOG_ADMIN_IMPORT_PENDING_MINUTES = 0
+    response = confirm(client, planned)
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert any("no longer waiting" in m for m in messages)
+    assert not Deployment.objects.filter(name="brand-new").exists()
+
+
+def test_a_user_keeps_only_a_few_uploads_waiting(client, ops):
+    tokens = [upload(client, "a.json", b"[]").context["pending"].token for _ in range(4)]
+    waiting = [t for t in tokens if import_store.pending_of(t, ops.pk) is not None]
+    assert waiting == tokens[-import_store.PER_USER :]
+
+
 def test_another_user_cannot_confirm_an_upload(client, ops, catalog):
     planned = upload(client, "mixed.json", mixed_json())
     other = User.objects.create_superuser("other", password="x")
@@ -360,6 +375,17 @@ def test_a_zip_past_its_total_budget_is_refused(client, ops, settings):
     files["prefect.yaml"] = b"deployments: []"
     plan = upload(client, "big.zip", zipped(files)).context["plan"]
     assert "CATALOG_ADMIN_IMPORT_ZIP_MAX_BYTES" in plan.blocking[0]
+
+
+def test_only_the_files_an_import_reads_are_taken_from_a_zip(client, ops):
+    files = {
+        "project/prefect.yaml": b"deployments:\n- name: x\n  entrypoint: flows/f.py:f\n",
+        "project/flows/f.py": b"from prefect import flow\n\n@flow\ndef f(n: int = 1): ...\n",
+        "project/.venv/lib/prefect.yaml": b"not: read",
+        "project/data/huge.csv": b"x" * 2_000_000,
+    }
+    plan = upload(client, "project.zip", zipped(files)).context["plan"]
+    assert not plan.blocking and [row.label for row in plan.of("create")] == ["f/x"]
 
 
 def test_a_file_that_is_no_zip_is_refused(client, ops):

@@ -45,6 +45,11 @@ def url_errors(response) -> str:
     return str(response.context["remote_form"].errors.get("url"))
 
 
+def test_a_url_of_another_scheme_is_a_form_error(client, ops):
+    response = read_server(client, "ftp://127.0.0.1/api")
+    assert "Give an http:// or https:// URL." in url_errors(response)
+
+
 def test_no_host_is_allowed_by_default(client, ops, live_server):
     response = read_server(client, f"http://127.0.0.1:{port_of(live_server)}/api")
     assert response.status_code == 400

@@ -85,6 +85,12 @@ class RemoteForm(ReasonChecked):
     flow_name = flow_name_field()
     field_order = ["url", "api_key", "flow_name", "change_reason"]
 
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        if not url.lower().startswith(("http://", "https://")):
+            raise forms.ValidationError("Give an http:// or https:// URL.")
+        return url
+
 
 class ExportForm(forms.Form):
     format = forms.ChoiceField(

@@ -61,8 +61,11 @@ def read_zipped_project(name: str, content: bytes, budgets: ZipBudgets | None = 
         except UnsafeZip as exc:
             return failed(f"{name}: zip refused: {exc}")
         yaml_path = root.joinpath(*project_file.parts)
-        text = yaml_path.read_bytes().decode("utf-8", errors="replace")
         source = f"{name}/{project_file}"
+        try:
+            text = yaml_path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return failed(f"{source}: not UTF-8 text (byte {exc.start})")
         return read_project_yaml(source, text, yaml_path.parent, root, shown_root=name)
 
 
