@@ -30,7 +30,7 @@ from tests.test_import_cli_project import catalog_as_before_the_deploy, deployed
 pytestmark = pytest.mark.django_db
 
 PAGE = "/admin/catalog/deployment/import/"
-EXPORT = "/admin/catalog/deployment/export/"
+EXPORT = "/admin/catalog/deployment/import/export/"
 
 
 @pytest.fixture(autouse=True)
