@@ -287,7 +287,12 @@ def test_adding_sets_created_by_and_the_flow_label(admin_client, admin_user):
     ("field", "value", "message"),
     [
         ("parameters", "[1, 2]", "Enter a JSON object."),
-        ("parameters", "{not json", "Enter a valid JSON."),
+        (
+            "parameters",
+            "{not json",
+            "Enter valid JSON: line 1, column 2: Expecting property name enclosed in double"
+            " quotes.",
+        ),
         ("tags", "", None),
         ("labels", '{"k": [1]}', "Label k must be a string, number or boolean."),
         ("pull_steps", '["x"]', "Enter a list of JSON objects."),
@@ -352,17 +357,22 @@ def test_parameters_must_fit_the_schema_when_enforced(admin_client, full_deploym
 
 
 def test_the_form_shows_the_json_the_api_returns(admin_client, api_client, full_deployment):
+    """Indented, in the API's key order (tests/test_admin_form.py reads the panel)."""
+    import html
+    import re
+
     content = admin_client.get(change_url(full_deployment)).content.decode()
     api_body = api_client.get(f"/api/deployments/{full_deployment.pk}").content.decode()
-    from django.utils.html import escape
-
-    assert escape(api_body) in content
+    shown = html.unescape(re.search(r'<pre class="json-text">(.*?)</pre>', content, re.S)[1])
+    in_order = json.loads(api_body, object_pairs_hook=list)
+    assert json.loads(shown, object_pairs_hook=list) == in_order
+    assert shown == json.dumps(json.loads(api_body), indent=2, ensure_ascii=False)
 
 
 def test_the_form_lists_the_next_ten_runs_of_each_schedule(admin_client, full_deployment):
     response = admin_client.get(change_url(full_deployment))
     content = response.content.decode()
-    assert content.count(" EST</div>") + content.count(" EDT</div>") >= 20
+    assert content.count(" EST</td>") + content.count(" EDT</td>") >= 20
 
 
 # Actions --------------------------------------------------------------------------------

@@ -8,9 +8,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.db.models import Prefetch, Q, QuerySet
-from django.urls import path
+from django.forms.models import BaseInlineFormSet
+from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from catalog.admin import columns, deployment_exports, filters, history
@@ -20,22 +21,37 @@ from catalog.admin.audit_log import RowsOnly
 from catalog.admin.forms import DeploymentForm, ScheduleInlineForm
 from catalog.admin.guarded import GuardedAdmin, search_words
 from catalog.admin.paginator import EstimatedCountPaginator
+from catalog.admin.schedule_preview import (
+    NEXT_RUNS_SHOWN,
+    not_running_note,
+    runs_html,
+    schedule_preview_view,
+    zone_of,
+)
 from catalog.admin.tag_filters import TagsFilter
+from catalog.admin.widgets import json_panel, timezone_datalist
 from catalog.models import Deployment, DeploymentSchedule, DeploymentStatus, Flow
 from catalog.models.schedules import earliest_next_run
 from catalog.rendering.deployment_json import deployment_instance_json
-from catalog.rendering.jsontext import dumps
 from catalog.rules import schedule_summaries
 from catalog.rules.schedule_budget import page_budget
 from catalog.services import deployments
 from catalog.services import schedules as schedule_writes
 
-NEXT_RUNS_SHOWN = 10
+
+class ScheduleFormSet(BaseInlineFormSet):
+    """Each schedule's form knows its deployment (whether it is paused) without a query."""
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        form.instance.deployment = self.instance
+        return form
 
 
 class ScheduleInline(admin.StackedInline):
     model = DeploymentSchedule
     form = ScheduleInlineForm
+    formset = ScheduleFormSet
     extra = 0
     fields = [
         ("kind", "active", "slug"),
@@ -51,17 +67,19 @@ class ScheduleInline(admin.StackedInline):
     class Media:
         js = ["catalog/schedule_inline.js"]
 
-    @admin.display(description=f"next {NEXT_RUNS_SHOWN} runs (in the schedule's zone)")
+    @admin.display(description=f"next {NEXT_RUNS_SHOWN} runs (in the schedule's zone and UTC)")
     def next_runs(self, row: DeploymentSchedule) -> str:
-        if row._state.adding:
-            return "-"
-        runs = row.shown_next_runs(timezone.now(), NEXT_RUNS_SHOWN)
-        if isinstance(runs, str):
-            return runs
-        if not runs:
-            return "no further runs"
-        return format_html_join(
-            "", "<div>{}</div>", ((run.strftime("%a %Y-%m-%d %H:%M %Z"),) for run in runs)
+        """The saved schedule's runs; the page's script previews them as the fields change."""
+        url = reverse("admin:catalog_deployment_schedule_preview")
+        shown = "-"
+        if not row._state.adding:
+            note = not_running_note(active=row.active, paused=row.deployment.paused)
+            runs = row.shown_next_runs(timezone.now(), NEXT_RUNS_SHOWN)
+            shown = runs_html(zone_of(row.schedule), runs, note)
+        return format_html(
+            '<div class="schedule-runs" data-preview-url="{}" aria-live="polite">{}</div>',
+            url,
+            shown,
         )
 
 
@@ -174,6 +192,7 @@ class DeploymentAdmin(GuardedAdmin):
         return rendered_within_page_budget(super().changelist_view, request, context)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "timezone_datalist": timezone_datalist()}
         return rendered_within_page_budget(
             super().changeform_view, request, object_id, form_url, extra_context
         )
@@ -209,6 +228,11 @@ class DeploymentAdmin(GuardedAdmin):
 
         view = self.admin_site.admin_view(partial(upcoming_runs_view, model_admin=self))
         upcoming = path("upcoming/", view, name="catalog_deployment_upcoming")
+        preview = path(
+            "schedule-preview/",
+            self.admin_site.admin_view(partial(schedule_preview_view, model_admin=self)),
+            name="catalog_deployment_schedule_preview",
+        )
         restore = path(
             "<uuid:object_id>/history/<int:number>/restore/",
             self.admin_site.admin_view(partial(history.restore_view, model_admin=self)),
@@ -233,7 +257,7 @@ class DeploymentAdmin(GuardedAdmin):
                 name="catalog_deployment_import_export",
             ),
         ]
-        return [upcoming, restore, export, *imports, *super().get_urls()]
+        return [upcoming, preview, restore, export, *imports, *super().get_urls()]
 
     def history_view(self, request, object_id, extra_context=None):
         """The catalog's change history of the deployment, deleted or not."""
@@ -313,8 +337,7 @@ class DeploymentAdmin(GuardedAdmin):
     def api_json(self, deployment: Deployment) -> str:
         if deployment._state.adding:
             return "-"
-        body = dumps(deployment_instance_json(deployment)).decode()
-        return format_html('<pre class="api-json">{}</pre>', body)
+        return json_panel(deployment_instance_json(deployment))
 
     # Saving: every write through the write core ------------------------------------------
 

@@ -1,23 +1,20 @@
-"""Form fields for the admin: JSON shown indented and checked, tags as one list, and a
-select fast enough for the ~600 IANA zones."""
+"""Form fields for the admin: JSON shown indented and checked, and tags as one list."""
 
 import json
 import re
 
 from django import forms
-from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 
-from catalog.rules import schedules
+from catalog.admin.widgets import JSONEditor
 from catalog.rules.limits import MAX_JSON_DEPTH
 from catalog.rules.text import text_problem, unreadable, unstorable
 
 
 class PrettyJSONField(forms.JSONField):
-    """JSON shown indented, with non-ASCII characters as they are."""
+    """JSON shown indented, with non-ASCII characters as they are, in an editor with line
+    numbers; a syntax error names its line and column."""
 
-    widget = forms.Textarea(attrs={"rows": 6, "cols": 80, "class": "vLargeTextField json"})
+    widget = JSONEditor
 
     def prepare_value(self, value):
         if isinstance(value, forms.fields.InvalidJSONInput):
@@ -29,6 +26,8 @@ class PrettyJSONField(forms.JSONField):
         integer of thousands of digits) a form error rather than a server error."""
         try:
             return super().to_python(value)
+        except forms.ValidationError:
+            raise forms.ValidationError(syntax_error(value), code="invalid") from None
         except RecursionError:
             message = f"Enter valid JSON: nested more than {MAX_JSON_DEPTH} levels deep."
         except ValueError as exc:
@@ -49,6 +48,25 @@ class PrettyJSONField(forms.JSONField):
         if found:
             where, problem = found
             raise forms.ValidationError(f"{problem} (at {where})" if where else problem)
+
+
+def syntax_error(text: str) -> str:
+    """Where Python's JSON reader stops in `text`, and why, with the words the browser's
+    check uses too (catalog/static/catalog/json_editor.js)."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"Enter valid JSON: line {exc.lineno}, column {exc.colno}: {readable(exc.msg)}."
+    except (RecursionError, ValueError):
+        pass
+    return "Enter valid JSON."
+
+
+def readable(message: str) -> str:
+    """Python's message without its trailing "at" (the place is said before it)."""
+    if message.startswith("Unterminated string"):
+        return "Unterminated string"
+    return message.removesuffix(" at")
 
 
 class TagsField(forms.CharField):
@@ -73,25 +91,3 @@ class TagsField(forms.CharField):
             problem = text_problem(tag)
             if problem:
                 raise forms.ValidationError(problem)
-
-
-class LongSelect(forms.Select):
-    """A select rendered in one pass: the IANA list has ~600 zones, and the template-per-
-    option rendering of Django's Select costs ~0.1 s for each schedule on the form."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        attrs = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
-        chosen = "" if value is None else str(value)
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (option, mark_safe(" selected") if str(option) == chosen else "", label)
-                for option, label in self.choices
-            ),
-        )
-        return format_html("<select{}>{}</select>", flatatt(attrs), options)
-
-
-def timezone_choices() -> list[tuple[str, str]]:
-    return [("", "(default for the kind)")] + [(z, z) for z in schedules.timezone_choices()]

@@ -2,12 +2,12 @@
 (`catalog.services`) whether the object it built breaks a rule, and shows each problem
 next to its field: the admin refuses exactly what the API and the importer refuse."""
 
-from datetime import UTC, datetime
-
 from django import forms
 
 from catalog.admin.audit import reason_field
-from catalog.admin.fields import LongSelect, PrettyJSONField, TagsField, timezone_choices
+from catalog.admin.fields import PrettyJSONField, TagsField
+from catalog.admin.schedule_preview import schedule_from_fields
+from catalog.admin.widgets import TimezoneInput
 from catalog.models import (
     ConcurrencyLimit,
     Deployment,
@@ -19,7 +19,7 @@ from catalog.models import (
     WorkQueue,
 )
 from catalog.rules import schedules
-from catalog.rules.datetimes import DatetimeError, format_datetime, parse_datetime
+from catalog.rules.datetimes import format_datetime
 from catalog.rules.problems import Path, Problem, path_text
 from catalog.services import deployments, flows, limits, variables, work_pools
 from catalog.services import schedules as schedule_rules
@@ -114,6 +114,11 @@ class DeploymentForm(CoreCheckedForm):
                 "parameter_openapi_schema",
             )
         }
+        # Short text on one line (the model's text columns would be large boxes).
+        widgets = {
+            name: forms.TextInput(attrs={"class": "vTextField single-line"})
+            for name in ("entrypoint", "path")
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -131,8 +136,9 @@ NULLABLE_TEXT = ("version", "description", "entrypoint", "path")
 
 
 class ScheduleInlineForm(CoreCheckedForm):
-    """One schedule: pick the kind, fill its fields. Interval accepts seconds, ISO 8601
-    durations ("PT1H") or "HH:MM:SS"; the anchor keeps the UTC offset it is given."""
+    """One schedule: pick the kind, fill its fields (the page shows only the kind's, with
+    their help). Interval accepts seconds, ISO 8601 durations ("PT1H") or "HH:MM:SS"; the
+    anchor keeps the UTC offset it is given; the zone is typed, with the IANA names offered."""
 
     interval = forms.CharField(
         required=False, help_text="Seconds, an ISO 8601 duration (PT1H) or HH:MM:SS."
@@ -142,7 +148,12 @@ class ScheduleInlineForm(CoreCheckedForm):
         help_text="ISO 8601 with its offset, e.g. 2026-01-05T09:00:00-05:00 (UTC if none).",
         widget=forms.TextInput(attrs={"size": 32}),
     )
-    timezone = forms.ChoiceField(required=False, choices=timezone_choices, widget=LongSelect)
+    timezone = forms.CharField(
+        required=False,
+        max_length=64,
+        widget=TimezoneInput,
+        help_text="An IANA zone, e.g. America/New_York: type part of it to search. Blank: UTC.",
+    )
     parameters = PrettyJSONField(required=False, initial=dict)
     # Problems of the rule name the rule's field: `schedule.cron` is the form's `cron`.
     fields_of_paths = {("schedule", name): name for name in schedules.SCHEDULE_RULE_COLUMNS}
@@ -162,7 +173,23 @@ class ScheduleInlineForm(CoreCheckedForm):
             "parameters",
             "slug",
         ]
-        widgets = {"rrule": forms.Textarea(attrs={"rows": 3, "cols": 60})}
+        widgets = {
+            "rrule": forms.Textarea(
+                attrs={"rows": 3, "class": "vLargeTextField", "spellcheck": "false"}
+            ),
+            "cron": forms.TextInput(attrs={"class": "vTextField", "spellcheck": "false"}),
+        }
+        help_texts = {
+            "cron": "Five fields: minute hour day-of-month month day-of-week, in the schedule's"
+            " zone; e.g. <code>30 9 * * 1-5</code> is 09:30 on weekdays.",
+            "day_or": "How the day-of-month and day-of-week fields combine. Checked (Prefect's"
+            " default): a day matching either runs (OR, as standard cron). Unchecked: only a"
+            " day matching both (AND), so <code>30 9 1-7 * 1</code> is the first Monday.",
+            "rrule": "An RFC 5545 rule in the schedule's zone, e.g."
+            " <code>FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9</code> (Mondays and Wednesdays at 09:00),"
+            " or with a start on its own line: <code>DTSTART:20260105T093000</code> then"
+            " <code>RRULE:FREQ=DAILY</code>.",
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -174,44 +201,27 @@ class ScheduleInlineForm(CoreCheckedForm):
     def clean_parameters(self):
         return self.cleaned_data.get("parameters") or {}
 
+    def clean_timezone(self) -> str:
+        """A zone the catalog knows, else an error naming it (the input lets any text in)."""
+        zone = self.cleaned_data.get("timezone", "").strip()
+        try:
+            schedules.validate_timezone(zone)
+        except schedules.ScheduleError as exc:
+            raise forms.ValidationError(exc.message) from None
+        return zone
+
     def clean(self):
         cleaned = super().clean()
         if self.errors or not cleaned.get("kind") or cleaned.get("DELETE"):
             return cleaned
         try:
-            schedule = self.schedule_from(cleaned)
+            schedule = schedule_from_fields(cleaned)
         except schedules.ScheduleError as exc:
             field = exc.field if exc.field in self.fields else None
             self.add_error(field, exc.message)
             return cleaned
         self.instance.schedule = schedules.stored_form(schedule)
         return cleaned
-
-    def schedule_from(self, cleaned: dict) -> schedules.Schedule:
-        kind = cleaned["kind"]
-        zone = cleaned.get("timezone") or schedules.default_timezone(kind)
-        if kind == ScheduleKind.INTERVAL:
-            return schedules.make_interval_schedule(
-                interval=required(cleaned.get("interval"), "interval"),
-                anchor_date=self.anchor_from(cleaned.get("anchor_date")),
-                timezone=zone,
-            )
-        if kind == ScheduleKind.CRON:
-            return schedules.make_cron_schedule(
-                cron=required(cleaned.get("cron"), "cron"),
-                timezone=zone,
-                day_or=cleaned.get("day_or", True),
-            )
-        rrule = required(cleaned.get("rrule"), "rrule")
-        return schedules.make_rrule_schedule(rrule=rrule, timezone=zone)
-
-    def anchor_from(self, text: str | None):
-        if not text:
-            return datetime.now(UTC)
-        try:
-            return parse_datetime(text.strip())
-        except DatetimeError as exc:
-            raise schedules.ScheduleError(str(exc), "anchor_date") from None
 
     def _post_clean(self):
         # clean() set the schedule's columns on the row from the parsed schedule; keep the
@@ -225,12 +235,6 @@ class ScheduleInlineForm(CoreCheckedForm):
         if self.errors or self.cleaned_data.get("DELETE") or not self.instance.kind:
             return []
         return schedule_rules.row_problems(self.instance)
-
-
-def required(value, field: str):
-    if value in (None, ""):
-        raise schedules.ScheduleError("This field is required for this kind of schedule.", field)
-    return value
 
 
 class DeploymentScheduleForm(CoreCheckedForm):

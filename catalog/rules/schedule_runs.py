@@ -160,6 +160,8 @@ def _localize_rule(rule: dateutil.rrule.rrule, tz: zoneinfo.ZoneInfo) -> dateuti
 
 # A new schedule's first runs must be found within the budget (the admin shows ten).
 RUNS_CHECKED_ON_WRITE = 10
+# Why a schedule whose run times Python's calendar cannot hold is refused.
+OUT_OF_CALENDAR = "its run times fall outside the years 1 to 9999"
 
 
 def check_runs_affordable(
@@ -177,6 +179,8 @@ def check_runs_affordable(
         runs = next_runs(schedule, now, RUNS_CHECKED_ON_WRITE, meter)
     except ScheduleBudgetExceeded as exc:
         raise _too_costly(schedule, exc.message) from None
+    except OverflowError:
+        raise _too_costly(schedule, OUT_OF_CALENDAR) from None
     if not runs and meter.reached_horizon:
         raise _too_costly(
             schedule, f"it fires no more within {horizon_years:,} years ({HORIZON_SETTING})"

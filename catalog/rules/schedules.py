@@ -150,7 +150,10 @@ def parse_interval(value: Any) -> float:
         except (OverflowError, ValueError):
             raise ScheduleError("Input should be a valid timedelta", "interval") from None
     elif isinstance(value, str) and is_number(value):
-        duration = timedelta(seconds=float(value))
+        try:
+            duration = timedelta(seconds=float(value))
+        except (OverflowError, ValueError):
+            raise ScheduleError("Input should be a valid timedelta", "interval") from None
     else:
         try:
             duration = _timedelta_adapter.validate_python(value)
