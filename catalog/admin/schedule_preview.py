@@ -16,9 +16,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
-from catalog.rules import schedule_runs, schedules
+from catalog.rules import schedules
 from catalog.rules.datetimes import DatetimeError, parse_datetime
-from catalog.rules.schedule_budget import TOO_COSTLY, ScheduleBudgetExceeded, page_budget
+from catalog.rules.schedule_budget import page_budget
 from catalog.services.schedules import check_affordable
 
 NEXT_RUNS_SHOWN = 10
@@ -126,19 +126,12 @@ def runs_html(zone: str, runs: list[datetime] | str, note: str | None) -> SafeSt
 
 
 def preview(values: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """The next runs of the schedule `values` describe, checked as a save checks it."""
-    try:
-        schedule = schedules.stored_form(schedule_from_fields(values, now), now)
-        with page_budget(settings.CATALOG_SCHEDULE_PAGE_BUDGET):
-            check_affordable(schedule, now)
-            runs = schedule_runs.next_runs(
-                schedule, now, NEXT_RUNS_SHOWN, settings.CATALOG_SCHEDULE_BUDGET
-            )
-    except ScheduleBudgetExceeded:
-        raise schedules.ScheduleError(TOO_COSTLY) from None
-    except OverflowError:
-        raise schedules.ScheduleError(schedule_runs.OUT_OF_CALENDAR) from None
-    return {"zone": zone_of(schedule), "runs": run_times(runs)}
+    """The next runs (within the horizon) of the schedule `values` describe, found by the
+    very check a save makes, within its budgets."""
+    schedule = schedules.stored_form(schedule_from_fields(values, now), now)
+    with page_budget(settings.CATALOG_SCHEDULE_PAGE_BUDGET):
+        runs = check_affordable(schedule, now)
+    return {"zone": zone_of(schedule), "runs": run_times(runs[:NEXT_RUNS_SHOWN])}
 
 
 def fields_of(query: Mapping[str, str]) -> dict[str, Any]:

@@ -121,11 +121,15 @@ class DeploymentSchedule(TimestampedModel):
         return schedule_runs.next_runs(self.schedule, after, n, settings.CATALOG_SCHEDULE_BUDGET)
 
     def shown_next_runs(self, after: datetime, n: int) -> list[datetime] | str:
-        """The next runs, or `TOO_COSTLY` when the budget cannot find them."""
+        """The next runs, or why they cannot be shown: `TOO_COSTLY` when the budget cannot
+        find them, `OUT_OF_CALENDAR` past the years Python's calendar holds (a form's row
+        whose save was refused for it)."""
         try:
             return self.next_runs(after, n)
         except ScheduleBudgetExceeded:
             return TOO_COSTLY
+        except OverflowError:
+            return schedule_runs.OUT_OF_CALENDAR
 
 
 def earliest_next_run(rows, after: datetime) -> datetime | str | None:

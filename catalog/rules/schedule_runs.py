@@ -170,10 +170,11 @@ def check_runs_affordable(
     *,
     budget: int = DEFAULT_STEP_BUDGET,
     horizon_years: int = DEFAULT_HORIZON_YEARS,
-) -> None:
+) -> list[datetime]:
     """Refuse a schedule whose next runs from `now` take more than `budget` steps to find
     (a COUNT rule walks from its DTSTART), or that has not ended yet fires nothing within
-    `horizon_years`. A rule whose COUNT or UNTIL has run out is cheap and passes."""
+    `horizon_years`. A rule whose COUNT or UNTIL has run out is cheap and passes.
+    Answers the runs found: the first `RUNS_CHECKED_ON_WRITE` within the horizon."""
     meter = StepMeter(budget, horizon=_years_after(now, horizon_years), page=page_meter())
     try:
         runs = next_runs(schedule, now, RUNS_CHECKED_ON_WRITE, meter)
@@ -185,6 +186,7 @@ def check_runs_affordable(
         raise _too_costly(
             schedule, f"it fires no more within {horizon_years:,} years ({HORIZON_SETTING})"
         )
+    return runs
 
 
 def _years_after(moment: datetime, years: int) -> datetime | None:

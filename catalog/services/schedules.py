@@ -45,9 +45,10 @@ def schedule_from(value: Any, *, at: Path = (), now: datetime | None = None):
     return schedule
 
 
-def check_affordable(schedule: schedules.Schedule, now: datetime | None = None) -> None:
-    """The budget and horizon of the settings on finding a schedule's next runs."""
-    schedule_runs.check_runs_affordable(
+def check_affordable(schedule: schedules.Schedule, now: datetime | None = None) -> list[datetime]:
+    """The budget and horizon of the settings on finding a schedule's next runs; answers
+    the runs it found (`schedule_runs.check_runs_affordable`)."""
+    return schedule_runs.check_runs_affordable(
         schedule,
         now or timezone.now(),
         budget=settings.CATALOG_SCHEDULE_BUDGET,
