@@ -422,3 +422,43 @@ def test_the_change_page_queries_do_not_grow_with_the_catalog(admin_client, full
     assert len(many) == len(few)
     # Each query names the deployment (or reads a table the page shows one row of).
     assert not [sql for sql in many if "catalog_deployment" in sql and "WHERE" not in sql]
+
+
+# New schedules ----------------------------------------------------------------------------
+
+
+def new_schedule(n: int, **fields) -> dict:
+    values = {"kind": "cron", "cron": "0 6 * * *", "timezone": "", "active": "on"}
+    values.update(fields, parameters="{}", day_or="on")
+    return {f"schedules-{n}-{name}": value for name, value in values.items()}
+
+
+def test_a_schedule_added_to_a_deployment_is_saved(admin_client, full_deployment):
+    data = form_data(full_deployment)
+    data.update(
+        new_schedule(3, slug="added", timezone="Asia/Tokyo"), **{"schedules-TOTAL_FORMS": "4"}
+    )
+    response = admin_client.post(change_url(full_deployment), data)
+    assert response.status_code == 302
+    added = DeploymentSchedule.objects.get(slug="added")
+    assert (added.deployment_id, added.cron, added.timezone) == (
+        full_deployment.pk,
+        "0 6 * * *",
+        "Asia/Tokyo",
+    )
+
+
+def test_a_new_deployment_is_saved_with_its_schedule(admin_client, full_deployment):
+    data = form_data(Deployment(name="with-schedule", flow=full_deployment.flow, labels={}))
+    data.update(new_schedule(0, slug="first"), **{"schedules-TOTAL_FORMS": "1"})
+    response = admin_client.post(reverse("admin:catalog_deployment_add"), data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    schedule = DeploymentSchedule.objects.get(deployment__name="with-schedule")
+    assert (schedule.slug, schedule.cron, schedule.timezone) == ("first", "0 6 * * *", None)
+
+
+def test_the_add_page_offers_the_zones_and_a_preview_for_a_new_schedule(admin_client):
+    response = admin_client.get(reverse("admin:catalog_deployment_add"))
+    content = response.content.decode()
+    assert content.count("<datalist") == 1
+    assert f'data-preview-url="{reverse(PREVIEW)}"' in content
