@@ -403,3 +403,41 @@ def test_inactive_schedules_and_a_paused_deployment_are_marked_as_not_running(pa
     assert len(shown_runs(active)) == 10
     page.execute_script("arguments[0].scrollIntoView({block: 'center'})", inactive)
     screenshot(page, "form-schedule-inactive")
+
+
+def test_a_schedule_added_on_the_page_previews_and_checks_its_json_too(page, deployment):
+    add = page.find_element(By.CSS_SELECTOR, ".inline-group .add-row a")
+    page.execute_script("arguments[0].scrollIntoView({block: 'center'})", add)
+    add.click()
+    schedule = page.find_element(By.ID, "schedules-3")
+    Select(field(schedule, "kind")).select_by_value("cron")
+    assert visible(schedule, "cron") and not visible(schedule, "interval")
+    field(schedule, "cron").send_keys("0 7 * * *")
+    field(schedule, "timezone").send_keys("Europe/Berlin")
+    field(schedule, "slug").send_keys("added-in-the-browser")
+    box = runs_box(schedule)
+    wait_for_preview(page, box, lambda: headers(box) == ["Europe/Berlin", "UTC"])
+    runs = shown_runs(box)
+    assert len(runs) == 10
+    assert all(re.search(r" 07:00 CES?T$", local) for local, _ in runs)
+
+    parameters = schedule.find_element(By.CSS_SELECTOR, "textarea[name$='-parameters']")
+    report = parameters.find_element(
+        By.XPATH, "../following-sibling::div[@class='json-editor-error']"
+    )
+    retype(parameters, '{"a": 1,, "b": 2}')
+    expected = "Enter valid JSON: line 1, column 9: Expecting property name enclosed in double"
+    wait_until(page, lambda: report.text == f"{expected} quotes.")
+    retype(parameters, '{"a": 1}')
+    wait_until(page, lambda: report.text == "")
+    page.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+    screenshot(page, "form-schedule-added")
+    save(page)
+    assert "was changed successfully" in page.find_element(By.CSS_SELECTOR, ".messagelist").text
+    added = DeploymentSchedule.objects.get(slug="added-in-the-browser")
+    assert (added.deployment_id, added.cron, added.timezone, added.parameters) == (
+        deployment.pk,
+        "0 7 * * *",
+        "Europe/Berlin",
+        {"a": 1},
+    )
