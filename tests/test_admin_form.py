@@ -462,3 +462,50 @@ def test_the_add_page_offers_the_zones_and_a_preview_for_a_new_schedule(admin_cl
     content = response.content.decode()
     assert content.count("<datalist") == 1
     assert f'data-preview-url="{reverse(PREVIEW)}"' in content
+
+
+# The rules behind the form and the preview -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("interval", "anchor", "zone", "message"),
+    [
+        ("1e300", "2026-01-05T09:00:00Z", "UTC", "Input should be a valid timedelta"),
+        (
+            "60",
+            "0001-01-01T00:00:00Z",
+            "Pacific/Kiritimati",
+            "Invalid interval: its run times fall outside the years 1 to 9999",
+        ),
+        (
+            "P99999999D",
+            "0001-01-01T00:00:00Z",
+            "UTC",
+            "Invalid interval: its run times fall outside the years 1 to 9999",
+        ),
+    ],
+)
+def test_every_door_refuses_an_interval_the_calendar_cannot_hold(interval, anchor, zone, message):
+    """A ScheduleError (a 422, a form error, an import error), no longer an OverflowError."""
+    from catalog.services.schedules import check_affordable
+
+    with pytest.raises(schedules.ScheduleError, match=re.escape(message)):
+        schedule = schedules.make_interval_schedule(
+            interval=interval, anchor_date=anchor, timezone=zone
+        )
+        check_affordable(schedule)
+
+
+def test_the_api_refuses_it_too(api_client, full_deployment):
+    body = {
+        "schedule": {
+            "interval": 60,
+            "anchor_date": "0001-01-01T00:00:00Z",
+            "timezone": "Pacific/Kiritimati",
+        }
+    }
+    response = api_client.post(
+        f"/api/deployments/{full_deployment.pk}/schedules", [body], format="json"
+    )
+    assert response.status_code == 422
+    assert "outside the years 1 to 9999" in response.content.decode()
