@@ -324,8 +324,8 @@ def admin_page_cases(staff: Client, created: dict) -> list[Result]:
             [staff.send("GET", "/admin/catalog/deployment/", label="list")],
         ),
         Result(
-            "admin upcoming runs",
-            [staff.send("GET", "/admin/catalog/deployment/upcoming/", label="upcoming")],
+            "admin fleet calendar",
+            [staff.send("GET", "/admin/catalog/deployment/calendar/", label="calendar")],
         ),
     ]
     for name, deployment in created.items():

@@ -261,11 +261,13 @@ CATALOG_SCHEDULE_HORIZON_YEARS = env_int("CATALOG_SCHEDULE_HORIZON_YEARS", 100)
 # request, an admin save, an imported deployment), may take together; those past it show
 # "too costly to compute" on reads, and are refused on writes.
 CATALOG_SCHEDULE_PAGE_BUDGET = env_int("CATALOG_SCHEDULE_PAGE_BUDGET", 200_000)
-# The upcoming-runs page draws the runs of at most this many schedules (the first by
-# deployment name), says how many more its filters would need to narrow down, and finds
-# their week of runs (up to 20,000) within this many steps in all.
-CATALOG_UPCOMING_MAX_SCHEDULES = env_int("CATALOG_UPCOMING_MAX_SCHEDULES", 500)
-CATALOG_UPCOMING_BUDGET = env_int("CATALOG_UPCOMING_BUDGET", 400_000)
+# The fleet calendar expands each distinct schedule definition once a window (and keeps
+# it in the database for every process): those expansions share this many steps a page;
+# definitions past it are named on the page, not counted. Each one also has
+# CATALOG_SCHEDULE_BUDGET. At most CATALOG_CALENDAR_MAX_DEFINITIONS distinct definitions
+# (the most shared first) are counted; the page says when others were left out.
+CATALOG_CALENDAR_BUDGET = env_int("CATALOG_CALENDAR_BUDGET", 2_000_000)
+CATALOG_CALENDAR_MAX_DEFINITIONS = env_int("CATALOG_CALENDAR_MAX_DEFINITIONS", 20_000)
 
 # -- filter patterns and API parameters
 # The longest text a filter matches: a `like_` pattern, a `startswith_` prefix, a name,

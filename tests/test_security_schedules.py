@@ -9,18 +9,15 @@ it. Nothing here measures wall time.
 import bisect
 import contextlib
 import json
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from catalog.admin.timeline import ScheduleEntry, collect_runs
 from catalog.models import DeploymentSchedule
 from catalog.rules import schedule_runs, schedules
 from catalog.rules.schedule_budget import (
@@ -324,32 +321,6 @@ def test_the_change_page_marks_a_costly_row(admin_client, stored_costly):
     assert TOO_COSTLY in response.content.decode()
 
 
-def test_the_upcoming_page_names_the_costly_schedules_in_the_same_queries(
-    admin_client, rows, stored_costly, django_assert_num_queries
-):
-    url = reverse("admin:catalog_deployment_upcoming")
-    DeploymentSchedule.objects.filter(slug__in=ISSUE_CASES).update(rrule=DAILY)
-    cheap = page_queries(admin_client, url)
-    for row, rule in zip(stored_costly, ISSUE_CASES.values(), strict=True):
-        DeploymentSchedule.objects.filter(pk=row.pk).update(rrule=rule)
-    with django_assert_num_queries(cheap):
-        response = admin_client.get(url)
-    assert response.status_code == 200
-    window = response.context["window"]
-    assert window.costly_schedules == tuple(
-        f"budget-flow/costly-{case} {case}" for case in sorted(ISSUE_CASES)
-    )
-    assert "Runs too costly to compute (more than 100000 steps" in response.content.decode()
-
-
-def test_a_costly_schedule_keeps_the_runs_found_before_the_budget_ran_out():
-    rule = "DTSTART:20260501T000000\nRRULE:FREQ=SECONDLY;COUNT=2000000000"
-    entry = ScheduleEntry(uuid.uuid4(), "busy", "etl", "main", RRuleSchedule(rule, "UTC"))
-    window = collect_runs([entry], NOW, NOW + timedelta(days=7), per_schedule=10**6)
-    assert window.costly_schedules == ("etl/busy main",)
-    assert 0 < len(window.runs) < BUDGET
-
-
 # One budget for a whole page ------------------------------------------------------------
 
 PAGE_BUDGET = settings.CATALOG_SCHEDULE_PAGE_BUDGET
@@ -400,54 +371,6 @@ def test_the_list_with_many_costly_rows_marks_them_all_within_the_page_budget(
     response = admin_client.get(reverse("admin:catalog_deployment_changelist"))
     assert response.status_code == 200
     assert response.content.decode().count(TOO_COSTLY) == len(many_stored_costly)
-
-
-def test_the_upcoming_page_names_the_page_budget_when_it_runs_out(admin_client, many_stored_costly):
-    response = admin_client.get(reverse("admin:catalog_deployment_upcoming"))
-    assert response.status_code == 200
-    assert len(response.context["window"].costly_schedules) == len(many_stored_costly)
-    assert "CATALOG_UPCOMING_BUDGET" in response.content.decode()
-
-
-# The upcoming-runs page at any size -----------------------------------------------------
-
-
-@override_settings(CATALOG_UPCOMING_MAX_SCHEDULES=2)
-def test_the_upcoming_page_draws_at_most_its_schedule_budget_and_says_how_many_more(
-    admin_client, rows
-):
-    for name in ("a-first", "b-second", "c-third"):
-        DeploymentScheduleFactory(
-            deployment=DeploymentFactory(flow=rows.flow, name=name),
-            schedule=RRuleSchedule(DAILY, "UTC"),
-        )
-    response = admin_client.get(reverse("admin:catalog_deployment_upcoming"))
-    assert response.status_code == 200
-    assert response.context["counts"]["schedules"] == 2
-    assert response.context["counts"]["schedules_in_all"] == 3
-    assert {run.deployment_name for run in response.context["window"].runs} == {
-        "a-first",
-        "b-second",
-    }
-    assert "Showing the runs of the first 2 of 3 active schedules" in response.content.decode()
-
-
-@override_settings(CATALOG_UPCOMING_MAX_SCHEDULES=3)
-def test_the_upcoming_page_within_its_schedule_budget_counts_them_without_a_query(
-    admin_client, rows
-):
-    url = reverse("admin:catalog_deployment_upcoming")
-    for name in ("a-first", "b-second", "c-third"):
-        DeploymentScheduleFactory(
-            deployment=DeploymentFactory(flow=rows.flow, name=name),
-            schedule=RRuleSchedule(DAILY, "UTC"),
-        )
-    admin_client.get(url)
-    with CaptureQueriesContext(connection) as queries:
-        response = admin_client.get(url)
-    assert not any("COUNT(" in query["sql"] for query in queries.captured_queries)
-    assert response.context["counts"]["schedules_in_all"] == 3
-    assert "Showing the runs of the first" not in response.content.decode()
 
 
 # One budget for the schedules of one write ------------------------------------------------

@@ -223,14 +223,26 @@ class DeploymentAdmin(GuardedAdmin):
         return queryset, False
 
     def get_urls(self):
+        from catalog.admin import calendar_view as calendar
         from catalog.admin.imports import export_view, import_view
-        from catalog.admin.upcoming import upcoming_runs_view
 
-        view = self.admin_site.admin_view(partial(upcoming_runs_view, model_admin=self))
-        upcoming = path("upcoming/", view, name="catalog_deployment_upcoming")
+        def view(function):
+            return self.admin_site.admin_view(partial(function, model_admin=self))
+
+        calendar_urls = [
+            path("calendar/", view(calendar.calendar_view), name="catalog_deployment_calendar"),
+            path(
+                "calendar/slot/", view(calendar.slot_view), name="catalog_deployment_calendar_slot"
+            ),
+            path(
+                "upcoming/",
+                view(calendar.upcoming_redirect_view),
+                name="catalog_deployment_upcoming",
+            ),
+        ]
         preview = path(
             "schedule-preview/",
-            self.admin_site.admin_view(partial(schedule_preview_view, model_admin=self)),
+            view(schedule_preview_view),
             name="catalog_deployment_schedule_preview",
         )
         restore = path(
@@ -240,24 +252,14 @@ class DeploymentAdmin(GuardedAdmin):
         )
         export = path(
             "export/<str:format_name>/",
-            self.admin_site.admin_view(
-                partial(deployment_exports.export_matching_view, model_admin=self)
-            ),
+            view(deployment_exports.export_matching_view),
             name="catalog_deployment_export",
         )
         imports = [
-            path(
-                "import/",
-                self.admin_site.admin_view(partial(import_view, model_admin=self)),
-                name="catalog_deployment_import",
-            ),
-            path(
-                "import/export/",
-                self.admin_site.admin_view(partial(export_view, model_admin=self)),
-                name="catalog_deployment_import_export",
-            ),
+            path("import/", view(import_view), name="catalog_deployment_import"),
+            path("import/export/", view(export_view), name="catalog_deployment_import_export"),
         ]
-        return [upcoming, preview, restore, export, *imports, *super().get_urls()]
+        return [*calendar_urls, preview, restore, export, *imports, *super().get_urls()]
 
     def history_view(self, request, object_id, extra_context=None):
         """The catalog's change history of the deployment, deleted or not."""

@@ -15,6 +15,7 @@ from catalog.models.api_keys import (
     ApiKeyAccess,
     api_key_digest,
 )
+from catalog.models.calendar import CalendarExpansion
 from catalog.models.credentials import VerifiedCredential
 from catalog.models.deployments import (
     FLOW_ID_LABEL,
@@ -60,6 +61,7 @@ __all__ = [
     "REASON_MAX_LENGTH",
     "ApiKey",
     "ApiKeyAccess",
+    "CalendarExpansion",
     "ChangeKind",
     "ChangeSet",
     "CollisionStrategy",

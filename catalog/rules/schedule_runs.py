@@ -49,8 +49,13 @@ def next_runs(
         after = after.replace(tzinfo=UTC)
     meter = as_meter(budget)
     runs: list[datetime] = []
+    # Told apart in UTC: two times in one zone compare as wall-clock times, so the two
+    # runs of an hour that DST repeats would count as one.
+    seen: set[datetime] = set()
     for run in _candidates(schedule, after, meter):
-        if run >= after and run not in runs:
+        instant = run.astimezone(UTC)
+        if instant >= after and instant not in seen:
+            seen.add(instant)
             runs.append(run)
         if len(runs) >= n:
             break
@@ -79,11 +84,13 @@ def _interval_runs(schedule: IntervalSchedule, after: datetime) -> Iterator[date
     days, seconds = divmod(schedule.interval, 86400)
     step = _interval_step(tz, int(days), seconds)
     anchor = schedule.anchor_date.astimezone(tz)
-    periods = int((after - anchor).total_seconds() // schedule.interval)
+    # In UTC: two times in one zone subtract as wall-clock times, an hour off across DST.
+    elapsed = after.astimezone(UTC) - anchor.astimezone(UTC)
+    periods = int(elapsed.total_seconds() // schedule.interval)
     current = (anchor.astimezone(UTC) + timedelta(seconds=schedule.interval * periods)).astimezone(
         tz
     )
-    while current < after:
+    while current.astimezone(UTC) < after:
         current = step(current)
     while True:
         yield current

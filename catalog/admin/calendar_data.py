@@ -1,0 +1,281 @@
+"""What the fleet calendar reads: the schedule definitions that count, grouped in SQL;
+their run minutes, expanded once per window and kept in `CalendarExpansion`; and the
+deployments with a run in a slot.
+
+Only active schedules of unpaused deployments count. The cost of a page does not grow
+with the number of schedules: the database groups them by definition (an interval's anchor
+reduced to its phase, see `fleet_calendar`), and Python expands each distinct definition
+once, or reads it from the table another request filled.
+"""
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db.models import BigIntegerField, Case, Count, Expression, F, Q, QuerySet, When
+from django.utils import timezone
+
+from catalog.models import CalendarExpansion, Deployment, DeploymentSchedule
+from catalog.rules import fleet_calendar
+from catalog.rules.fleet_calendar import Definition, Window
+from catalog.rules.schedule_budget import ScheduleBudgetExceeded, page_budget
+
+# Expansions of windows that ended this long ago are deleted when new ones are stored.
+KEPT_AFTER_WINDOW = timedelta(days=2)
+GROUP_FIELDS = (
+    "kind",
+    "interval",
+    "phase",
+    "group_anchor",
+    "cron",
+    "day_or",
+    "rrule",
+    "group_zone",
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    flow: str = ""
+    work_pool: str = ""
+    work_queue: str = ""
+    tags: tuple[str, ...] = ()
+
+
+def counted_schedules(filters: Filters) -> QuerySet:
+    """Active schedules of unpaused deployments that pass the filters (any of the tags)."""
+    lookups = {"active": True, "deployment__paused": False}
+    if filters.flow:
+        lookups["deployment__flow__name"] = filters.flow
+    if filters.work_pool:
+        lookups["deployment__work_queue__work_pool__name"] = filters.work_pool
+    if filters.work_queue:
+        lookups["deployment__work_queue__name"] = filters.work_queue
+    if filters.tags:
+        lookups["deployment__tags__has_any_tags"] = list(filters.tags)
+    return DeploymentSchedule.objects.filter(**lookups)
+
+
+# The phase of an interval's anchor, in SQL --------------------------------------------
+
+_EPOCH_SECONDS = {
+    "postgresql": "FLOOR(EXTRACT(EPOCH FROM {anchor}))::bigint",
+    "sqlite": "CAST(strftime('%s', {anchor}) AS INTEGER)",
+}
+_WHOLE_SECONDS = {"postgresql": "{interval}::bigint", "sqlite": "CAST({interval} AS INTEGER)"}
+_PHASE = """CASE WHEN {kind} = 'interval' AND {interval} = {i}
+  AND ({interval} < 86400 OR COALESCE({zone}, '') IN ({zones}))
+THEN (((({e}) - ((({e}) % {u}) + {u}) % {u}) / {u}) % ({i} / {u}) + ({i} / {u})) % ({i} / {u})
+END"""
+
+
+class IntervalPhase(Expression):
+    """`fleet_calendar.interval_phase` of a schedule row, or NULL when its interval does
+    not add elapsed time only (`fleet_calendar.adds_elapsed_time`)."""
+
+    output_field = BigIntegerField()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.columns = [F("kind"), F("interval"), F("timezone"), F("anchor_date")]
+
+    def get_source_expressions(self):
+        return self.columns
+
+    def set_source_expressions(self, expressions):
+        self.columns = list(expressions)
+
+    def as_sql(self, compiler, connection):
+        kind, interval, zone, anchor = (compiler.compile(column)[0] for column in self.columns)
+        whole = _WHOLE_SECONDS[connection.vendor].format(interval=interval)
+        unit = f"(CASE WHEN {whole} % 60 = 0 THEN 60 ELSE 1 END)"
+        zones = ", ".join(f"'{name}'" for name in fleet_calendar.ELAPSED_TIME_ZONES)
+        epoch = _EPOCH_SECONDS[connection.vendor].format(anchor=anchor)
+        sql = _PHASE.format(
+            kind=kind, interval=interval, zone=zone, i=whole, u=unit, e=epoch, zones=zones
+        )
+        # Doubled: the database adapters read a lone "%" as a parameter's place.
+        return sql.replace("%", "%%"), []
+
+
+def with_phase(schedules: QuerySet) -> QuerySet:
+    return schedules.annotate(phase=IntervalPhase())
+
+
+# Definitions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Group:
+    definition: Definition
+    schedules: int
+
+
+def definition_groups(filters: Filters, most: int) -> list[Group]:
+    """The distinct definitions of the counted schedules, most shared first, at most
+    `most + 1` of them (one more says that some were left out), in one query."""
+    rows = (
+        with_phase(counted_schedules(filters))
+        .annotate(
+            group_anchor=Case(When(phase__isnull=True, then=F("anchor_date"))),
+            group_zone=Case(When(phase__isnull=True, then=F("timezone"))),
+        )
+        .values(*GROUP_FIELDS)
+        .annotate(schedules=Count("id"))
+        .order_by("-schedules", *GROUP_FIELDS)[: most + 1]
+    )
+    return [Group(definition_of_row(row), row["schedules"]) for row in rows]
+
+
+def definition_of_row(row: dict) -> Definition:
+    if row["phase"] is not None:
+        return fleet_calendar.interval_definition(row["interval"], row["phase"])
+    return Definition(
+        row["kind"],
+        row["interval"],
+        row["group_anchor"],
+        row["cron"],
+        row["day_or"],
+        row["rrule"],
+        row["group_zone"],
+    )
+
+
+def definition_condition(definition: Definition) -> Q:
+    """The schedule rows (annotated `with_phase`) that count under `definition`."""
+    if definition.kind == "interval" and fleet_calendar.adds_elapsed_time(
+        definition.interval, definition.timezone
+    ):
+        phase = fleet_calendar.interval_phase(definition.interval, definition.anchor)
+        return Q(kind="interval", interval=definition.interval, phase=phase)
+    return Q(
+        phase__isnull=True,
+        kind=definition.kind,
+        interval=definition.interval,
+        anchor_date=definition.anchor,
+        cron=definition.cron,
+        day_or=definition.day_or,
+        rrule=definition.rrule,
+        timezone=definition.timezone,
+    )
+
+
+def deployment_count(filters: Filters) -> int:
+    return counted_schedules(filters).values("deployment").distinct().count()
+
+
+# Expansions, computed once a window ----------------------------------------------------
+
+
+@dataclass
+class Expansions:
+    """Each definition's minutes in the window; those too costly, and those the page's
+    budget ran out before."""
+
+    minutes: dict[Definition, object] = field(default_factory=dict)
+    too_costly: list[Group] = field(default_factory=list)
+    out_of_page_budget: list[Group] = field(default_factory=list)
+    computed: int = 0
+
+
+def cache_key(definition: Definition, window: Window) -> str:
+    text = f"{definition.cache_text()}\x1e{window.cache_text()}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def expansions_of(
+    groups: Iterable[Group], window: Window, schedule_budget: int, page_steps: int, setting: str
+) -> Expansions:
+    """The stored expansions in one query; the others computed within the budgets and
+    stored (too costly ones as such), except those the page's budget stopped."""
+    keyed = {cache_key(group.definition, window): group for group in groups}
+    stored = dict(CalendarExpansion.objects.filter(key__in=keyed).values_list("key", "minutes"))
+    found, new_rows = Expansions(), []
+    with page_budget(page_steps, setting) as page:
+        for key, group in keyed.items():
+            if key in stored:
+                _take(found, group, stored[key])
+                continue
+            data = _expanded(group.definition, window, schedule_budget, page)
+            if data is _OUT_OF_PAGE_BUDGET:
+                found.out_of_page_budget.append(group)
+                continue
+            found.computed += 1
+            new_rows.append(CalendarExpansion(key=key, window_end=window.end, minutes=data))
+            _take(found, group, data)
+    if new_rows:
+        _store(new_rows)
+    return found
+
+
+_OUT_OF_PAGE_BUDGET = object()
+
+
+def _expanded(definition: Definition, window: Window, budget: int, page):
+    if page.spent > page.limit:
+        return _OUT_OF_PAGE_BUDGET
+    try:
+        minutes = fleet_calendar.window_minutes(definition.schedule(), window, budget)
+    except ScheduleBudgetExceeded:
+        return _OUT_OF_PAGE_BUDGET if page.spent > page.limit else None
+    return fleet_calendar.packed(minutes)
+
+
+def _take(found: Expansions, group: Group, data) -> None:
+    if data is None:
+        found.too_costly.append(group)
+    else:
+        found.minutes[group.definition] = fleet_calendar.unpacked(bytes(data))
+
+
+def _store(rows: list[CalendarExpansion]) -> None:
+    CalendarExpansion.objects.filter(window_end__lt=timezone.now() - KEPT_AFTER_WINDOW).delete()
+    CalendarExpansion.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+
+
+# Drilling down -------------------------------------------------------------------------------
+
+
+def definitions_firing(expansions: Expansions, start: int, end: int) -> list[Definition]:
+    return [
+        definition
+        for definition, minutes in expansions.minutes.items()
+        if fleet_calendar.fires_between(minutes, start, end)
+    ]
+
+
+def deployments_firing(filters: Filters, definitions: list[Definition]) -> QuerySet:
+    """Deployments with a counted schedule of one of `definitions`, by name."""
+    if not definitions:
+        return Deployment.objects.none()
+    condition = Q()
+    for definition in definitions:
+        condition |= definition_condition(definition)
+    schedules = with_phase(counted_schedules(filters)).filter(condition)
+    return (
+        Deployment.objects.filter(id__in=schedules.values("deployment_id"))
+        .select_related("flow", "work_queue__work_pool")
+        .only("name", "tags", "flow__name", "work_queue__name", "work_queue__work_pool__name")
+        .order_by("name", "id")
+    )
+
+
+def runs_by_deployment(
+    filters: Filters, deployments: list[Deployment], expansions: Expansions, start: int, end: int
+) -> dict:
+    """Each listed deployment's counted runs in minutes [start, end), in one query."""
+    rows = (
+        with_phase(counted_schedules(filters))
+        .filter(deployment__in=deployments)
+        .annotate(
+            group_anchor=Case(When(phase__isnull=True, then=F("anchor_date"))),
+            group_zone=Case(When(phase__isnull=True, then=F("timezone"))),
+        )
+        .values("deployment_id", *GROUP_FIELDS)
+    )
+    runs: dict = {deployment.pk: 0 for deployment in deployments}
+    for row in rows:
+        minutes = expansions.minutes.get(definition_of_row(row), ())
+        runs[row["deployment_id"]] += sum(1 for minute in minutes if start <= minute < end)
+    return runs

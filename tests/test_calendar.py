@@ -1,0 +1,235 @@
+"""The fleet calendar: its arithmetic against a schedule-by-schedule expansion (zones and
+DST weeks included), its filters, drill-down, budgets, cache, and queries that do not grow
+with the fleet."""
+
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from catalog.admin import calendar_data
+from catalog.admin.calendar_data import Filters
+from catalog.models import CalendarExpansion, DeploymentSchedule
+from catalog.rules import fleet_calendar
+from catalog.rules.fleet_calendar import window_of
+from catalog.rules.schedule_runs import next_runs
+from catalog.rules.schedules import (
+    CronSchedule,
+    IntervalSchedule,
+    RRuleSchedule,
+    schedule_from_columns,
+)
+from catalog.rules.schedules import zone as schedule_zone
+from tests.factories import (
+    DeploymentFactory,
+    DeploymentScheduleFactory,
+    FlowFactory,
+    WorkQueueFactory,
+)
+
+BUDGET = 100_000
+CALENDAR = "admin:catalog_deployment_calendar"
+SLOT = "admin:catalog_deployment_calendar_slot"
+# Europe/Berlin and America/New_York change to summer time on these Sundays and back on
+# the others (2026).
+SPRING_WEEK = date(2026, 3, 23)
+AUTUMN_WEEK = date(2026, 10, 26)
+NEW_YORK_SPRING = date(2026, 3, 5)
+ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Sydney", None]
+
+
+# The arithmetic -------------------------------------------------------------------------------
+
+
+def test_a_dst_week_has_a_day_of_23_hours_and_one_of_25_in_its_zone():
+    spring = window_of(SPRING_WEEK, 7, "Europe/Berlin")
+    autumn = window_of(AUTUMN_WEEK - timedelta(days=1), 7, "Europe/Berlin")
+    assert [sum(1 for s in spring.slots() if s.day == d) for d in range(7)] == [24] * 6 + [23]
+    assert [sum(1 for s in autumn.slots() if s.day == d) for d in range(7)] == [25] + [24] * 6
+    assert spring.minutes == 7 * 24 * 60 - 60
+    assert autumn.minutes == 7 * 24 * 60 + 60
+    repeated = [s.local_start for s in autumn.slots() if s.day == 0 and s.local_start.hour == 2]
+    assert [moment.tzname() for moment in repeated] == ["CEST", "CET"]
+
+
+def test_window_minutes_are_the_runs_next_runs_finds():
+    window = window_of(SPRING_WEEK, 7, "Europe/Berlin")
+    for schedule in (
+        IntervalSchedule(900.0, datetime(2025, 5, 5, 3, 7, 30, tzinfo=UTC), "Europe/Berlin"),
+        CronSchedule("30 2 * * *", "Europe/Berlin"),
+        RRuleSchedule("DTSTART:20260101T013000\nRRULE:FREQ=DAILY;BYHOUR=1,2,3", "Europe/Berlin"),
+    ):
+        expected = [
+            window.minute_of(at)
+            for at in next_runs(schedule, window.start, 5000, 10**7)
+            if at < window.end
+        ]
+        assert list(fleet_calendar.window_minutes(schedule, window, BUDGET)) == expected
+
+
+def test_an_interval_anchor_counts_under_its_phase_with_the_same_minutes():
+    window = window_of(AUTUMN_WEEK, 7, "America/New_York")
+    for interval, anchor, zone in (
+        (3600.0, datetime(2024, 2, 3, 4, 5, 6, 789, tzinfo=UTC), "Europe/Berlin"),
+        (86400.0, datetime(2021, 7, 8, 9, 10, 11, tzinfo=UTC), "UTC"),
+        (90.0, datetime(2026, 1, 1, 0, 0, 45, tzinfo=UTC), None),
+        (172800.0, datetime(1969, 12, 30, 23, 59, 59, tzinfo=UTC), ""),
+    ):
+        schedule = IntervalSchedule(interval, anchor, zone)
+        definition = fleet_calendar.definition_of(schedule)
+        assert definition.anchor != anchor
+        assert list(fleet_calendar.window_minutes(definition.schedule(), window, BUDGET)) == list(
+            fleet_calendar.window_minutes(schedule, window, BUDGET)
+        )
+
+
+def test_a_daily_interval_in_a_dst_zone_keeps_its_own_anchor():
+    schedule = IntervalSchedule(86400.0, datetime(2026, 1, 1, 8, tzinfo=UTC), "Europe/Berlin")
+    assert fleet_calendar.definition_of(schedule).anchor == schedule.anchor_date
+
+
+def test_the_busiest_minutes_come_busiest_first_then_earliest():
+    counted = fleet_calendar.Tally([0, 3, 5, 3, 0, 1])
+    assert [(b.minute, b.runs) for b in counted.busiest(3)] == [(2, 5), (1, 3), (3, 3)]
+    assert [b.minute for b in counted.busiest(10)] == [2, 1, 3, 5]
+
+
+# A random fleet, grouped in SQL and counted, equals its schedules expanded one by one ---------
+
+
+def random_schedule(rng: random.Random):
+    zone = rng.choice(ZONES)
+    kind = rng.choice(["interval", "interval", "cron", "rrule"])
+    if kind == "interval":
+        interval = rng.choice([60.0, 90.0, 900.0, 3600.0, 5400.0, 86400.0, 172800.0, 3600.5])
+        anchor = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(10**7))
+        return IntervalSchedule(interval, anchor, zone or "UTC")
+    if kind == "cron":
+        cron = rng.choice(
+            ["0 * * * *", "30 2 * * *", "*/20 1-3 * * *", "15 9 * * 1-5", "0 0 1 * *"]
+        )
+        return CronSchedule(cron, zone, rng.random() < 0.8)
+    rule = rng.choice(
+        [
+            "DTSTART:20260101T023000\nRRULE:FREQ=DAILY",
+            "DTSTART:20260105T093000\nRRULE:FREQ=WEEKLY;BYDAY=MO,SU",
+            "DTSTART:20260101T000000\nRRULE:FREQ=HOURLY;INTERVAL=5",
+        ]
+    )
+    return RRuleSchedule(rule, zone or "UTC")
+
+
+@pytest.fixture
+def random_fleet(db) -> dict:
+    """60 deployments, three schedules each; some paused, some schedules inactive."""
+    rng = random.Random(16)
+    flows = [FlowFactory(name=f"flow-{n}") for n in range(3)]
+    queues = [WorkQueueFactory(name=f"queue-{n}") for n in range(3)]
+    for number in range(60):
+        deployment = DeploymentFactory(
+            name=f"fleet-{number:02d}",
+            flow=flows[number % 3],
+            work_queue=queues[number % 3],
+            paused=number % 7 == 0,
+            tags=[f"tag-{number % 4}"],
+        )
+        for slot in range(3):
+            DeploymentScheduleFactory(
+                deployment=deployment,
+                schedule=random_schedule(rng),
+                active=rng.random() < 0.85,
+                slug=f"s{slot}",
+            )
+    return {"flows": flows, "queues": queues}
+
+
+def brute_force(window, filters: Filters) -> list[int]:
+    """Runs a minute, every counted schedule expanded by itself."""
+    per_minute = [0] * window.minutes
+    for row in calendar_data.counted_schedules(filters):
+        schedule = schedule_from_columns(row.__dict__)
+        for minute in fleet_calendar.window_minutes(schedule, window, BUDGET):
+            per_minute[minute] += 1
+    return per_minute
+
+
+def grouped(window, filters: Filters) -> list[int]:
+    groups = calendar_data.definition_groups(filters, 10_000)
+    found = calendar_data.expansions_of(groups, window, BUDGET, 10**8, "TEST")
+    counts = {group.definition: group.schedules for group in groups}
+    return fleet_calendar.tally(
+        window, ((minutes, counts[d]) for d, minutes in found.minutes.items())
+    ).per_minute
+
+
+@pytest.mark.parametrize(
+    ("first_day", "zone"),
+    [
+        (SPRING_WEEK, "Europe/Berlin"),
+        (AUTUMN_WEEK - timedelta(days=1), "Europe/Berlin"),
+        (NEW_YORK_SPRING, "America/New_York"),
+        (date(2026, 6, 1), "Asia/Kathmandu"),
+    ],
+)
+def test_the_grouped_counts_equal_a_schedule_by_schedule_expansion(random_fleet, first_day, zone):
+    window = window_of(first_day, 7, zone)
+    assert DeploymentSchedule.objects.count() == 180
+    groups = calendar_data.definition_groups(Filters(), 10_000)
+    assert (
+        sum(group.schedules for group in groups)
+        == calendar_data.counted_schedules(Filters()).count()
+    )
+    expected = brute_force(window, Filters())
+    assert sum(expected) > 1000
+    assert grouped(window, Filters()) == expected
+    # Twice: the second time from the stored expansions.
+    assert CalendarExpansion.objects.count() == len(groups)
+    assert grouped(window, Filters()) == expected
+
+
+def test_the_grouped_counts_equal_the_brute_force_with_each_filter(random_fleet):
+    window = window_of(AUTUMN_WEEK - timedelta(days=1), 7, "America/New_York")
+    for filters in (
+        Filters(flow="flow-1"),
+        Filters(work_pool=random_fleet["queues"][2].work_pool.name),
+        Filters(work_queue="queue-0"),
+        Filters(tags=("tag-1",)),
+        Filters(tags=("tag-1", "tag-3")),
+    ):
+        expected = brute_force(window, filters)
+        assert 0 < sum(expected) < sum(brute_force(window, Filters()))
+        assert grouped(window, filters) == expected, filters
+
+
+def test_a_day_window_counts_the_same_runs_as_that_day_of_the_week(random_fleet):
+    week = window_of(SPRING_WEEK, 7, "Europe/Berlin")
+    sunday = window_of(SPRING_WEEK + timedelta(days=6), 1, "Europe/Berlin")
+    offset = week.minute_of(sunday.start)
+    assert grouped(sunday, Filters()) == grouped(week, Filters())[offset:]
+
+
+def test_the_slot_lists_exactly_the_deployments_with_a_run_in_it(random_fleet):
+    window = window_of(SPRING_WEEK, 7, "Europe/Berlin")
+    groups = calendar_data.definition_groups(Filters(), 10_000)
+    found = calendar_data.expansions_of(groups, window, BUDGET, 10**8, "TEST")
+    for start, end in ((0, 60), (6 * 1440 + 60, 6 * 1440 + 120), (2 * 1440 + 30, 2 * 1440 + 31)):
+        expected = set()
+        for row in calendar_data.counted_schedules(Filters()).select_related("deployment"):
+            minutes = fleet_calendar.window_minutes(
+                schedule_from_columns(row.__dict__), window, BUDGET
+            )
+            if fleet_calendar.fires_between(minutes, start, end):
+                expected.add(row.deployment.name)
+        firing = calendar_data.definitions_firing(found, start, end)
+        listed = calendar_data.deployments_firing(Filters(), firing)
+        assert {deployment.name for deployment in listed} == expected
+
+
+def test_next_runs_after_a_time_in_the_schedules_own_zone_skips_no_run_across_dst():
+    schedule = IntervalSchedule(
+        900.0, datetime(2025, 2, 7, 20, 48, 20, tzinfo=UTC), "Europe/Berlin"
+    )
+    in_utc = next_runs(schedule, datetime(2026, 3, 29, 4, 48, 21, tzinfo=UTC), 3)
+    in_zone = next_runs(schedule, in_utc[0].astimezone(schedule_zone("Europe/Berlin")), 3)
+    assert in_zone == in_utc
+    assert in_utc[1] - in_utc[0] == timedelta(minutes=15)
