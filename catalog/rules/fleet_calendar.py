@@ -164,7 +164,8 @@ class Window:
     def slots(self) -> list[Slot]:
         """Every hour of every day, in order; a day of 23 or 25 hours has as many."""
         found = []
-        for day, (begin, finish) in enumerate(zip(self.day_starts, self.day_starts[1:], strict=False)):
+        days = zip(self.day_starts, self.day_starts[1:], strict=False)
+        for day, (begin, finish) in enumerate(days):
             first, last = self.minute_of(begin), self.minute_of(finish)
             for start in range(first, last, 60):
                 found.append(Slot(start, min(start + 60, last), self.local(start), day))
