@@ -6,6 +6,10 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from catalog.admin import calendar_data
 from catalog.admin.calendar_data import Filters
@@ -233,3 +237,197 @@ def test_next_runs_after_a_time_in_the_schedules_own_zone_skips_no_run_across_ds
     in_zone = next_runs(schedule, in_utc[0].astimezone(schedule_zone("Europe/Berlin")), 3)
     assert in_zone == in_utc
     assert in_utc[1] - in_utc[0] == timedelta(minutes=15)
+
+
+# The pages ---------------------------------------------------------------------------------------
+
+
+def calendar_url(**query) -> str:
+    return reverse(CALENDAR) + "?" + "&".join(f"{key}={value}" for key, value in query.items())
+
+
+def make_fleet(size: int, prefix: str = "d", **fields) -> list:
+    """`size` deployments with an hourly interval (anchors varying), a weekday cron and a
+    daily rrule each."""
+    made = []
+    for number in range(size):
+        deployment = DeploymentFactory(name=f"{prefix}-{number:03d}", **fields)
+        anchor = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=7 * number, seconds=number)
+        DeploymentScheduleFactory(
+            deployment=deployment, schedule=IntervalSchedule(3600.0, anchor, "UTC"), slug="hourly"
+        )
+        DeploymentScheduleFactory(
+            deployment=deployment,
+            schedule=CronSchedule(f"{number % 3} 9 * * 1-5", "Europe/Berlin"),
+            slug="weekdays",
+        )
+        DeploymentScheduleFactory(
+            deployment=deployment,
+            schedule=RRuleSchedule("DTSTART:20260101T063000\nRRULE:FREQ=DAILY", "America/New_York"),
+            slug="daily",
+        )
+        made.append(deployment)
+    return made
+
+
+def test_the_week_shows_every_hour_in_the_zone_and_the_busiest_minutes(admin_client, random_fleet):
+    response = admin_client.get(calendar_url(day="2026-03-23", zone="Europe/Berlin"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="calendar-zone">Europe/Berlin<' in page
+    assert "Paused deployments and inactive schedules are left out" in page
+    window = window_of(SPRING_WEEK, 7, "Europe/Berlin")
+    expected = brute_force(window, Filters())
+    assert response.context["totals"]["runs"] == sum(expected)
+    assert page.count('class="calendar-slot"') == 7 * 24 - 1
+    assert "23 h (DST)" in page
+    busiest = response.context["busiest"]
+    assert len(busiest) == 10
+    assert busiest[0]["runs"] == max(expected)
+    assert len(page.encode()) < 200_000
+
+
+def test_the_day_view_of_the_autumn_change_has_25_hours(admin_client, random_fleet):
+    response = admin_client.get(calendar_url(view="day", day="2026-10-25", zone="Europe/Berlin"))
+    page = response.content.decode()
+    assert page.count('class="calendar-slot"') == 25
+    assert "25 h (DST)" in page
+    window = window_of(date(2026, 10, 25), 1, "Europe/Berlin")
+    assert response.context["totals"]["runs"] == sum(brute_force(window, Filters()))
+
+
+def test_each_filter_counts_what_the_brute_force_counts(admin_client, random_fleet):
+    pool = random_fleet["queues"][1].work_pool.name
+    window = window_of(date(2026, 6, 1), 7, "Asia/Kolkata")
+    for query, filters in (
+        ({"flow": "flow-2"}, Filters(flow="flow-2")),
+        ({"work_pool": pool}, Filters(work_pool=pool)),
+        ({"work_queue": "queue-0"}, Filters(work_queue="queue-0")),
+        ({"tags": "tag-0,%20tag-2"}, Filters(tags=("tag-0", "tag-2"))),
+    ):
+        response = admin_client.get(calendar_url(day="2026-06-01", zone="Asia/Kolkata", **query))
+        assert response.status_code == 200, query
+        assert response.context["totals"]["runs"] == sum(brute_force(window, filters)), query
+
+
+def test_an_unknown_zone_is_a_form_error(admin_client, db):
+    response = admin_client.get(calendar_url(zone="Mars/Olympus"))
+    assert response.status_code == 200
+    assert "Unknown time zone &quot;Mars/Olympus&quot;" in response.content.decode()
+    assert "totals" not in response.context
+
+
+def test_the_old_upcoming_address_leads_to_the_calendar(admin_client, db):
+    response = admin_client.get(reverse("admin:catalog_deployment_upcoming") + "?zone=UTC")
+    assert response.status_code == 302
+    assert response["Location"] == reverse(CALENDAR) + "?zone=UTC"
+    listing = admin_client.get(reverse("admin:catalog_deployment_changelist")).content.decode()
+    assert f'href="{reverse(CALENDAR)}">Fleet calendar</a>' in listing
+
+
+def page_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries.captured_queries)
+
+
+def test_the_calendar_takes_as_many_queries_for_ten_deployments_as_for_forty(
+    admin_client, db, django_assert_num_queries
+):
+    url = calendar_url(day="2026-03-23", zone="Europe/Berlin")
+    make_fleet(10)
+    cold = page_queries(admin_client, url)
+    warm = page_queries(admin_client, url)
+    make_fleet(30, prefix="more")
+    with django_assert_num_queries(cold):
+        admin_client.get(url)
+    with django_assert_num_queries(warm):
+        response = admin_client.get(url)
+    assert response.context["totals"]["deployments"] == 40
+    assert response.context["totals"]["computed"] == 0
+    assert warm == cold - 2
+
+
+def test_a_slot_lists_its_deployments_fifty_a_page_with_links(
+    admin_client, db, django_assert_num_queries
+):
+    made = make_fleet(55)
+    DeploymentFactory(name="paused-one", paused=True)
+    window = window_of(date(2026, 3, 23), 7, "UTC")
+    # Monday 09:00-10:00 UTC: every weekday cron (09:00-09:02 Berlin is 08:00 UTC) is out,
+    # each hourly interval is in.
+    start = 9 * 60
+    url = reverse(SLOT) + f"?day=2026-03-23&zone=UTC&from={start}&to={start + 60}"
+    response = admin_client.get(url)
+    page = response.content.decode()
+    assert response.context["page"].paginator.count == 55
+    assert page.count("/change/") == 50
+    assert f"/admin/catalog/deployment/{made[0].pk}/change/" in page
+    assert "Page 1 of 2" in page
+    assert all(runs == 1 for _, runs in response.context["rows"])
+    second = admin_client.get(url + "&page=2")
+    assert len(second.context["rows"]) == 5
+    queries = page_queries(admin_client, url)
+    make_fleet(20, prefix="more")
+    with django_assert_num_queries(queries):
+        admin_client.get(url)
+    assert window.minutes == 7 * 1440
+
+
+def test_a_minute_lists_only_the_deployments_firing_then(admin_client, db):
+    make_fleet(6)
+    # 08:01 UTC on a Monday in March is 09:01 in Berlin: the crons "1 9 * * 1-5".
+    start = 8 * 60 + 1
+    url = reverse(SLOT) + f"?day=2026-03-23&zone=UTC&from={start}&to={start + 1}"
+    response = admin_client.get(url)
+    names = [deployment.name for deployment, _ in response.context["rows"]]
+    assert names == ["d-001", "d-004"]
+
+
+@override_settings(CATALOG_SCHEDULE_BUDGET=1000)
+def test_a_definition_too_costly_is_named_and_left_out(admin_client, db):
+    make_fleet(2)
+    DeploymentScheduleFactory(
+        deployment=DeploymentFactory(name="busy"),
+        schedule=IntervalSchedule(60.0, datetime(2026, 1, 1, tzinfo=UTC), "UTC"),
+    )
+    response = admin_client.get(calendar_url(day="2026-06-01"))
+    page = response.content.decode()
+    assert response.context["too_costly"]["count"] == 1
+    assert "every 60 s (phase 0 s, UTC): 1 schedule" in page
+    assert "CATALOG_SCHEDULE_BUDGET" in page
+    window = window_of(date(2026, 6, 1), 7, "UTC")
+    assert response.context["totals"]["runs"] == sum(brute_force(window, Filters())) - 7 * 24 * 60
+    # Stored as too costly: the next page does not try again.
+    again = admin_client.get(calendar_url(day="2026-06-01"))
+    assert again.context["totals"]["computed"] == 0
+
+
+@override_settings(CATALOG_CALENDAR_BUDGET=3000)
+def test_the_page_budget_stops_the_expansions_and_says_so(admin_client, db):
+    make_fleet(12)
+    response = admin_client.get(calendar_url(day="2026-06-01"))
+    page = response.content.decode()
+    left = response.context["out_of_page_budget"]["count"]
+    assert left > 0
+    assert "CATALOG_CALENDAR_BUDGET" in page
+    # What was found is kept: reloading counts more until every definition is in.
+    for _ in range(20):
+        response = admin_client.get(calendar_url(day="2026-06-01"))
+        if not response.context["out_of_page_budget"]["count"]:
+            break
+    assert not response.context["out_of_page_budget"]["count"]
+    window = window_of(date(2026, 6, 1), 7, "UTC")
+    assert response.context["totals"]["runs"] == sum(brute_force(window, Filters()))
+
+
+def test_expansions_stored_long_ago_are_deleted_when_new_ones_are_stored(db):
+    old = CalendarExpansion.objects.create(
+        key="old", stored=datetime(2020, 1, 1, tzinfo=UTC), minutes=b""
+    )
+    make_fleet(1)
+    window = window_of(date(2026, 6, 1), 1, "UTC")
+    groups = calendar_data.definition_groups(Filters(), 100)
+    calendar_data.expansions_of(groups, window, BUDGET, 10**6, "TEST")
+    assert not CalendarExpansion.objects.filter(pk=old.pk).exists()
+    assert CalendarExpansion.objects.count() == len(groups) == 3

@@ -21,8 +21,8 @@ from catalog.rules import fleet_calendar
 from catalog.rules.fleet_calendar import Definition, Window
 from catalog.rules.schedule_budget import ScheduleBudgetExceeded, page_budget
 
-# Expansions of windows that ended this long ago are deleted when new ones are stored.
-KEPT_AFTER_WINDOW = timedelta(days=2)
+# Expansions stored this long ago are deleted when new ones are stored.
+KEPT_FOR = timedelta(days=7)
 GROUP_FIELDS = (
     "kind",
     "interval",
@@ -202,7 +202,7 @@ def expansions_of(
                 found.out_of_page_budget.append(group)
                 continue
             found.computed += 1
-            new_rows.append(CalendarExpansion(key=key, window_end=window.end, minutes=data))
+            new_rows.append(CalendarExpansion(key=key, minutes=data))
             _take(found, group, data)
     if new_rows:
         _store(new_rows)
@@ -230,7 +230,7 @@ def _take(found: Expansions, group: Group, data) -> None:
 
 
 def _store(rows: list[CalendarExpansion]) -> None:
-    CalendarExpansion.objects.filter(window_end__lt=timezone.now() - KEPT_AFTER_WINDOW).delete()
+    CalendarExpansion.objects.filter(stored__lt=timezone.now() - KEPT_FOR).delete()
     CalendarExpansion.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
 
 

@@ -6,12 +6,14 @@ found. Rows are derived data: deleting any of them only costs a recomputation.
 """
 
 from django.db import models
+from django.utils import timezone
 
 
 class CalendarExpansion(models.Model):
     # A digest of the definition and the window (`catalog.admin.calendar_data.cache_key`).
     key = models.CharField(max_length=64, primary_key=True)
-    window_end = models.DateTimeField(db_index=True)
+    # When it was stored: rows stored long ago are deleted as new ones come.
+    stored = models.DateTimeField(default=timezone.now, db_index=True)
     # The packed minutes (`fleet_calendar.packed`); null when too costly to compute.
     minutes = models.BinaryField(null=True)
 
