@@ -1,5 +1,7 @@
-"""Admin deployment list at scale: loads N deployments (3 schedules each) into PostgreSQL
-through the importer, then times the changelist unfiltered, filtered by tag and searched.
+"""Admin deployment list and fleet calendar at scale: loads N deployments (3 schedules each)
+into PostgreSQL through the importer, then times the changelist unfiltered, filtered by tag
+and searched, and the calendar (week and day views, filters, a slot, and cold right after
+an import).
 
     uv run python bench/admin_list.py [--deployments 100000] [--repeat 15]
         [--database-url postgres://postgres@127.0.0.1:5432/catalog_bench]
@@ -17,6 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,33 +80,45 @@ def deployment_record(n: int) -> dict:
         "paused": n % 10 == 0,
         "work_pool_name": f"pool-{n % 5}",
         "work_queue_name": f"queue-{n % 20}",
-        "schedules": [
-            {
-                "schedule": {
-                    "interval": 3600.0,
-                    "anchor_date": "2026-01-01T00:00:00Z",
-                    "timezone": "UTC",
-                },
-                "slug": "hourly",
-            },
-            {
-                "schedule": {
-                    "cron": f"{n % 60} 9 * * 1-5",
-                    "timezone": "Europe/Berlin",
-                    "day_or": True,
-                },
-                "slug": "weekdays",
-            },
-            {
-                "schedule": {
-                    "rrule": "DTSTART:20260105T093000\nRRULE:FREQ=WEEKLY;BYDAY=MO",
-                    "timezone": "America/New_York",
-                },
-                "slug": "mondays",
-                "active": n % 3 == 0,
-            },
-        ],
+        "schedules": bench_schedules(n),
     }
+
+
+# Interval anchors are creation times, as Prefect's default; crons run in several zones.
+INTERVALS = [3600.0, 3600.0, 3600.0, 900.0, 1800.0, 86400.0]
+CRON_ZONES = ["Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC"]
+CREATED = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def bench_schedules(n: int) -> list[dict]:
+    anchor = CREATED + timedelta(seconds=n * 317, microseconds=n % 1000)
+    cron = f"{n % 60} * * * *" if n % 4 == 0 else f"{n % 60} 9 * * 1-5"
+    return [
+        {
+            "schedule": {
+                "interval": INTERVALS[n % len(INTERVALS)],
+                "anchor_date": anchor.isoformat().replace("+00:00", "Z"),
+                "timezone": "UTC",
+            },
+            "slug": "interval",
+        },
+        {
+            "schedule": {
+                "cron": cron,
+                "timezone": CRON_ZONES[n % len(CRON_ZONES)],
+                "day_or": True,
+            },
+            "slug": "weekdays",
+        },
+        {
+            "schedule": {
+                "rrule": "DTSTART:20260105T093000\nRRULE:FREQ=WEEKLY;BYDAY=MO",
+                "timezone": "America/New_York",
+            },
+            "slug": "mondays",
+            "active": n % 3 == 0,
+        },
+    ]
 
 
 def flow_records() -> list[dict]:
@@ -194,7 +209,75 @@ def main() -> None:
             f"{label:24} {statistics.median(times):8.1f} {p95:8.1f} {max(times):8.1f} "
             f"{queries:8d} {rows:6d}"
         )
+    print_calendar_cases(client, arguments)
     print("\ncommand: uv run python bench/admin_list.py " + " ".join(sys.argv[1:]))
+
+
+def calendar_cases() -> list[tuple[str, str, bool]]:
+    """(label, url, cold): a cold case empties the calendar's stored expansions and the
+    process's parsed-rule caches before each request, as right after an import."""
+    from django.utils import timezone
+
+    today = timezone.now().date().isoformat()
+    base = f"/admin/catalog/deployment/calendar/?day={today}"
+    slot = f"/admin/catalog/deployment/calendar/slot/?day={today}"
+    return [
+        ("week, unfiltered", f"{base}&zone=UTC", False),
+        ("week, one tag", f"{base}&zone=UTC&tags=tag-17", False),
+        ("week, one pool", f"{base}&zone=UTC&work_pool=pool-3", False),
+        ("week, one flow", f"{base}&zone=UTC&flow=bench-flow-42", False),
+        ("week, Europe/Berlin", f"{base}&zone=Europe/Berlin", False),
+        ("day, America/New_York", f"{base}&zone=America/New_York&view=day", False),
+        ("slot drill-down", f"{slot}&zone=UTC&from=540&to=600", False),
+        ("week, cold (import)", f"{base}&zone=UTC", True),
+        ("week, one tag, cold", f"{base}&zone=UTC&tags=tag-17", True),
+    ]
+
+
+def forget_expansions() -> None:
+    from catalog.models import CalendarExpansion
+    from catalog.rules import schedule_runs
+
+    CalendarExpansion.objects.all().delete()
+    schedule_runs.cron_template.cache_clear()
+    schedule_runs.localized_rrule.cache_clear()
+
+
+def timed_calendar(client, url: str, repeat: int, cold: bool) -> tuple[list[float], int, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    times = []
+    for _ in range(repeat if cold else repeat + 2):
+        if cold:
+            forget_expansions()
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    if cold:
+        forget_expansions()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    return times if cold else times[2:], len(queries), len(response.content)
+
+
+def print_calendar_cases(client, arguments: argparse.Namespace) -> None:
+    from catalog.models import DeploymentSchedule
+
+    print(
+        f"\nFleet calendar, {DeploymentSchedule.objects.count():,} schedules, "
+        f"{arguments.repeat} requests each (warm: after 2 warm-ups; cold: stored expansions "
+        "and rule caches emptied before each) (server time, ms)"
+    )
+    print(f"{'case':24} {'median':>8} {'p95':>8} {'max':>8} {'queries':>8} {'bytes':>8}")
+    for label, url, cold in calendar_cases():
+        times, queries, size = timed_calendar(client, url, arguments.repeat, cold)
+        p95 = statistics.quantiles(times, n=20, method="inclusive")[-1]
+        print(
+            f"{label:24} {statistics.median(times):8.1f} {p95:8.1f} {max(times):8.1f} "
+            f"{queries:8d} {size:8d}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The admin in a real headless browser: Debian's Chromium driven by Selenium through
 Debian's chromedriver, against the live server. Screenshots of the list, the form and the
-upcoming-runs page are saved in the folder tests/browser.py names."""
+fleet calendar are saved in the folder tests/browser.py names."""
 
 import json
 import urllib.request
@@ -106,8 +106,8 @@ def test_ops_staff_triage_edit_and_act_in_the_admin(browser, catalog):
     ]
 
     browser.get(f"{server.url}/admin/catalog/deployment/upcoming/")
-    assert browser.find_elements(By.CSS_SELECTOR, "svg")
-    screenshot(browser, "upcoming-runs")
+    assert browser.find_elements(By.CSS_SELECTOR, "#calendar-heatmap a.calendar-slot")
+    screenshot(browser, "fleet-calendar-after-edit")
 
     browser.get(f"{server.url}/admin/catalog/deployment/")
     chosen = Deployment.objects.filter(name__in=["anchor-full", "anchor-minimal"])
@@ -128,9 +128,9 @@ def test_ops_staff_triage_edit_and_act_in_the_admin(browser, catalog):
 
     browser.get(f"{server.url}/admin/catalog/deployment/")
     with page_change(browser):
-        browser.find_element(By.CSS_SELECTOR, ".object-tools a[href$='/upcoming/']").click()
-    assert "Upcoming runs" in browser.title
-    assert browser.find_elements(By.CSS_SELECTOR, "svg")
+        browser.find_element(By.CSS_SELECTOR, ".object-tools a[href$='/calendar/']").click()
+    assert "Fleet calendar" in browser.title
+    assert browser.find_elements(By.CSS_SELECTOR, "#calendar-heatmap a.calendar-slot")
 
 
 def test_the_schedule_form_shows_only_the_fields_of_the_chosen_kind(browser, catalog):
