@@ -9,14 +9,23 @@ once, or reads it from the table another request filled.
 """
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import BigIntegerField, Case, Count, Expression, F, Q, QuerySet, When
+from django.db import connection
+from django.db.models import BigIntegerField, Case, Expression, F, Q, QuerySet, When
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from catalog.models import CalendarExpansion, Deployment, DeploymentSchedule
+from catalog.models import (
+    CalendarExpansion,
+    Deployment,
+    DeploymentSchedule,
+    PendingChange,
+    Version,
+)
 from catalog.rules import fleet_calendar
 from catalog.rules.fleet_calendar import Definition, Window
 from catalog.rules.schedule_budget import ScheduleBudgetExceeded, page_budget
@@ -33,6 +42,7 @@ GROUP_FIELDS = (
     "rrule",
     "group_zone",
 )
+ROW_FIELDS = ("kind", "interval", "phase", "anchor_date", "cron", "day_or", "rrule", "timezone")
 
 
 @dataclass(frozen=True)
@@ -112,20 +122,68 @@ class Group:
     schedules: int
 
 
+_GROUPED = """SELECT kind, "interval", phase, CASE WHEN phase IS NULL THEN anchor_date END,
+cron, day_or, rrule, CASE WHEN phase IS NULL THEN timezone END, COUNT(*)
+FROM ({counted}) counted GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 9 DESC LIMIT %s"""
+
+
+def changes_stamp() -> int | None:
+    """Moves with every change to deployments, schedules, flows, work pools or queues
+    made through the write core, whoever asked (the history triggers mark each change and
+    the write core records it as a new version): the newest version. None while a write
+    made outside the doors is still only marked (it is recorded at the next door's write),
+    when nothing can be trusted to be unchanged."""
+    sql = f"SELECT (SELECT MAX(id) FROM {_VERSIONS}), EXISTS (SELECT 1 FROM {_PENDING})"
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        newest, pending = cursor.fetchone()
+    return None if pending else newest or 0
+
+
+_VERSIONS = Version._meta.db_table
+_PENDING = PendingChange._meta.db_table
+
+
+def stored_definition_groups(filters: Filters, most: int) -> list[Group]:
+    """`definition_groups`, kept in `CalendarExpansion` until anything changes."""
+    stamp = changes_stamp()
+    if stamp is None:
+        return definition_groups(filters, most)
+    key = _digest(f"groups\x1e{filters}\x1e{most}\x1e{stamp}")
+    stored = CalendarExpansion.objects.filter(key=key).values_list("minutes", flat=True).first()
+    if stored is not None:
+        return [_group_from_json(item) for item in json.loads(bytes(stored))]
+    groups = definition_groups(filters, most)
+    data = json.dumps([_group_to_json(group) for group in groups]).encode()
+    _store([CalendarExpansion(key=key, minutes=data)])
+    return groups
+
+
+def _group_to_json(group: Group) -> list:
+    d = group.definition
+    anchor = d.anchor.isoformat() if d.anchor else None
+    return [d.kind, d.interval, anchor, d.cron, d.day_or, d.rrule, d.timezone, group.schedules]
+
+
+def _group_from_json(item: list) -> Group:
+    kind, interval, anchor, cron, day_or, rrule, zone, schedules = item
+    anchor = datetime.fromisoformat(anchor) if anchor else None
+    return Group(Definition(kind, interval, anchor, cron, day_or, rrule, zone), schedules)
+
+
 def definition_groups(filters: Filters, most: int) -> list[Group]:
     """The distinct definitions of the counted schedules, most shared first, at most
-    `most + 1` of them (one more says that some were left out), in one query."""
-    rows = (
-        with_phase(counted_schedules(filters))
-        .annotate(
-            group_anchor=Case(When(phase__isnull=True, then=F("anchor_date"))),
-            group_zone=Case(When(phase__isnull=True, then=F("timezone"))),
-        )
-        .values(*GROUP_FIELDS)
-        .annotate(schedules=Count("id"))
-        .order_by("-schedules", *GROUP_FIELDS)[: most + 1]
-    )
-    return [Group(definition_of_row(row), row["schedules"]) for row in rows]
+    `most + 1` of them (one more says that some were left out), in one query. The phase
+    is computed once a row in a subquery, which groups twice as fast as repeating it."""
+    counted = with_phase(counted_schedules(filters)).values(*ROW_FIELDS)
+    sql, params = counted.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(_GROUPED.format(counted=sql), [*params, most + 1])
+        rows = cursor.fetchall()
+    return [
+        Group(definition_of_row(dict(zip(GROUP_FIELDS, row[:8], strict=True))), row[8])
+        for row in rows
+    ]
 
 
 def definition_of_row(row: dict) -> Definition:
@@ -134,12 +192,21 @@ def definition_of_row(row: dict) -> Definition:
     return Definition(
         row["kind"],
         row["interval"],
-        row["group_anchor"],
+        _aware(row["group_anchor"]),
         row["cron"],
-        row["day_or"],
+        bool(row["day_or"]),
         row["rrule"],
         row["group_zone"],
     )
+
+
+def _aware(anchor: datetime | str | None) -> datetime | None:
+    """A raw cursor's timestamp: SQLite's is text in UTC."""
+    if isinstance(anchor, str):
+        anchor = parse_datetime(anchor)
+    if anchor is not None and anchor.tzinfo is None:
+        anchor = anchor.replace(tzinfo=UTC)
+    return anchor
 
 
 def definition_condition(definition: Definition) -> Q:
@@ -161,10 +228,6 @@ def definition_condition(definition: Definition) -> Q:
     )
 
 
-def deployment_count(filters: Filters) -> int:
-    return counted_schedules(filters).values("deployment").distinct().count()
-
-
 # Expansions, computed once a window ----------------------------------------------------
 
 
@@ -180,7 +243,10 @@ class Expansions:
 
 
 def cache_key(definition: Definition, window: Window) -> str:
-    text = f"{definition.cache_text()}\x1e{window.cache_text()}"
+    return _digest(f"{definition.cache_text()}\x1e{window.cache_text()}")
+
+
+def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -123,7 +123,7 @@ def counted_window(form: CalendarForm) -> tuple[Window, list, calendar_data.Expa
     """The window, its definition groups (at most the setting's number) and expansions."""
     window, filters = form.window(), form.filters()
     most = settings.CATALOG_CALENDAR_MAX_DEFINITIONS
-    groups = calendar_data.definition_groups(filters, most)
+    groups = calendar_data.stored_definition_groups(filters, most)
     left_out = len(groups) > most
     groups = groups[:most]
     expansions = calendar_data.expansions_of(
@@ -157,7 +157,6 @@ def calendar_context(form: CalendarForm) -> dict[str, Any]:
         "totals": {
             "runs": counted.runs,
             "schedules": sum(schedules_of.values()),
-            "deployments": calendar_data.deployment_count(form.filters()),
             "definitions": len(groups),
             "computed": expansions.computed,
         },
