@@ -10,6 +10,7 @@ once, or reads it from the table another request filled.
 
 import hashlib
 import json
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -175,7 +176,7 @@ def definition_groups(filters: Filters, most: int) -> list[Group]:
     """The distinct definitions of the counted schedules, most shared first, at most
     `most + 1` of them (one more says that some were left out), in one query. The phase
     is computed once a row in a subquery, which groups twice as fast as repeating it."""
-    counted = with_phase(counted_schedules(filters)).values(*ROW_FIELDS)
+    counted = with_phase(counted_schedules(filters)).values(*ROW_FIELDS).order_by()
     sql, params = counted.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(_GROUPED.format(counted=sql), [*params, most + 1])
@@ -311,20 +312,116 @@ def definitions_firing(expansions: Expansions, start: int, end: int) -> list[Def
     ]
 
 
-def deployments_firing(filters: Filters, definitions: list[Definition]) -> QuerySet:
-    """Deployments with a counted schedule of one of `definitions`, by name."""
-    if not definitions:
-        return Deployment.objects.none()
-    condition = Q()
-    for definition in definitions:
-        condition |= definition_condition(definition)
-    schedules = with_phase(counted_schedules(filters)).filter(condition)
-    return (
-        Deployment.objects.filter(id__in=schedules.values("deployment_id"))
-        .select_related("flow", "work_queue__work_pool")
-        .only("name", "tags", "flow__name", "work_queue__name", "work_queue__work_pool__name")
-        .order_by("name", "id")
-    )
+_FIRING = "SELECT DISTINCT deployment_id FROM ({counted} {fence}) counted WHERE {conditions}"
+_FIRING_COUNT = "SELECT COUNT(*) FROM ({firing}) firing"
+_FIRING_PAGE = """SELECT d.id, COUNT(*) OVER () FROM {deployments} d
+JOIN ({firing}) firing ON firing.deployment_id = d.id
+ORDER BY d.name, d.id LIMIT %s OFFSET %s"""
+# Keeps the database from folding the subquery into the outer one, which would compute
+# the phase again for each comparison.
+_FENCE = {"postgresql": "OFFSET 0", "sqlite": "LIMIT -1 OFFSET 0"}
+_PHASE_KEY = {
+    "postgresql": "(\"interval\"::bigint || ':' || phase)",
+    "sqlite": "(CAST(\"interval\" AS INTEGER) || ':' || phase)",
+}
+# Row values compared with IN, a list a kind of definition; a zone of NULL and of "" fire
+# alike, so they are compared as "". Phases, the many, as one text a row (a hashed list).
+_MATCHES = {
+    "phase": ("phase IS NOT NULL AND {phase_key}", 1),
+    "interval": ("phase IS NULL AND kind = 'interval' AND (\"interval\", anchor_date, {zone})", 3),
+    "cron": ("kind = 'cron' AND (cron, day_or, {zone})", 3),
+    "rrule": ("kind = 'rrule' AND (rrule, {zone})", 2),
+}
+
+
+class FiringDeployments:
+    """Deployments with a counted schedule of one of some definitions, by name, as a
+    `Paginator` reads them: the page it will ask for (`page`, of `per_page`) and their
+    number in one query, which scans the counted schedules once and computes each one's
+    phase once; their rows in a second."""
+
+    def __init__(
+        self, filters: Filters, definitions: list[Definition], per_page: int, page: int = 1
+    ) -> None:
+        counted = with_phase(counted_schedules(filters)).values("deployment_id", *ROW_FIELDS)
+        sql, params = counted.order_by().query.sql_with_params()
+        conditions, values = _firing_conditions(definitions)
+        where = " OR ".join(conditions) or "1 = 0"
+        fence = _FENCE[connection.vendor]
+        self.firing = _FIRING.format(counted=sql, fence=fence, conditions=where)
+        self.params = [*params, *values]
+        self.per_page, self.page = per_page, max(1, page)
+        self._found: dict[int, tuple[list, int]] = {}
+
+    def count(self) -> int:
+        ids, total = self._ids(self.page)
+        if not ids and self.page > 1:
+            # Past the last page: the paginator will ask for the last one instead.
+            self.page = max(1, -(-total // self.per_page))
+        return total
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, rows: slice) -> list[Deployment]:
+        ids, _ = self._ids(rows.start // self.per_page + 1)
+        listed = (
+            Deployment.objects.filter(id__in=ids)
+            .select_related("flow", "work_queue__work_pool")
+            .only("name", "tags", "flow__name", "work_queue__name", "work_queue__work_pool__name")
+            .in_bulk()
+        )
+        return [listed[deployment_id] for deployment_id in ids]
+
+    def _ids(self, page: int) -> tuple[list, int]:
+        if page not in self._found:
+            table = Deployment._meta.db_table
+            sql = _FIRING_PAGE.format(deployments=table, firing=self.firing)
+            offset = (page - 1) * self.per_page
+            rows = _fetch(sql, [*self.params, self.per_page, offset])
+            total = rows[0][1] if rows else self._total_past_the_end()
+            self._found[page] = ([_uuid(row[0]) for row in rows], total)
+        return self._found[page]
+
+    def _total_past_the_end(self) -> int:
+        return _fetch(_FIRING_COUNT.format(firing=self.firing), self.params)[0][0]
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _uuid(value) -> uuid.UUID:
+    """A raw cursor's id: SQLite's is hex text."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+
+def _firing_conditions(definitions: list[Definition]) -> tuple[list[str], list]:
+    rows: dict[str, list[tuple]] = {kind: [] for kind in _MATCHES}
+    for d in definitions:
+        zone = d.timezone or ""
+        if d.kind == "interval" and fleet_calendar.adds_elapsed_time(d.interval, d.timezone):
+            phase = fleet_calendar.interval_phase(d.interval, d.anchor)
+            rows["phase"].append((f"{int(d.interval)}:{phase}",))
+        elif d.kind == "interval":
+            anchor = connection.ops.adapt_datetimefield_value(d.anchor)
+            rows["interval"].append((d.interval, anchor, zone))
+        elif d.kind == "cron":
+            rows["cron"].append((d.cron, d.day_or, zone))
+        else:
+            rows["rrule"].append((d.rrule, zone))
+    conditions, values = [], []
+    for kind, found in rows.items():
+        if not found:
+            continue
+        columns, width = _MATCHES[kind]
+        places = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(found))
+        zone, key = "COALESCE(timezone, '')", _PHASE_KEY[connection.vendor]
+        conditions.append(f"({columns.format(zone=zone, phase_key=key)} IN ({places}))")
+        values.extend(value for row in found for value in row)
+    return conditions, values
 
 
 def runs_by_deployment(

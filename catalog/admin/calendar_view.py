@@ -314,7 +314,10 @@ def slot_context(form: SlotForm, page_number: str | None) -> dict[str, Any]:
     start = form.cleaned_data["start"]
     end = min(form.cleaned_data["end"], window.minutes)
     firing = calendar_data.definitions_firing(expansions, start, end)
-    deployments = calendar_data.deployments_firing(form.filters(), firing)
+    asked = int(page_number) if (page_number or "").isdigit() else 1
+    deployments = calendar_data.FiringDeployments(
+        form.filters(), firing, DEPLOYMENTS_PER_PAGE, asked
+    )
     page = Paginator(deployments, DEPLOYMENTS_PER_PAGE).get_page(page_number)
     listed = list(page.object_list)
     runs = calendar_data.runs_by_deployment(form.filters(), listed, expansions, start, end)
