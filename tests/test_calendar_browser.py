@@ -88,7 +88,9 @@ def test_the_calendar_shows_a_dst_week_and_lists_a_slots_deployments(browser, fl
     )
     names = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#slot-deployments td a")]
     assert names == [f"report-{n:02d}" for n in range(12)] + [f"sync-{n}" for n in range(4)]
-    assert "Europe/Berlin" in browser.find_element(By.ID, "slot-title").text
+    title = browser.find_element(By.ID, "slot-title").text
+    assert "Runs from Mon 2026-03-23 09:00 CET to 10:00 CET" in title
+    assert "(Europe/Berlin; 2026-03-23 08:00 to 09:00 UTC)" in title
     screenshot(browser, "fleet-calendar-slot")
 
     with page_change(browser):

@@ -325,10 +325,10 @@ def slot_context(form: SlotForm, page_number: str | None) -> dict[str, Any]:
     return {
         "window": window,
         "zone": window.zone_name,
-        "slot_start": window.local(start),
-        "slot_end": window.local(end),
-        "slot_start_utc": window.moment(start),
-        "slot_end_utc": window.moment(end),
+        # Formatted here: the template's `date` filter would show them in the site's zone.
+        "slot_start": f"{window.local(start):%a %Y-%m-%d %H:%M %Z}",
+        "slot_end": f"{window.local(end):%H:%M %Z}",
+        "slot_utc": f"{window.moment(start):%Y-%m-%d %H:%M} to {window.moment(end):%H:%M} UTC",
         "rows": [(deployment, runs[deployment.pk]) for deployment in listed],
         "page": page,
         "page_query": _slot_link(query, start, end),
