@@ -119,3 +119,24 @@ def test_the_busiest_minute_lists_its_deployments_with_a_tag_filter(browser, fle
     rows = browser.find_elements(By.CSS_SELECTOR, "#slot-deployments tbody tr")
     assert len(rows) == 12
     assert all(row.text.endswith("1") for row in rows)
+
+
+def test_the_hour_dst_repeats_has_two_cells_in_new_york(browser, fleet):
+    browser.set_window_size(1400, 900)
+    log_in(
+        browser,
+        fleet,
+        next_page=quote("/admin/catalog/deployment/calendar/?day=2026-10-29&zone=America/New_York"),
+    )
+    assert browser.find_element(By.ID, "calendar-zone").text == "America/New_York"
+    rows = browser.find_elements(By.CSS_SELECTOR, "#calendar-heatmap tbody tr")
+    sunday = rows[3]
+    assert sunday.find_element(By.TAG_NAME, "th").text == "Sun 01 Nov 25 h (DST)"
+    one_am = sunday.find_elements(By.CSS_SELECTOR, "td.calendar-hour")[1]
+    halves = one_am.find_elements(By.CSS_SELECTOR, "a.calendar-slot")
+    assert [half.text for half in halves] == ["4", "4"]
+    assert "EDT" in halves[0].get_attribute("title") and "EST" in halves[1].get_attribute("title")
+    # 12 x 5 weekday runs (09:30 Berlin is 04:30 or 03:30 in New York) and 4 an hour.
+    assert browser.find_element(By.ID, "calendar-runs").text == str(12 * 5 + 4 * (7 * 24 + 1))
+    assert page_width(browser) <= 1400
+    screenshot(browser, "fleet-calendar-autumn-new-york")

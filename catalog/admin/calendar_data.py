@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection
-from django.db.models import BigIntegerField, Case, Expression, F, Q, QuerySet, When
+from django.db.models import BigIntegerField, Case, Expression, F, QuerySet, When
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -212,25 +212,6 @@ def _aware(anchor: datetime | str | None) -> datetime | None:
     if anchor is not None and anchor.tzinfo is None:
         anchor = anchor.replace(tzinfo=UTC)
     return anchor
-
-
-def definition_condition(definition: Definition) -> Q:
-    """The schedule rows (annotated `with_phase`) that count under `definition`."""
-    if definition.kind == "interval" and fleet_calendar.adds_elapsed_time(
-        definition.interval, definition.timezone
-    ):
-        phase = fleet_calendar.interval_phase(definition.interval, definition.anchor)
-        return Q(kind="interval", interval=definition.interval, phase=phase)
-    return Q(
-        phase__isnull=True,
-        kind=definition.kind,
-        interval=definition.interval,
-        anchor_date=definition.anchor,
-        cron=definition.cron,
-        day_or=definition.day_or,
-        rrule=definition.rrule,
-        timezone=definition.timezone,
-    )
 
 
 # Expansions, computed once a window ----------------------------------------------------
