@@ -126,7 +126,7 @@ class Group:
 
 
 _GROUPED = """SELECT kind, "interval", phase, CASE WHEN phase IS NULL THEN anchor_date END,
-cron, day_or, rrule, CASE WHEN phase IS NULL THEN timezone END, COUNT(*)
+cron, day_or, rrule, timezone, COUNT(*)
 FROM ({counted} {fence}) counted GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 9 DESC LIMIT %s"""
 
 
@@ -193,7 +193,7 @@ def definition_groups(filters: Filters, most: int) -> list[Group]:
 
 def definition_of_row(row: dict) -> Definition:
     if row["phase"] is not None:
-        return fleet_calendar.interval_definition(row["interval"], row["phase"])
+        return fleet_calendar.interval_definition(row["interval"], row["phase"], row["group_zone"])
     return Definition(
         row["kind"],
         row["interval"],
@@ -306,8 +306,8 @@ ORDER BY d.name, d.id LIMIT %s OFFSET %s"""
 # the phase again for each comparison.
 _FENCE = {"postgresql": "OFFSET 0", "sqlite": "LIMIT -1 OFFSET 0"}
 _PHASE_KEY = {
-    "postgresql": "(\"interval\"::bigint || ':' || phase)",
-    "sqlite": "(CAST(\"interval\" AS INTEGER) || ':' || phase)",
+    "postgresql": "(\"interval\"::bigint || ':' || phase || ':' || COALESCE(timezone, ''))",
+    "sqlite": "(CAST(\"interval\" AS INTEGER) || ':' || phase || ':' || COALESCE(timezone, ''))",
 }
 # Row values compared with IN, a list a kind of definition; a zone of NULL and of "" fire
 # alike, so they are compared as "". Phases, the many, as one text a row (a hashed list).
@@ -389,7 +389,7 @@ def _firing_conditions(definitions: list[Definition]) -> tuple[list[str], list]:
         zone = d.timezone or ""
         if d.kind == "interval" and fleet_calendar.adds_elapsed_time(d.interval, d.timezone):
             phase = fleet_calendar.interval_phase(d.interval, d.anchor)
-            rows["phase"].append((f"{int(d.interval)}:{phase}",))
+            rows["phase"].append((f"{int(d.interval)}:{phase}:{zone}",))
         elif d.kind == "interval":
             anchor = connection.ops.adapt_datetimefield_value(d.anchor)
             rows["interval"].append((d.interval, anchor, zone))
@@ -418,7 +418,7 @@ def runs_by_deployment(
         .filter(deployment__in=deployments)
         .annotate(
             group_anchor=Case(When(phase__isnull=True, then=F("anchor_date"))),
-            group_zone=Case(When(phase__isnull=True, then=F("timezone"))),
+            group_zone=F("timezone"),
         )
         .values("deployment_id", *GROUP_FIELDS)
     )

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from heapq import nlargest
+from itertools import pairwise
 
 from catalog.rules.schedule_budget import StepMeter, page_meter
 from catalog.rules.schedule_runs import next_runs
@@ -99,18 +100,19 @@ def interval_phase(interval: float, anchor: datetime) -> int:
     return math.floor((anchor - EPOCH).total_seconds() / unit) % (int(interval) // unit)
 
 
-def interval_definition(interval: float, phase: int) -> Definition:
+def interval_definition(interval: float, phase: int, timezone: str | None) -> Definition:
+    """An interval that adds elapsed time, by its phase; its zone stays part of it, since
+    the runs of an hour that DST repeats are told apart by their wall-clock times."""
     anchor = EPOCH + timedelta(seconds=phase * phase_unit(interval))
-    return Definition("interval", interval=interval, anchor=anchor, timezone="UTC")
+    return Definition("interval", interval=interval, anchor=anchor, timezone=timezone or None)
 
 
 def definition_of(schedule: Schedule) -> Definition:
     """The definition a schedule counts under (the admin does the same in SQL)."""
     if isinstance(schedule, IntervalSchedule):
         if adds_elapsed_time(schedule.interval, schedule.timezone):
-            return interval_definition(
-                schedule.interval, interval_phase(schedule.interval, schedule.anchor_date)
-            )
+            phase = interval_phase(schedule.interval, schedule.anchor_date)
+            return interval_definition(schedule.interval, phase, schedule.timezone)
         anchor = schedule.anchor_date.astimezone(UTC)
         return Definition("interval", schedule.interval, anchor, timezone=schedule.timezone)
     if isinstance(schedule, CronSchedule):
@@ -198,14 +200,18 @@ def window_minutes(schedule: Schedule, window: Window, budget: int) -> array:
 
 
 def minutes_from_next_runs(schedule: Schedule, window: Window, meter: StepMeter) -> array:
-    """`window_minutes` the general way: `next_runs`, a batch at a time."""
-    minutes, after = array("I"), window.start
+    """`window_minutes` the general way: `next_runs`, a batch at a time. As in one call of
+    `next_runs` over the whole window, a run whose wall-clock time an earlier run had (the
+    second pass of an hour DST repeats) is a duplicate and is left out."""
+    minutes, after, walls = array("I"), window.start, set()
     while True:
         times = next_runs(schedule, after, BATCH, meter)
         for at in times:
             if at >= window.end:
                 return minutes
-            minutes.append(window.minute_of(at))
+            if at.replace(tzinfo=None) not in walls:
+                walls.add(at.replace(tzinfo=None))
+                minutes.append(window.minute_of(at))
         if len(times) < BATCH:
             return minutes
         after = times[-1].astimezone(UTC) + timedelta(microseconds=1)
@@ -222,7 +228,30 @@ def _elapsed_interval_minutes(
     end = _microseconds(window.end) - _microseconds(schedule.anchor_date)
     first = -(-start // step) * step
     meter.charge(max(1, (end - first + step - 1) // step))
-    return array("I", ((run - start) // 60_000_000 for run in range(first, end, step)))
+    runs = range(first, end, step)
+    tz = zone(schedule.timezone)
+    if falls_back_within(tz, window):
+        runs = _first_of_each_wall_time(runs, schedule.anchor_date, tz)
+    return array("I", ((run - start) // 60_000_000 for run in runs))
+
+
+def falls_back_within(tz, window: Window) -> bool:
+    """Whether the zone's clocks go back during the window (checked hour by hour)."""
+    hours = int((window.end - window.start).total_seconds() // 3600) + 1
+    offsets = [(window.start + timedelta(hours=n)).astimezone(tz).utcoffset() for n in range(hours)]
+    return any(later < earlier for earlier, later in pairwise(offsets))
+
+
+def _first_of_each_wall_time(runs: range, anchor: datetime, tz) -> list[int]:
+    """The runs (microseconds after the anchor) whose local wall-clock time no earlier run
+    had: `next_runs` drops the rest as duplicates, as Prefect 3.9.1's server does."""
+    base, walls, kept = anchor.astimezone(UTC), set(), []
+    for run in runs:
+        wall = (base + timedelta(microseconds=run)).astimezone(tz).replace(tzinfo=None)
+        if wall not in walls:
+            walls.add(wall)
+            kept.append(run)
+    return kept
 
 
 def _microseconds(moment: datetime) -> int:
