@@ -471,6 +471,9 @@ def load(size: int, chunk: int, url: str) -> dict | None:
         "again_rate": again["deployments"] / again["seconds"],
         "again_peak_mb": again["peak_mb"],
         "again_summary": again["summary"],
+        # Each chunk's rate and peak, to see whether a chunk slows as the table grows.
+        "chunk_rates": [round(item["deployments"] / item["seconds"]) for item in chunks],
+        "chunk_peaks_mb": [round(item["peak_mb"]) for item in chunks],
     }
 
 
@@ -616,6 +619,14 @@ def report_loads(results: list[dict]) -> None:
             f"{'yes' if load.get('kept') else 'no':>5}"
         )
     loads = [result["load"] for result in results if result["load"]]
+    for result in results:
+        rates = (result["load"] or {}).get("chunk_rates", [])
+        if len(rates) > 1:
+            print(
+                f"{result['size']:,}: first chunk {rates[0]}/s, last chunk {rates[-1]}/s "
+                f"({rates[-1] / rates[0]:.2f}x); chunk peaks up to "
+                f"{max(result['load']['chunk_peaks_mb'])} MB"
+            )
     if len(loads) > 1:
         ratio = loads[-1]["rate"] / loads[0]["rate"]
         verdict = "met" if ratio >= RATE_TARGET else "MISSED"
