@@ -52,6 +52,7 @@ RATE_TARGET = 0.8
 MEMORY_TARGET_MB = 1024
 DEEP_OFFSET = 10_000
 PAGE = 200
+MIN_SAMPLES = 5
 OTHER_FLOWS = 37
 ADMIN_LIST = "/admin/catalog/deployment/"
 ADMIN_ROW = b'class="action-select"'
@@ -315,14 +316,19 @@ def fleet_calendar_cases(client) -> list[Case]:
 # Timing -------------------------------------------------------------------------------
 
 
-def measure(case: Case, repeat: int) -> dict:
+def measure(case: Case, repeat: int, budget: float) -> dict:
+    """`repeat` requests after 2 warm-ups; fewer (at least MIN_SAMPLES) when they take
+    more than `budget` seconds in all, so that a slow path cannot stall the run."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     for warmup in range(2):
         check(case, case.send(repeat + warmup))
     times = []
+    began = time.perf_counter()
     for index in range(repeat):
+        if len(times) >= MIN_SAMPLES and time.perf_counter() - began > budget:
+            break
         started = time.perf_counter()
         response = case.send(index)
         times.append((time.perf_counter() - started) * 1000)
@@ -335,9 +341,28 @@ def measure(case: Case, repeat: int) -> dict:
         "counts": case.counts,
         "median": statistics.median(times),
         "p99": percentile_99(times),
+        "samples": len(times),
         "queries": len(queries),
         "answer": short_answer(response),
     }
+
+
+def explain(case: Case) -> None:
+    """The plan of each SELECT the case sends, as PostgreSQL ran it (EXPLAIN ANALYZE)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        case.send(0)
+    print(f"\n=== {case.label}: {len(queries)} queries")
+    with connection.cursor() as cursor:
+        for query in queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            plan = "\n".join(f"    {row[0]}" for row in cursor.fetchall())
+            print(f"--- [{query['time']} s] {sql[:600]}\n{plan}")
 
 
 def percentile_99(times: list[float]) -> float:
@@ -368,7 +393,7 @@ def short_answer(response) -> str:
     return "1 deployment"
 
 
-def read_figures(size: int, repeat: int) -> list[dict]:
+def read_figures(size: int, arguments: argparse.Namespace) -> list[dict]:
     from django.contrib.auth.models import User
     from django.test import Client
 
@@ -379,8 +404,13 @@ def read_figures(size: int, repeat: int) -> list[dict]:
     client.get("/api/health")
     figures = []
     cases = api_cases(client, size) + admin_cases(client, size)
+    if arguments.explain:
+        for case in cases:
+            if any(text in case.label for text in arguments.explain):
+                explain(case)
+        return []
     for number, case in enumerate(cases, start=1):
-        figures.append(measure(case, repeat))
+        figures.append(measure(case, arguments.repeat, arguments.case_seconds))
         print(
             f"  [{number}/{len(cases)}] {case.label}: {figures[-1]['median']:.1f} ms",
             file=sys.stderr,
@@ -466,7 +496,7 @@ def load(size: int, chunk: int, url: str) -> dict | None:
         "wall_rate": written / wall,
         "peak_mb": max(item["peak_mb"] for item in chunks),
         "first_chunk_peak_mb": chunks[0]["peak_mb"],
-        "analyze_seconds": analyze_seconds,
+        "vacuum_analyze_seconds": analyze_seconds,
         "again_deployments": again["deployments"],
         "again_rate": again["deployments"] / again["seconds"],
         "again_peak_mb": again["peak_mb"],
@@ -478,10 +508,12 @@ def load(size: int, chunk: int, url: str) -> dict | None:
 
 
 def analyze() -> None:
+    """VACUUM too: this server may run with autovacuum off, and without the visibility
+    map a vacuum writes, no index-only scan skips the table (autovacuum would set it)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE")
 
 
 def kept_load(figures: dict | None) -> dict | None:
@@ -543,7 +575,7 @@ def one_size(size: int, arguments: argparse.Namespace) -> None:
     loaded = kept_load(loaded)
     result = {"size": size, "load": loaded, "database": database_figures(), "reads": []}
     if not arguments.load_only:
-        result["reads"] = read_figures(size, arguments.repeat)
+        result["reads"] = read_figures(size, arguments)
     print("RESULT " + json.dumps(result))
 
 
@@ -564,6 +596,8 @@ def run_size(size: int, arguments: argparse.Namespace) -> dict:
 
 def passed_options(arguments: argparse.Namespace) -> list[str]:
     options = ["--repeat", str(arguments.repeat), "--chunk", str(arguments.chunk)]
+    options += ["--case-seconds", str(arguments.case_seconds)]
+    options += [option for text in arguments.explain or [] for option in ("--explain", text)]
     options += ["--server", arguments.server]
     return options + (["--load-only"] if arguments.load_only else [])
 
@@ -596,7 +630,7 @@ def report(results: list[dict], arguments: argparse.Namespace) -> None:
         "x 3 schedules, PostgreSQL"
     )
     report_loads(results)
-    if not arguments.load_only:
+    if not arguments.load_only and not arguments.explain:
         report_reads(results, arguments.repeat)
     print("\ncommand: uv run python bench/scale.py " + " ".join(sys.argv[1:]))
 
@@ -657,7 +691,8 @@ def report_reads(results: list[dict], repeat: int) -> None:
     flagged = []
     for group, title in titles.items():
         print(
-            f"\n{title}: server time in ms, median / p99 of {repeat}; queries; answer at {last:,}"
+            f"\n{title}: server time in ms, median / p99 of {repeat} requests (n: fewer, "
+            f"when a path took longer than --case-seconds); queries; answer at {last:,}"
         )
         header = "".join(f" {f'{size:,} med/p99':>19}" for size in sizes)
         print(f"{'read path':42}{header} {'ratio':>6} {'q':>4}  answer")
@@ -676,9 +711,10 @@ def report_reads(results: list[dict], repeat: int) -> None:
                 if counts_differ
                 else str(figures[-1]["queries"])
             )
+            samples = min(item.get("samples", repeat) for item in figures)
             print(
                 f"{label[:42]:42}{cells} {ratio:5.1f}x{mark:2} {queries:>4}  "
-                f"{figures[-1]['answer']}"
+                f"{figures[-1]['answer']}" + (f" (n={samples})" if samples < repeat else "")
             )
     if len(sizes) > 1:
         print(f"\nNot flat ({last:,} / {first:,} median above {FLAT_LIMIT}x):")
@@ -696,6 +732,18 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--chunk", type=int, default=10_000, help="deployments a file")
     parser.add_argument("--server", default=os.environ.get("BENCH_POSTGRES_SERVER", DEFAULT_SERVER))
     parser.add_argument("--load-only", action="store_true", help="load and time imports only")
+    parser.add_argument(
+        "--case-seconds",
+        type=float,
+        default=20.0,
+        help=f"time a read path for at most this long (at least {MIN_SAMPLES} requests)",
+    )
+    parser.add_argument(
+        "--explain",
+        action="append",
+        metavar="TEXT",
+        help="instead of timing, print EXPLAIN ANALYZE of the read paths whose label holds TEXT",
+    )
     parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--import-chunk", help=argparse.SUPPRESS)
     return parser.parse_args()
