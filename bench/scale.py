@@ -2,6 +2,7 @@
 
     uv run python bench/scale.py [--sizes 10000,100000,1000000] [--repeat 15] [--keep]
         [--chunk 10000] [--server postgres://postgres@127.0.0.1:5432] [--load-only]
+        [--case-seconds 20] [--explain TEXT ...]
 
 For each size, a PostgreSQL database `catalog_scale_<size>` (`catalog_scale_10k`, ...) is
 loaded through the importer (`catalog.importing.run.import_paths`) in chunk files of
@@ -673,10 +674,13 @@ def report_loads(results: list[dict]) -> None:
     )
     for result in results:
         load, database = result["load"] or {}, result["database"]
+        # "-": a database loaded by other means, or whose load was stopped before its end.
+        known = [
+            f"{load[key]:8.0f}" if key in load else f"{'-':>8}"
+            for key in ("rate", "wall_rate", "peak_mb", "again_rate", "again_peak_mb")
+        ]
         print(
-            f"{result['size']:>10,} {load.get('rate', 0):8.0f} {load.get('wall_rate', 0):8.0f} "
-            f"{load.get('peak_mb', 0):8.0f} {load.get('again_rate', 0):8.0f} "
-            f"{load.get('again_peak_mb', 0):8.0f} {database['database_mb']:8.0f} "
+            f"{result['size']:>10,} {' '.join(known)} {database['database_mb']:8.0f} "
             f"{database['deployment_table_mb']:9.0f} {database['schedule_table_mb']:9.0f} "
             f"{'yes' if load.get('kept') else 'no':>5}"
         )
