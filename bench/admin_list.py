@@ -1,6 +1,6 @@
 """Admin deployment list and fleet calendar at scale: loads N deployments (3 schedules each)
-into PostgreSQL through the importer, then times the changelist unfiltered, filtered by tag
-and searched, and the calendar (week and day views, filters, a slot, and cold right after
+into PostgreSQL through the importer, then times the changelist unfiltered, filtered by one
+and two tags and searched, a change page, and the calendar (week and day views, filters, a slot, and cold right after
 an import).
 
     uv run python bench/admin_list.py [--deployments 100000] [--repeat 15]
@@ -160,7 +160,7 @@ def analyze() -> None:
         cursor.execute("ANALYZE")
 
 
-def timed_requests(client, url: str, repeat: int) -> tuple[list[float], int, int]:
+def timed_requests(client, url: str, repeat: int) -> tuple[list[float], int, int, int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -174,7 +174,8 @@ def timed_requests(client, url: str, repeat: int) -> tuple[list[float], int, int
         assert response.status_code == 200, (url, response.status_code)
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
-    return times, len(queries), response.content.count(b'class="action-select"')
+    rows = response.content.count(b'class="action-select"')
+    return times, len(queries), rows, len(response.content)
 
 
 def main() -> None:
@@ -195,19 +196,23 @@ def main() -> None:
         ("searched by name", "/admin/catalog/deployment/?q=load-004242"),
         ("searched by id", f"/admin/catalog/deployment/?q={deployment_id(4242)}"),
         ("searched by tag text", "/admin/catalog/deployment/?q=tag-33"),
+        ("two tags, any", "/admin/catalog/deployment/?tag=tag-17&tag=tag-33&tag_match=any"),
+        ("change page", f"/admin/catalog/deployment/{deployment_id(4242)}/change/"),
     ]
     print(
         f"\nAdmin deployment list, {arguments.deployments:,} deployments x 3 schedules, "
         f"PostgreSQL, {arguments.repeat} requests each after 2 warm-ups (server time, ms)"
     )
-    print(f"{'case':24} {'median':>8} {'p95':>8} {'max':>8} {'queries':>8} {'rows':>6}")
+    print(
+        f"{'case':24} {'median':>8} {'p95':>8} {'max':>8} {'queries':>8} {'rows':>6} {'bytes':>8}"
+    )
     for label, url in cases:
-        times, queries, rows = timed_requests(client, url, arguments.repeat)
+        times, queries, rows, size = timed_requests(client, url, arguments.repeat)
         # Inclusive: the exclusive method extrapolates past the largest time on few samples.
         p95 = statistics.quantiles(times, n=20, method="inclusive")[-1]
         print(
             f"{label:24} {statistics.median(times):8.1f} {p95:8.1f} {max(times):8.1f} "
-            f"{queries:8d} {rows:6d}"
+            f"{queries:8d} {rows:6d} {size:8d}"
         )
     print_calendar_cases(client, arguments)
     print("\ncommand: uv run python bench/admin_list.py " + " ".join(sys.argv[1:]))
