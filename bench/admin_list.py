@@ -1,7 +1,7 @@
 """Admin deployment list and fleet calendar at scale: loads N deployments (3 schedules each)
 into PostgreSQL through the importer, then times the changelist unfiltered, filtered by one
-and two tags and searched, a change page, and the calendar (week and day views, filters, a slot, and cold right after
-an import).
+and two tags and searched, a change page, and the calendar (week and day views, filters, a
+slot, right after an import and cold).
 
     uv run python bench/admin_list.py [--deployments 100000] [--repeat 15]
         [--database-url postgres://postgres@127.0.0.1:5432/catalog_bench]

@@ -146,7 +146,9 @@ def test_an_empty_value_box_is_null(admin_client):
 def test_a_bad_json_value_is_a_form_error(admin_client):
     response = add_variable(admin_client, value="{not json")
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors["value"] == ["Enter a valid JSON."]
+    assert response.context["adminform"].form.errors["value"] == [
+        "Enter valid JSON: line 1, column 2: Expecting property name enclosed in double quotes."
+    ]
     assert not Variable.objects.exists()
 
 
