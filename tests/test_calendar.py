@@ -343,6 +343,24 @@ def test_an_unknown_zone_is_a_form_error(admin_client, db):
     assert "totals" not in response.context
 
 
+@pytest.mark.parametrize("url", [CALENDAR, SLOT])
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "2300-01-01"])
+def test_a_day_far_from_today_is_a_form_error(admin_client, db, url, day):
+    response = admin_client.get(reverse(url) + f"?day={day}&start=0&end=60")
+    assert response.status_code == 200
+    assert "Pick a day within 100 years of today." in response.content.decode()
+    assert "totals" not in response.context
+
+
+def test_more_tags_than_the_list_takes_are_a_form_error(admin_client, db):
+    tags = ",".join(f"tag-{n}" for n in range(11))
+    response = admin_client.get(calendar_url(tags=tags))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Filter by at most 10 tags at once (11 given; CATALOG_ADMIN_MAX_FILTER_TAGS)." in page
+    assert "totals" not in response.context
+
+
 def test_the_old_upcoming_address_leads_to_the_calendar(admin_client, db):
     response = admin_client.get(reverse("admin:catalog_deployment_upcoming") + "?zone=UTC")
     assert response.status_code == 302

@@ -34,6 +34,7 @@ SLOT_TEMPLATE = "admin/catalog/deployment/calendar_slot.html"
 DEPLOYMENTS_PER_PAGE = 50
 DEFINITIONS_NAMED = 20
 BUDGET_SETTING = "CATALOG_CALENDAR_BUDGET"
+YEARS_AROUND = 100
 
 
 class CalendarForm(forms.Form):
@@ -60,6 +61,24 @@ class CalendarForm(forms.Form):
         super().__init__(*args, **kwargs)
         pools = WorkPool.objects.order_by("name").values_list("name", flat=True)
         self.fields["work_pool"].choices = [("", "All work pools"), *((n, n) for n in pools)]
+
+    def clean_day(self):
+        """Within `YEARS_AROUND` years of today: past that a week's dates leave Python's
+        calendar, and no schedule's runs there are worth a page."""
+        day = self.cleaned_data["day"]
+        today = timezone.now().date()
+        if day is not None and abs((day - today).days) > YEARS_AROUND * 366:
+            raise forms.ValidationError(f"Pick a day within {YEARS_AROUND} years of today.")
+        return day
+
+    def clean_tags(self) -> list[str]:
+        tags, most = self.cleaned_data["tags"], settings.CATALOG_ADMIN_MAX_FILTER_TAGS
+        if len(tags) > most:
+            raise forms.ValidationError(
+                f"Filter by at most {most} tags at once ({len(tags)} given; "
+                "CATALOG_ADMIN_MAX_FILTER_TAGS)."
+            )
+        return tags
 
     def clean_zone(self) -> str:
         name = self.cleaned_data["zone"].strip() or "UTC"
