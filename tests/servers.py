@@ -283,9 +283,9 @@ class PrivatePostgres:
         with self.connection() as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
 
-    def connection(self) -> psycopg.Connection:
-        """A connection to the `postgres` database, closed at the end of a `with` block."""
-        conninfo = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+    def connection(self, database: str = "postgres") -> psycopg.Connection:
+        """A connection to `database`, closed at the end of a `with` block."""
+        conninfo = f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
         return psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
 
 

@@ -52,13 +52,9 @@ class Served:
         headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
         return send(f"{self.url}{path}", method, data, opener=opener, **headers)
 
-    def replica_rows(self, sql: str, *params) -> list[tuple]:
-        with self.replica.connection() as admin:
-            return list(admin.execute(sql, params).fetchall())
-
     def flow_on_replica(self, name: str) -> bool:
         query = "SELECT 1 FROM catalog_flow WHERE name = %s"
-        with PrivatePostgresDatabase(self.replica, DATABASE) as database:
+        with self.replica.connection(DATABASE) as database:
             return bool(database.execute(query, [name]).fetchall())
 
     def wait_until_replayed(self, name: str) -> None:
@@ -69,22 +65,6 @@ class Served:
 
     def replay_paused(self):
         return ReplayPaused(self.replica)
-
-
-class PrivatePostgresDatabase:
-    """A connection to one database of a private cluster, closed at the end of the block."""
-
-    def __init__(self, cluster: PrivatePostgres, name: str):
-        import psycopg
-
-        conninfo = f"postgresql://postgres@127.0.0.1:{cluster.port}/{name}"
-        self.connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
-
-    def __enter__(self):
-        return self.connection
-
-    def __exit__(self, *exc_info):
-        self.connection.close()
 
 
 class ReplayPaused:

@@ -25,6 +25,7 @@ from django.utils import timezone
 from catalog.admin import calendar_data
 from catalog.admin.calendar_data import Filters
 from catalog.admin.fields import TagsField
+from catalog.admin.widgets import TimezoneInput, timezone_datalist
 from catalog.models import WorkPool
 from catalog.rules import fleet_calendar, schedules
 from catalog.rules.fleet_calendar import Window
@@ -49,7 +50,7 @@ class CalendarForm(forms.Form):
         required=False,
         max_length=64,
         label="Time zone",
-        widget=forms.TextInput(attrs={"list": "calendar-zones", "placeholder": "UTC"}),
+        widget=TimezoneInput(),
     )
     flow = forms.CharField(required=False, max_length=255, label="Flow name")
     work_pool = forms.ChoiceField(required=False, label="Work pool")
@@ -129,7 +130,7 @@ def calendar_view(request: HttpRequest, model_admin: admin.ModelAdmin) -> HttpRe
         return refused
     form = CalendarForm(request.GET)
     context = {**_page_context(request, model_admin, "Fleet calendar"), "form": form}
-    context["zones"] = schedules.timezone_choices()
+    context["timezone_datalist"] = timezone_datalist()
     if form.is_valid():
         context.update(calendar_context(form))
     return TemplateResponse(request, TEMPLATE, context)
