@@ -258,6 +258,9 @@ def rendered(object_type: str, ids: list[UUID], using: str) -> dict[UUID, dict]:
 
 
 def latest_versions(object_type: str, ids: list[UUID], using: str) -> dict[UUID, Version]:
+    if connections[using].vendor == "postgresql":
+        rows = Version.objects.using(using).raw(LATEST_VERSIONS_SQL, [list(ids), object_type])
+        return {row.object_id: row for row in rows}
     newest = Version.objects.filter(
         object_type=OuterRef("object_type"), object_id=OuterRef("object_id")
     ).order_by("-number")
@@ -267,6 +270,20 @@ def latest_versions(object_type: str, ids: list[UUID], using: str) -> dict[UUID,
         number=Subquery(newest.values("number")[:1]),
     )
     return {row.object_id: row for row in rows}
+
+
+# One backward probe of (object_type, object_id, number) per id, whatever the statistics
+# say. The correlated form above, on a table grown by imports that autovacuum has not
+# analysed yet, was planned as a scan of every version of the type, and each import
+# batch got slower as the history grew (0.5 s a batch at 300,000 deployments).
+LATEST_VERSIONS_SQL = f"""
+    SELECT newest.* FROM unnest(%s::uuid[]) AS wanted(object_id)
+    CROSS JOIN LATERAL (
+        SELECT * FROM {Version._meta.db_table} AS version
+        WHERE version.object_type = %s AND version.object_id = wanted.object_id
+        ORDER BY version.number DESC LIMIT 1
+    ) AS newest
+"""
 
 
 def flow_names_of(object_type, bodies, marks, heads, using) -> dict[UUID, str]:
