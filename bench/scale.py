@@ -2,9 +2,10 @@
 
     uv run python bench/scale.py [--sizes 10000,100000,1000000] [--repeat 15] [--keep]
         [--chunk 10000] [--server postgres://postgres@127.0.0.1:5432] [--load-only]
-        [--case-seconds 20] [--explain TEXT ...]
+        [--case-seconds 20] [--explain TEXT ...] [--database-prefix catalog_scale]
 
-For each size, a PostgreSQL database `catalog_scale_<size>` (`catalog_scale_10k`, ...) is
+For each size, a PostgreSQL database `catalog_scale_<size>` (`catalog_scale_10k`, ...;
+`--database-prefix` changes `catalog_scale`, to time a copy of a loaded database) is
 loaded through the importer (`catalog.importing.run.import_paths`) in chunk files of
 `--chunk` deployments, each imported by a process of its own so that its peak memory
 (VmHWM) is its alone; then one chunk is imported again (every deployment unchanged).
@@ -123,12 +124,15 @@ def scale_record(n: int) -> dict:
     return record
 
 
-def database_name(size: int) -> str:
+DATABASE_PREFIX = "catalog_scale"
+
+
+def database_name(size: int, prefix: str = DATABASE_PREFIX) -> str:
     if size % 1_000_000 == 0:
-        return f"catalog_scale_{size // 1_000_000}m"
+        return f"{prefix}_{size // 1_000_000}m"
     if size % 1_000 == 0:
-        return f"catalog_scale_{size // 1_000}k"
-    return f"catalog_scale_{size}"
+        return f"{prefix}_{size // 1_000}k"
+    return f"{prefix}_{size}"
 
 
 # The read paths -----------------------------------------------------------------------
@@ -480,7 +484,7 @@ def chunk_in_child(folder: Path, first: int, last: int, url: str) -> dict:
     return {**figures, "deployments": last - first}
 
 
-def load(size: int, chunk: int, url: str) -> dict | None:
+def load(size: int, chunk: int, url: str, prefix: str) -> dict | None:
     """Import what the database lacks, chunk by chunk; then the first chunk again."""
     from catalog.models import Deployment
 
@@ -494,7 +498,9 @@ def load(size: int, chunk: int, url: str) -> dict | None:
             last = min(first + chunk, size)
             chunks.append(chunk_in_child(Path(folder), first, last, url))
             print(
-                f"  {database_name(size)}: imported {last:,}/{size:,}", file=sys.stderr, flush=True
+                f"  {database_name(size, prefix)}: imported {last:,}/{size:,}",
+                file=sys.stderr,
+                flush=True,
             )
         wall = time.perf_counter() - started
         analyze_started = time.perf_counter()
@@ -574,7 +580,7 @@ def database_figures() -> dict:
 
 
 def one_size(size: int, arguments: argparse.Namespace) -> None:
-    url = f"{arguments.server}/{database_name(size)}"
+    url = f"{arguments.server}/{database_name(size, arguments.database_prefix)}"
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("CATALOG_REQUEST_LOG_LEVEL", "WARNING")
@@ -587,7 +593,7 @@ def one_size(size: int, arguments: argparse.Namespace) -> None:
     warnings.filterwarnings("ignore", "DateTimeField .* received a naive datetime")
 
     migrate_if_needed(call_command)
-    loaded = load(size, arguments.chunk, url)
+    loaded = load(size, arguments.chunk, url, arguments.database_prefix)
     loaded = kept_load(loaded)
     result = {"size": size, "load": loaded, "database": database_figures(), "reads": []}
     if not arguments.load_only:
@@ -610,8 +616,8 @@ def migrate_if_needed(call_command) -> None:
 
 def run_size(size: int, arguments: argparse.Namespace) -> dict:
     if not arguments.keep:
-        drop_database(arguments.server, database_name(size))
-    create_database(arguments.server, database_name(size))
+        drop_database(arguments.server, database_name(size, arguments.database_prefix))
+    create_database(arguments.server, database_name(size, arguments.database_prefix))
     command = [sys.executable, __file__, "--one-size", str(size), *passed_options(arguments)]
     done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     if done.returncode != 0:
@@ -627,7 +633,7 @@ def passed_options(arguments: argparse.Namespace) -> list[str]:
     options = ["--repeat", str(arguments.repeat), "--chunk", str(arguments.chunk)]
     options += ["--case-seconds", str(arguments.case_seconds)]
     options += [option for text in arguments.explain or [] for option in ("--explain", text)]
-    options += ["--server", arguments.server]
+    options += ["--server", arguments.server, "--database-prefix", arguments.database_prefix]
     return options + (["--load-only"] if arguments.load_only else [])
 
 
@@ -763,6 +769,11 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the databases between runs")
     parser.add_argument("--chunk", type=int, default=10_000, help="deployments a file")
     parser.add_argument("--server", default=os.environ.get("BENCH_POSTGRES_SERVER", DEFAULT_SERVER))
+    parser.add_argument(
+        "--database-prefix",
+        default=DATABASE_PREFIX,
+        help=f"the databases are <prefix>_10k, <prefix>_1m, ... (default {DATABASE_PREFIX})",
+    )
     parser.add_argument("--load-only", action="store_true", help="load and time imports only")
     parser.add_argument(
         "--case-seconds",
@@ -792,7 +803,7 @@ def main() -> None:
     report(results, arguments)
     if not arguments.keep:
         for size in sizes:
-            drop_database(arguments.server, database_name(size))
+            drop_database(arguments.server, database_name(size, arguments.database_prefix))
 
 
 if __name__ == "__main__":
