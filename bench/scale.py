@@ -3,6 +3,7 @@
     uv run python bench/scale.py [--sizes 10000,100000,1000000] [--repeat 15] [--keep]
         [--chunk 10000] [--server postgres://postgres@127.0.0.1:5432] [--load-only]
         [--case-seconds 20] [--explain TEXT ...] [--database-prefix catalog_scale]
+        [--groups api,admin]
 
 For each size, a PostgreSQL database `catalog_scale_<size>` (`catalog_scale_10k`, ...;
 `--database-prefix` changes `catalog_scale`, to time a copy of a loaded database) is
@@ -423,7 +424,8 @@ def read_figures(size: int, arguments: argparse.Namespace) -> list[dict]:
     # The first request of a process loads the URL patterns and views: no read path's.
     client.get("/api/health")
     figures = []
-    cases = api_cases(client, size) + admin_cases(client, size)
+    cases = api_cases(client, size) if "api" in arguments.groups else []
+    cases += admin_cases(client, size) if "admin" in arguments.groups else []
     if arguments.explain:
         for case in cases:
             if any(text in case.label for text in arguments.explain):
@@ -631,7 +633,7 @@ def run_size(size: int, arguments: argparse.Namespace) -> dict:
 
 def passed_options(arguments: argparse.Namespace) -> list[str]:
     options = ["--repeat", str(arguments.repeat), "--chunk", str(arguments.chunk)]
-    options += ["--case-seconds", str(arguments.case_seconds)]
+    options += ["--case-seconds", str(arguments.case_seconds), "--groups", arguments.groups]
     options += [option for text in arguments.explain or [] for option in ("--explain", text)]
     options += ["--server", arguments.server, "--database-prefix", arguments.database_prefix]
     return options + (["--load-only"] if arguments.load_only else [])
@@ -773,6 +775,11 @@ def parse_arguments() -> argparse.Namespace:
         "--database-prefix",
         default=DATABASE_PREFIX,
         help=f"the databases are <prefix>_10k, <prefix>_1m, ... (default {DATABASE_PREFIX})",
+    )
+    parser.add_argument(
+        "--groups",
+        default="api,admin",
+        help="the read paths to time: api (with its counts), admin, or both (the default)",
     )
     parser.add_argument("--load-only", action="store_true", help="load and time imports only")
     parser.add_argument(

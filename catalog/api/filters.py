@@ -11,29 +11,23 @@ from enum import StrEnum
 from functools import reduce
 from typing import Annotated, Any
 
-import django_filters
-from django import forms
 from django.db.models import Q, QuerySet
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from catalog.api.query_limits import (
     MAX_OFFSET,
-    BoundedCharField,
-    BoundedMultipleValueField,
     FilterText,
     IdValues,
     TextValues,
 )
+from catalog.api.related_ids import one_of
 from catalog.models import (
     Deployment,
-    DeploymentStatus,
     Flow,
-    ScheduleKind,
     Variable,
     WorkPool,
     WorkQueue,
 )
-from catalog.rules.datetimes import DatetimeError, check_utc_range
 
 MATCH_ALL = Q(pk__isnull=False)
 MATCH_NONE = Q(pk__in=[])
@@ -108,7 +102,8 @@ class DeploymentOrFlowNameFilter(FilterModel):
     def conditions(self) -> list[Q]:
         if not self.like_:
             return []
-        return [Q(name__prefect_like=self.like_) | Q(flow__name__prefect_like=self.like_)]
+        flows = Flow.objects.filter(name__prefect_like=self.like_)
+        return [Q(name__prefect_like=self.like_) | one_of("flow_id", flows)]
 
 
 class DeploymentFilterPaused(FilterModel):
@@ -141,7 +136,9 @@ class DeploymentFilterWorkQueueName(FilterModel):
     any_: TextValues | None = None
 
     def conditions(self) -> list[Q]:
-        return [] if self.any_ is None else [Q(work_queue__name__in=self.any_)]
+        if self.any_ is None:
+            return []
+        return [one_of("work_queue_id", WorkQueue.objects.filter(name__in=self.any_))]
 
 
 class DeploymentFilterConcurrencyLimit(FilterModel):
@@ -368,11 +365,12 @@ class DeploymentsQuery(FilterBody):
 
     def apply(self, queryset: QuerySet) -> QuerySet:
         conditions = nested(self.deployments, self.flow_runs, self.task_runs)
-        if self.flows is not None:
-            conditions.append(Q(flow__in=Flow.objects.filter(self.flows.as_q())))
+        flows = MATCH_ALL if self.flows is None else self.flows.as_q()
+        if flows != MATCH_ALL:
+            conditions.append(one_of("flow_id", Flow.objects.filter(flows)))
         queues = queues_matching(self.work_pools, self.work_pool_queues)
         if queues is not None:
-            conditions.append(Q(work_queue__in=queues))
+            conditions.append(one_of("work_queue_id", queues))
         return queryset.filter(*conditions)
 
 
@@ -459,70 +457,6 @@ class WorkQueuesFilterBody(FilterBody):
 class OffsetBody(FilterBody):
     offset: NonNegative = 0
     limit: Limit = 200
-
-
-# Query-string filters for `GET /api/deployments/` --------------------------------------
-
-
-class MultipleValueFilter(django_filters.Filter):
-    field_class = BoundedMultipleValueField
-
-
-class TextFilter(django_filters.CharFilter):
-    field_class = BoundedCharField
-
-
-class InstantField(django_filters.fields.IsoDateTimeField):
-    """An ISO 8601 datetime that has a UTC instant Python can hold."""
-
-    def to_python(self, value):
-        moment = super().to_python(value)
-        try:
-            if moment is not None:
-                check_utc_range(moment)
-        except DatetimeError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        return moment
-
-
-class InstantFilter(django_filters.IsoDateTimeFilter):
-    field_class = InstantField
-
-
-class DeploymentFilterSet(django_filters.FilterSet):
-    flow = django_filters.UUIDFilter(field_name="flow_id")
-    flow_name = TextFilter(field_name="flow__name")
-    name = TextFilter(field_name="name")
-    name_contains = TextFilter(field_name="name", lookup_expr="icontains")
-    tag = MultipleValueFilter(method="filter_tags")
-    tag_match = django_filters.ChoiceFilter(
-        choices=[("all", "all"), ("any", "any")], method="ignore", empty_label=None
-    )
-    paused = django_filters.TypedChoiceFilter(
-        choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true"
-    )
-    status = django_filters.ChoiceFilter(choices=DeploymentStatus.choices)
-    work_pool = TextFilter(field_name="work_queue__work_pool__name")
-    work_queue = TextFilter(field_name="work_queue__name")
-    schedule_kind = django_filters.ChoiceFilter(
-        choices=ScheduleKind.choices, method="filter_schedule_kind"
-    )
-    updated_after = InstantFilter(field_name="updated", lookup_expr="gte")
-    updated_before = InstantFilter(field_name="updated", lookup_expr="lt")
-    ordering = django_filters.OrderingFilter(fields=["name", "created", "updated"], field_labels={})
-
-    class Meta:
-        model = Deployment
-        fields: list[str] = []
-
-    def ignore(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
-        return queryset
-
-    def filter_tags(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
-        return queryset.with_tags(value, match=self.form.cleaned_data.get("tag_match") or "all")
-
-    def filter_schedule_kind(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.with_schedule_kind(value)
 
 
 # Variables -----------------------------------------------------------------------------

@@ -71,11 +71,12 @@ class Deployment(TimestampedModel):
     )
     version = models.CharField(max_length=limits.NAME_MAX_LENGTH, null=True, blank=True)
     description = models.TextField(null=True, blank=True)
-    # The unique (flow, name) index leads with the flow and serves lookups by flow alone.
+    # The unique (flow, name) index and (flow, name, id) below lead with the flow and serve
+    # lookups by flow alone.
     flow = models.ForeignKey(
         Flow, on_delete=models.CASCADE, related_name="deployments", db_index=False
     )
-    paused = models.BooleanField(default=False, db_index=True)
+    paused = models.BooleanField(default=False)
     global_concurrency_limit = models.ForeignKey(
         ConcurrencyLimit,
         on_delete=models.SET_NULL,
@@ -93,8 +94,14 @@ class Deployment(TimestampedModel):
     parameters = models.JSONField(default=dict, blank=True, validators=[validate_parameters])
     tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
     labels = models.JSONField(default=dict, blank=True, validators=[validate_labels])
+    # Indexed by (work_queue, name, id) below, which also serves lookups by queue alone.
     work_queue = models.ForeignKey(
-        WorkQueue, on_delete=models.SET_NULL, null=True, blank=True, related_name="deployments"
+        WorkQueue,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deployments",
+        db_index=False,
     )
     last_polled = models.DateTimeField(null=True, blank=True)
     parameter_openapi_schema = models.JSONField(
@@ -120,10 +127,17 @@ class Deployment(TimestampedModel):
     objects = DeploymentQuerySet.as_manager()
 
     class Meta:
-        # A total order (name, then id) that the index below serves, so a page of a large
-        # list is read in index order instead of sorting the whole table.
+        # A total order (name, then id) that the indexes below serve, so a page of a large
+        # list is read in index order instead of sorting the whole table; a filter on a
+        # queue, the paused flag or the status reads the index that leads with it.
         ordering = ["name", "id"]
-        indexes = [models.Index(fields=["name", "id"], name="catalog_deployment_name_id")]
+        indexes = [
+            models.Index(fields=["name", "id"], name="catalog_deployment_name_id"),
+            models.Index(fields=["flow", "name", "id"], name="catalog_deployment_flow_name"),
+            models.Index(fields=["work_queue", "name", "id"], name="catalog_deployment_queue_name"),
+            models.Index(fields=["paused", "name", "id"], name="catalog_deployment_paused_name"),
+            models.Index(fields=["status", "name", "id"], name="catalog_deployment_status_name"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["flow", "name"], name="%(app_label)s_%(class)s_unique_flow_name"

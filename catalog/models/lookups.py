@@ -6,7 +6,9 @@
 - `id__any=[…]`: membership in a long list. PostgreSQL gets one array parameter
   (`= ANY(%s)`) instead of thousands of placeholders, which costs more to build than to run.
 - `name__prefect_like="x"`: Prefect's `like_`, a case-insensitive substring match in which
-  `%` and `_` stay wildcards, as they do in Prefect's own SQL.
+  `%` and `_` stay wildcards, as they do in Prefect's own SQL. PostgreSQL compares
+  `UPPER(column::text)`, the expression its trigram indexes are made on (ILIKE would not
+  use them); SQLite `lower()` of both sides.
 
 `JsonArrayLength("tags")` counts a JSON array's items on both (for check constraints).
 """
@@ -76,7 +78,7 @@ class PrefectLike(Lookup):
 
     def as_postgresql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} ILIKE %s", [*lhs_params, self.pattern()]
+        return f"UPPER({lhs}::text) LIKE UPPER(%s)", [*lhs_params, self.pattern()]
 
     def as_sqlite(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)

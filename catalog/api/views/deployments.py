@@ -12,7 +12,7 @@ from rest_framework import exceptions, generics
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.api import filters
+from catalog.api import filters, listing_filters
 from catalog.api import request_models as requests
 from catalog.api import response_models as responses
 from catalog.api.bodies import required_body
@@ -116,7 +116,7 @@ class DeploymentCollectionView(PrefectAPIView, generics.ListAPIView):
     problem_answers = {"banned_characters": deployment_name_error}
 
     filter_backends = [DjangoFilterBackend]
-    filterset_class = filters.DeploymentFilterSet
+    filterset_class = listing_filters.DeploymentFilterSet
     pagination_class = DeploymentListPagination
 
     def get_queryset(self):
