@@ -235,3 +235,40 @@ def test_get_by_id_and_by_name_take_one_and_two_queries_at_every_size(api_client
     # Counted with the lookup of the id above, a query of its own; by name, the id by the
     # flow's name and the deployment's, then the kept body.
     assert counted(catalog, by_id, by_name) == [[2, 2], [2, 2]]
+
+
+# The same rows in the same order, whichever way a page is read -------------------------
+
+SPREAD = [
+    {"deployments": {"work_queue_name": {"any_": ["default"]}}},
+    {"work_pools": {"name": {"any_": ["ecs"]}}, "deployments": {"tags": {"any_": ["team-1"]}}},
+    {"flows": {"name": {"any_": ["audit", "hourly-sync"]}}},
+    {
+        "flows": {"name": {"any_": ["audit", "nightly-etl"]}},
+        "deployments": {
+            "work_queue_name": {"any_": ["urgent", "default"]},
+            "paused": {"eq_": False},
+        },
+    },
+]
+
+
+@pytest.mark.parametrize("sort", SORTS)
+@pytest.mark.parametrize("body", SPREAD)
+def test_a_filter_naming_several_queues_or_flows_pages_as_the_plain_query_does(
+    api_client, catalog, body, sort
+):
+    from catalog.api.filters import DeploymentSort, DeploymentsQuery
+
+    catalog.grow_to(90)
+    # Names that tie (each of another flow), so that the id decides between them.
+    for n in (10, 11, 12, 20, 21, 22):
+        Deployment.objects.filter(name=name_of(n)).update(name=f"tie-{n // 10}")
+    order = DeploymentSort(sort).order_by()
+    plain = DeploymentsQuery.model_validate(body).apply(Deployment.objects.all()).order_by(*order)
+    expected = [str(id) for id in plain.values_list("id", flat=True)]
+    assert len(expected) > 6
+    for offset, limit in ((0, 200), (0, 5), (5, 5), (len(expected) - 2, 5)):
+        page = {**body, "sort": sort, "offset": offset, "limit": limit}
+        response = post(api_client, "/api/deployments/filter", page)
+        assert [item["id"] for item in response.json()] == expected[offset : offset + limit]

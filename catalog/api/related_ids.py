@@ -16,7 +16,7 @@ MAX_LISTED_IDS = 1000
 
 def one_of(field: str, rows: QuerySet) -> Q:
     """`field` (a foreign key's column, e.g. `flow_id`) is the id of one of `rows`."""
-    ids = list(rows.values_list("id", flat=True)[: MAX_LISTED_IDS + 1])
+    ids = list(rows.order_by().values_list("id", flat=True)[: MAX_LISTED_IDS + 1])
     if len(ids) > MAX_LISTED_IDS:
         return Q(**{f"{field}__in": rows.values("id")})
     if len(ids) == 1:

@@ -29,6 +29,7 @@ from catalog.api.openapi import (
     path_parameter,
     returns,
 )
+from catalog.api.pages import page_ids
 from catalog.api.query_limits import StrictLimitOffsetPagination
 from catalog.api.views.base import (
     FilterRouteView,
@@ -53,11 +54,10 @@ DEPLOYMENT_NOT_FOUND = error(DEPLOYMENT_NOT_FOUND_MESSAGE)
 DEPLOYMENT_NOT_FOUND_PERIOD = error(DEPLOYMENT_NOT_FOUND_PERIOD_MESSAGE)
 
 
-def deployments_json(page) -> bytes:
-    """A page of deployments (a sliced queryset) as a JSON array of their kept bodies."""
-    return json_cache.json_array(
-        json_cache.deployment_bodies(list(page.values_list("id", flat=True)))
-    )
+def deployments_json(matching, order: list[str], offset: int, limit: int) -> bytes:
+    """A page of deployments as a JSON array of their kept bodies."""
+    ids = page_ids(matching, order, offset, limit)
+    return json_cache.json_array(json_cache.deployment_bodies(ids))
 
 
 def deployment_response(request: Request, body: bytes | None) -> HttpResponse:
@@ -249,8 +249,8 @@ class DeploymentFilterView(FilterRouteView):
     body_model = filters.DeploymentsFilterBody
 
     def answer(self, query, limit: int) -> HttpResponse:
-        matching = query.apply(Deployment.objects.all()).order_by(*query.sort.order_by())
-        return json_response(deployments_json(matching[query.offset : query.offset + limit]))
+        matching = query.apply(Deployment.objects.all())
+        return json_response(deployments_json(matching, query.sort.order_by(), query.offset, limit))
 
 
 @extend_schema_view(
@@ -288,12 +288,10 @@ class DeploymentPaginateView(FilterRouteView):
     def answer(self, query, limit: int) -> HttpResponse:
         matching = query.apply(Deployment.objects.all())
         start = (query.page - 1) * limit
-        ordered = matching.order_by(*query.sort.order_by())[start : start + limit]
+        page = deployments_json(matching, query.sort.order_by(), start, limit)
         envelope = dumps(page_of([], matching.count(), limit, query.page))
         # `results` leads Prefect's envelope: the kept bodies go in place of its `[]`.
-        return json_response(
-            b'{"results":' + deployments_json(ordered) + envelope[len(b'{"results":[]') :]
-        )
+        return json_response(b'{"results":' + page + envelope[len(b'{"results":[]') :])
 
 
 @extend_schema_view(
