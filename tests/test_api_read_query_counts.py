@@ -272,3 +272,27 @@ def test_a_filter_naming_several_queues_or_flows_pages_as_the_plain_query_does(
         page = {**body, "sort": sort, "offset": offset, "limit": limit}
         response = post(api_client, "/api/deployments/filter", page)
         assert [item["id"] for item in response.json()] == expected[offset : offset + limit]
+
+
+@pytest.mark.parametrize(
+    "query", ["work_queue=default", "work_pool=ecs", "work_queue=default&tag=team-1"]
+)
+def test_the_rest_listing_of_several_queues_pages_as_the_plain_query_does(
+    api_client, catalog, query
+):
+    from django.http import QueryDict
+
+    from catalog.api.listing_filters import DeploymentFilterSet
+
+    catalog.grow_to(90)
+    filtered = DeploymentFilterSet(
+        QueryDict(query),
+        Deployment.objects.order_by("name", "id"),
+    ).qs
+    expected = [str(id) for id in filtered.values_list("id", flat=True)]
+    assert len(expected) > 6
+    for offset, limit in ((0, 200), (0, 5), (5, 5), (len(expected) - 2, 5)):
+        response = api_client.get(f"/api/deployments/?{query}&offset={offset}&limit={limit}")
+        page = response.json()
+        assert page["count"] == len(expected)
+        assert [item["id"] for item in page["results"]] == expected[offset : offset + limit]

@@ -74,6 +74,17 @@ class DeploymentListPagination(StrictLimitOffsetPagination):
     default_limit = 200
     max_limit = 200
 
+    def paginate_queryset(self, queryset, request, view=None) -> list:
+        """DRF's count and page, the page being the ids `page_ids` reads."""
+        self.request = request
+        self.limit = self.get_limit(request)
+        self.count = self.get_count(queryset)
+        self.offset = self.get_offset(request)
+        self.display_page_controls = self.count > self.limit and self.template is not None
+        if self.count == 0 or self.offset > self.count:
+            return []
+        return page_ids(queryset, list(queryset.query.order_by), self.offset, self.limit)
+
     def get_paginated_response_schema(self, schema: dict) -> dict:
         """DRF's page schema, with the null links written as OpenAPI 3.1 writes them."""
         page = super().get_paginated_response_schema(schema)
@@ -125,8 +136,7 @@ class DeploymentCollectionView(PrefectAPIView, generics.ListAPIView):
     def list(self, request: Request, *args, **kwargs) -> HttpResponse:
         """The page's kept bodies, in the envelope DRF's pagination writes."""
         queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
-        bodies = json_cache.deployment_bodies([row.id for row in page])
+        bodies = json_cache.deployment_bodies(self.paginate_queryset(queryset))
         return self.get_paginated_response([json.loads(body) for body in bodies])
 
     @extend_schema(
