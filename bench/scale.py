@@ -169,6 +169,8 @@ FILTERS = [
     ("flow name like_ 10%", "10%", {"flows": {"name": {"like_": "hourly"}}}),
 ]
 SORTS = ["NAME_ASC", "NAME_DESC", "CREATED_DESC", "UPDATED_DESC"]
+# Filters also timed with the other sorts (NAME_ASC is the default, timed above).
+SORTED_FILTERS = ["flow name 1%", "work queue 10%", "work queue ~50%", "paused true 1%"]
 
 REST_LISTING = [
     ("unfiltered", ""),
@@ -245,6 +247,19 @@ def api_cases(client, size: int) -> list[Case]:
                     body_sender("/api/deployments/filter", sorted_body),
                 )
             )
+    for label, _, body in FILTERS:
+        if label not in SORTED_FILTERS:
+            continue
+        for sort in SORTS[1:]:
+            for offset in (0, DEEP_OFFSET):
+                sorted_body = {**body, "sort": sort, "offset": offset, "limit": PAGE}
+                cases.append(
+                    Case(
+                        "api",
+                        f"filter {label} {sort} @{offset}",
+                        body_sender("/api/deployments/filter", sorted_body),
+                    )
+                )
     for label, _, body in FILTERS:
         cases.append(
             Case("count", f"count {label}", body_sender("/api/deployments/count", body), True)

@@ -129,12 +129,21 @@ class Deployment(TimestampedModel):
     class Meta:
         # A total order (name, then id) that the indexes below serve, so a page of a large
         # list is read in index order instead of sorting the whole table; a filter on a
-        # queue, the paused flag or the status reads the index that leads with it.
+        # flow or a queue reads the index that leads with it in each order of the API's
+        # sorts (name, newest, last changed), one on the paused flag or the status by name.
         ordering = ["name", "id"]
         indexes = [
             models.Index(fields=["name", "id"], name="catalog_deployment_name_id"),
             models.Index(fields=["flow", "name", "id"], name="catalog_deployment_flow_name"),
+            models.Index(fields=["flow", "-created", "id"], name="catalog_deployment_flow_new"),
+            models.Index(fields=["flow", "-updated", "id"], name="catalog_deployment_flow_upd"),
             models.Index(fields=["work_queue", "name", "id"], name="catalog_deployment_queue_name"),
+            models.Index(
+                fields=["work_queue", "-created", "id"], name="catalog_deployment_queue_new"
+            ),
+            models.Index(
+                fields=["work_queue", "-updated", "id"], name="catalog_deployment_queue_upd"
+            ),
             models.Index(fields=["paused", "name", "id"], name="catalog_deployment_paused_name"),
             models.Index(fields=["status", "name", "id"], name="catalog_deployment_status_name"),
         ]
