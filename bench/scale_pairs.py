@@ -1,0 +1,112 @@
+"""The API's read paths at two sizes, timed in turn request by request.
+
+    uv run python bench/scale_pairs.py --small h_api_scale_10k --large h_api_scale_1m
+        [--small-size 10000] [--large-size 1000000] [--repeat 9] [--only TEXT ...]
+
+`bench/scale.py` times each size in a process of its own, one after the other; on a
+machine shared with other work a load that comes and goes between the two runs moves
+the ratio more than the catalog does. Here one process holds both databases (loaded and
+kept by `scale.py --keep`) and sends each request to the small one, then to the large
+one, `--repeat` times after two warm-ups each, so that both sizes see the same load.
+Prints the median server time (in-process, Django's test client) at each size, the
+ratio and the queries of each read path of `scale.py`'s API group.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
+
+
+def use_database(name: str) -> None:
+    """Point the default connection at `name` and open it (outside any timing)."""
+    from django.db import connection
+
+    connection.close()
+    connection.settings_dict["NAME"] = name
+    connection.ensure_connection()
+
+
+def timed(case, index: int) -> float:
+    started = time.perf_counter()
+    response = case.send(index)
+    elapsed = (time.perf_counter() - started) * 1000
+    if response.status_code != 200:
+        raise SystemExit(f"{case.label}: HTTP {response.status_code}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", required=True, help="database of the small size")
+    parser.add_argument("--large", required=True, help="database of the large size")
+    parser.add_argument("--small-size", type=int, default=10_000)
+    parser.add_argument("--large-size", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--only", action="append", help="read paths whose label holds TEXT")
+    parser.add_argument("--server", default=DEFAULT_SERVER)
+    arguments = parser.parse_args()
+
+    os.environ["DATABASE_URL"] = f"{arguments.server}/{arguments.small}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("CATALOG_REQUEST_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from scale import api_cases
+
+    sides = [(arguments.small, arguments.small_size), (arguments.large, arguments.large_size)]
+    clients = []
+    for name, size in sides:
+        use_database(name)
+        user, _ = User.objects.get_or_create(username="bench", is_staff=True, is_superuser=True)
+        client = Client()
+        client.force_login(user)
+        client.get("/api/health")
+        clients.append((name, api_cases(client, size)))
+    labels = [case.label for case in clients[0][1]]
+    if arguments.only:
+        labels = [label for label in labels if any(text in label for text in arguments.only)]
+    by_label = [{case.label: case for case in cases} for _, cases in clients]
+    print(f"{'read path':48} {'small ms':>9} {'large ms':>9} {'ratio':>6} {'q':>5}")
+    for label in labels:
+        times: list[list[float]] = [[], []]
+        queries = []
+        for side, (name, _) in enumerate(clients):
+            use_database(name)
+            case = by_label[side][label]
+            for warmup in range(arguments.repeat + 2 if case.each_row else 2):
+                timed(case, warmup)
+        for index in range(arguments.repeat):
+            for side, (name, _) in enumerate(clients):
+                use_database(name)
+                times[side].append(timed(by_label[side][label], index))
+        for side, (name, _) in enumerate(clients):
+            use_database(name)
+            with CaptureQueriesContext(connection) as captured:
+                by_label[side][label].send(0)
+            queries.append(len(captured))
+        small, large = (statistics.median(side) for side in times)
+        mark = " !" if large / small > 2 else ""
+        counted = "/".join(str(q) for q in queries) if queries[0] != queries[1] else str(queries[0])
+        print(
+            f"{label[:48]:48} {small:9.1f} {large:9.1f} {large / small:5.1f}x{mark:2} {counted:>4}",
+            flush=True,
+        )
+    print("\ncommand: uv run python bench/scale_pairs.py " + " ".join(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()
