@@ -20,12 +20,14 @@ class CatalogConfig(AppConfig):
         from catalog.api.deadline import guard_new_connection
         from catalog.models import lookups  # noqa: F401  (registers the cross-database lookups)
         from catalog.models.history_triggers import install_history_triggers
+        from catalog.models.schedule_counts import install_schedule_count_triggers
         from catalog.rendering.json_cache import install_triggers
         from catalog.services.deployment_rules import apply_pattern_budget, pattern_setting_changed
 
         send_aware_datetimes_in_utc()
         post_migrate.connect(install_triggers, sender=self)
         post_migrate.connect(install_history_triggers, sender=self)
+        post_migrate.connect(install_schedule_count_triggers, sender=self)
         connection_created.connect(guard_new_connection)
         # The admin registered every app's ModelAdmins before this runs (it comes first).
         guard_every_admin(admin.site)

@@ -1,30 +1,58 @@
-"""A paginator that never counts a whole large table."""
+"""A paginator that never counts more than EXACT_COUNT_LIMIT rows of a large list."""
 
+import json
 from functools import cached_property
 
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connections
 
-# Below this many rows an exact count is cheap; above it PostgreSQL's estimate is used.
+# Up to this many rows a count is exact; past it PostgreSQL's estimate is shown, marked
+# as one ("about"), and counting costs the same at 10,000 rows as at 1,000,000.
 EXACT_COUNT_LIMIT = 10_000
 
 
 class EstimatedCountPaginator(Paginator):
-    """On PostgreSQL an unfiltered list is counted from the planner's statistics
-    (`pg_class.reltuples`), kept fresh by autovacuum; filtered lists count exactly."""
+    """On PostgreSQL, an unfiltered list is counted from the planner's statistics
+    (`pg_class.reltuples`, kept fresh by autovacuum); a filtered one counts its first
+    EXACT_COUNT_LIMIT + 1 matches only, and past that takes the planner's estimate of the
+    matches (at least that many). `estimated` says whether `count` is an estimate.
+    Elsewhere (SQLite, a small catalog) every count is exact."""
+
+    estimated = False
 
     @cached_property
     def count(self) -> int:
         query = getattr(self.object_list, "query", None)
-        if connection.vendor == "postgresql" and query is not None and not query.where:
-            estimate = table_estimate(self.object_list.model._meta.db_table)
+        if query is None or connections[self.object_list.db].vendor != "postgresql":
+            return super().count
+        if not query.where:
+            estimate = table_estimate(self.object_list)
             if estimate > EXACT_COUNT_LIMIT:
+                self.estimated = True
                 return estimate
-        return super().count
+            return super().count
+        matches = self.object_list.order_by().values("pk")
+        counted = matches[: EXACT_COUNT_LIMIT + 1].count()
+        if counted <= EXACT_COUNT_LIMIT:
+            return counted
+        self.estimated = True
+        return max(planner_estimate(matches), counted)
 
 
-def table_estimate(table: str) -> int:
-    with connection.cursor() as cursor:
+def table_estimate(queryset) -> int:
+    table = queryset.model._meta.db_table
+    with connections[queryset.db].cursor() as cursor:
         cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [table])
         row = cursor.fetchone()
     return max(int(row[0]), 0) if row else 0
+
+
+def planner_estimate(queryset) -> int:
+    """The rows PostgreSQL's planner expects the query to return (EXPLAIN, not run)."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])

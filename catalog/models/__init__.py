@@ -36,6 +36,7 @@ from catalog.models.history import (
     Version,
 )
 from catalog.models.limits import ConcurrencyLimit
+from catalog.models.schedule_counts import ScheduleCounts
 from catalog.models.schedules import DeploymentSchedule, ScheduleKind
 from catalog.models.variables import Variable
 from catalog.models.work_pools import (
@@ -73,6 +74,7 @@ __all__ = [
     "Flow",
     "ObjectType",
     "PendingChange",
+    "ScheduleCounts",
     "ScheduleKind",
     "Variable",
     "VerifiedCredential",
