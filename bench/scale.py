@@ -2,8 +2,8 @@
 
     uv run python bench/scale.py [--sizes 10000,100000,1000000] [--repeat 15] [--keep]
         [--chunk 10000] [--server postgres://postgres@127.0.0.1:5432] [--load-only]
-        [--case-seconds 20] [--explain TEXT ...] [--database-prefix catalog_scale]
-        [--groups api,admin]
+        [--case-seconds 20] [--explain TEXT ...] [--only TEXT ...]
+        [--database-prefix catalog_scale] [--groups api,admin]
 
 For each size, a PostgreSQL database `catalog_scale_<size>` (`catalog_scale_10k`, ...;
 `--database-prefix` changes `catalog_scale`, to time a copy of a loaded database) is
@@ -31,8 +31,10 @@ printed again.
 """
 
 import argparse
+import html
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -191,11 +193,20 @@ REST_LISTING = [
 class Case:
     """One read path: a label, a group (the table it is printed in), whether it counts
     its matches exactly, and a function of the repetition's number that sends it.
-    `each_row`: each repetition reads another deployment, each warmed up first."""
+    `each_row`: each repetition reads another deployment, each warmed up first.
+    `before`: a function of the repetition's number run before each request, untimed
+    (a write, to time a read right after a change)."""
 
-    def __init__(self, group: str, label: str, send, counts: bool = False, each_row=False):
+    def __init__(
+        self, group: str, label: str, send, counts: bool = False, each_row=False, before=None
+    ):
         self.group, self.label, self.send, self.counts = group, label, send, counts
-        self.each_row = each_row
+        self.each_row, self.before = each_row, before
+
+    def sent(self, index: int):
+        if self.before is not None:
+            self.before(index)
+        return self.send(index)
 
 
 def sample_numbers(size: int, how_many: int) -> list[int]:
@@ -284,6 +295,7 @@ def admin_cases(client, size: int) -> list[Case]:
     from catalog.models import Flow, WorkQueue
 
     urgent = WorkQueue.objects.get(name="urgent", work_pool__name="process-local").pk
+    nightly = WorkQueue.objects.filter(name="nightly").order_by("pk").first().pk
     flows = dict(Flow.objects.values_list("name", "id"))
     numbers = sample_numbers(size, 64)
     ids = [scale_record(n)["id"] for n in numbers]
@@ -304,7 +316,17 @@ def admin_cases(client, size: int) -> list[Case]:
         ("tag 50%", "tag=env-prod", True),
         ("schedule kind rrule 100%", "schedule_kind=rrule", True),
         ("active schedule no", "active_schedule=no", True),
+        ("active schedule yes 100%", "active_schedule=yes", True),
+        ("schedule kind none 0%", "schedule_kind=none", True),
+        ("paused no 99%", "paused__exact=0", True),
+        ("status NOT_READY 100%", "status__exact=NOT_READY", True),
+        ("flow 10%", f"flow__id__exact={flows['hourly-sync']}", True),
+        ("work queue 10%", f"work_queue={nightly}", True),
+        ("tags all 1%", "tag=team-07&tag=region-7", True),
+        ("tags all 10%", "tag=region-4&tag=env-prod", True),
+        ("tags any 50%", "tag=env-prod&tag=nope&tag_match=any", True),
         ("concurrency-limited yes 0%", "limited=yes", True),
+        ("concurrency-limited no 100%", "limited=no", True),
         ("updated since 2000", "updated__gte=2000-01-01", True),
         ("search name, 1 row", f"q={deployment_name(4242 % size)}", True),
         ("search id, 1 row", f"q={scale_record(4242 % size)['id']}", True),
@@ -327,24 +349,65 @@ def admin_cases(client, size: int) -> list[Case]:
             each_row=True,
         )
     )
-    return cases + fleet_calendar_cases(client)
+    return cases + fleet_calendar_cases(client, size)
 
 
-def fleet_calendar_cases(client) -> list[Case]:
-    """FLEET CALENDAR: being rebuilt (issue 16). Timed once its route exists and answers;
-    until then it is left out with a printed note."""
-    from django.urls import NoReverseMatch, reverse
+def fleet_calendar_cases(client, size: int) -> list[Case]:
+    """The fleet calendar's week and day, filtered, and a slot's deployments (an hour, and
+    the busiest minute): warm (its definitions and expansions kept), and right after a
+    change (each request follows an admin action that pauses or resumes a deployment, so
+    the definitions kept no longer hold)."""
+    from django.urls import reverse
 
-    try:
-        url = reverse("admin:catalog_deployment_calendar")
-    except NoReverseMatch:
-        print("  note: no fleet calendar route (admin:catalog_deployment_calendar); skipped")
-        return []
-    status = client.get(url).status_code
-    if status != 200:
-        print(f"  note: the fleet calendar {url} answers {status}; skipped")
-        return []
-    return [Case("admin", "fleet calendar", lambda _: client.get(url))]
+    url = reverse("admin:catalog_deployment_calendar")
+    slot = reverse("admin:catalog_deployment_calendar_slot")
+    week = client.get(url)
+    check(Case("admin", "fleet calendar", None), week)
+    links = slot_links(week.content.decode())
+    hour_link = next(link for link, minutes in links if minutes == 60)
+    busiest_link = next(link for link, minutes in links if minutes == 1)
+    pages = [
+        ("week", url),
+        ("day", f"{url}?view=day"),
+        ("week, flow 1%", f"{url}?flow=audit-trail"),
+        ("week, work pool 1%", f"{url}?work_pool=ecs-batch"),
+        ("week, work queue 1%", f"{url}?work_queue=urgent"),
+        ("week, tag 1%", f"{url}?tags=team-07"),
+        ("week, tags any 50%", f"{url}?tags=env-prod,nope"),
+        ("slot, an hour", f"{slot}?{hour_link}"),
+        ("slot, an hour, page 3", f"{slot}?{hour_link}&page=3"),
+        ("slot, the busiest minute", f"{slot}?{busiest_link}"),
+    ]
+    cases = [
+        Case("admin", f"fleet calendar {label}", lambda _, page=page: client.get(page))
+        for label, page in pages
+    ]
+    toggled = scale_record(4242 % size)["id"]
+
+    def pause_or_resume(index: int) -> None:
+        action = "pause" if index % 2 == 0 else "resume"
+        client.post(ADMIN_LIST, {"action": action, "_selected_action": [toggled]})
+
+    for label, page in (pages[0], pages[7]):
+        cases.append(
+            Case(
+                "admin",
+                f"fleet calendar {label}, after a change",
+                lambda _, page=page: client.get(page),
+                before=pause_or_resume,
+            )
+        )
+    return cases
+
+
+def slot_links(page: str) -> list[tuple[str, int]]:
+    """The query of each slot link of a calendar page, and the minutes its slot lasts."""
+    found = []
+    for query in re.findall(r'href="[^"?]*/calendar/slot/\?([^"]+)"', page):
+        query = html.unescape(query)
+        bounds = dict(re.findall(r"(from|to)=(\d+)", query))
+        found.append((query, int(bounds["to"]) - int(bounds["from"])))
+    return found
 
 
 # Timing -------------------------------------------------------------------------------
@@ -359,16 +422,20 @@ def measure(case: Case, repeat: int, budget: float) -> dict:
     # A deployment's JSON is rendered and kept at its first read (`manage.py warm_json`
     # renders them all): the warm-ups read each deployment the repetitions will read.
     for warmup in range(repeat + 2 if case.each_row else 2):
-        check(case, case.send(warmup))
+        check(case, case.sent(warmup))
     times = []
     began = time.perf_counter()
     for index in range(repeat):
         if len(times) >= MIN_SAMPLES and time.perf_counter() - began > budget:
             break
+        if case.before is not None:
+            case.before(index)
         started = time.perf_counter()
         response = case.send(index)
         times.append((time.perf_counter() - started) * 1000)
         check(case, response)
+    if case.before is not None:
+        case.before(repeat)
     with CaptureQueriesContext(connection) as queries:
         response = case.send(0)
     return {
@@ -388,6 +455,8 @@ def explain(case: Case) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    if case.before is not None:
+        case.before(0)
     with CaptureQueriesContext(connection) as queries:
         case.send(0)
     print(f"\n=== {case.label}: {len(queries)} queries")
@@ -441,6 +510,8 @@ def read_figures(size: int, arguments: argparse.Namespace) -> list[dict]:
     figures = []
     cases = api_cases(client, size) if "api" in arguments.groups else []
     cases += admin_cases(client, size) if "admin" in arguments.groups else []
+    if arguments.only:
+        cases = [case for case in cases if any(text in case.label for text in arguments.only)]
     if arguments.explain:
         for case in cases:
             if any(text in case.label for text in arguments.explain):
@@ -632,9 +703,10 @@ def migrate_if_needed(call_command) -> None:
 
 
 def run_size(size: int, arguments: argparse.Namespace) -> dict:
+    name = database_name(size, arguments.database_prefix)
     if not arguments.keep:
-        drop_database(arguments.server, database_name(size, arguments.database_prefix))
-    create_database(arguments.server, database_name(size, arguments.database_prefix))
+        drop_database(arguments.server, name)
+    create_database(arguments.server, name)
     command = [sys.executable, __file__, "--one-size", str(size), *passed_options(arguments)]
     done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     if done.returncode != 0:
@@ -650,6 +722,7 @@ def passed_options(arguments: argparse.Namespace) -> list[str]:
     options = ["--repeat", str(arguments.repeat), "--chunk", str(arguments.chunk)]
     options += ["--case-seconds", str(arguments.case_seconds), "--groups", arguments.groups]
     options += [option for text in arguments.explain or [] for option in ("--explain", text)]
+    options += [option for text in arguments.only or [] for option in ("--only", text)]
     options += ["--server", arguments.server, "--database-prefix", arguments.database_prefix]
     return options + (["--load-only"] if arguments.load_only else [])
 
@@ -808,6 +881,12 @@ def parse_arguments() -> argparse.Namespace:
         action="append",
         metavar="TEXT",
         help="instead of timing, print EXPLAIN ANALYZE of the read paths whose label holds TEXT",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="time only the read paths whose label holds TEXT (e.g. 'admin', 'fleet calendar')",
     )
     parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--import-chunk", help=argparse.SUPPRESS)
