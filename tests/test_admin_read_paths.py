@@ -268,3 +268,20 @@ def test_an_unfiltered_list_past_the_exact_limit_shows_the_table_s_estimate_on_p
     assert response.context["cl"].result_count == 8
     estimated = response.context["cl"].paginator.estimated
     assert estimated == (connection.vendor == "postgresql")
+
+
+def test_a_slot_with_more_deployments_than_the_exact_limit_says_more_than(
+    admin_client, monkeypatch
+):
+    from catalog.admin import calendar_data
+
+    monkeypatch.setattr(calendar_data, "SLOT_EXACT_LIMIT", 3)
+    make_fleet(5)
+    start = 9 * 60
+    url = reverse(SLOT) + f"?day=2026-03-23&zone=UTC&from={start}&to={start + 60}"
+    response = admin_client.get(url)
+    page = response.content.decode()
+    assert response.context["capped"]
+    assert "<strong>More than 3</strong> deployments" in page
+    # The pages reach the deployments counted: the limit and one more.
+    assert len(response.context["rows"]) == 4

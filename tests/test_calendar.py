@@ -250,7 +250,7 @@ def test_the_slot_lists_exactly_the_deployments_with_a_run_in_it(random_fleet):
             if fleet_calendar.fires_between(minutes, start, end):
                 expected.add(row.deployment.name)
         firing = calendar_data.definitions_firing(found, start, end)
-        listed = calendar_data.FiringDeployments(Filters(), firing, 1000)
+        listed = calendar_data.FiringDeployments(Filters(), firing)
         assert {deployment.name for deployment in listed[0:1000]} == expected
         assert listed.count() == len(expected)
 

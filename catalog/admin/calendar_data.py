@@ -297,10 +297,14 @@ def definitions_firing(expansions: Expansions, start: int, end: int) -> list[Def
     ]
 
 
-_FIRING = "SELECT DISTINCT deployment_id FROM ({counted} {fence}) counted WHERE {conditions}"
-_FIRING_COUNT = "SELECT COUNT(*) FROM ({firing}) firing"
-_FIRING_PAGE = """SELECT d.id, COUNT(*) OVER () FROM {deployments} d
-JOIN ({firing}) firing ON firing.deployment_id = d.id
+# A deployment fires when one of its counted schedules has a firing definition. Written as
+# EXISTS over its own schedules (the unique (deployment, slug) index finds them), so that
+# PostgreSQL can walk the deployments in name order and stop at the page's end, rather than
+# compute the phase of every counted schedule of the catalog first.
+_FIRING = """EXISTS (SELECT 1 FROM ({counted}) counted
+WHERE counted.deployment_id = d.id AND ({conditions}))"""
+_FIRING_COUNT = "SELECT COUNT(*) FROM (SELECT 1 FROM {deployments} d WHERE {firing} LIMIT %s) f"
+_FIRING_PAGE = """SELECT d.id FROM {deployments} d WHERE {firing}
 ORDER BY d.name, d.id LIMIT %s OFFSET %s"""
 # Keeps the database from folding the subquery into the outer one, which would compute
 # the phase again for each comparison.
@@ -317,39 +321,41 @@ _MATCHES = {
     "cron": ("kind = 'cron' AND (cron, day_or, {zone})", 3),
     "rrule": ("kind = 'rrule' AND (rrule, {zone})", 2),
 }
+# A slot's deployments are counted up to this many; past it the page says "more than".
+SLOT_EXACT_LIMIT = 1_000
 
 
 class FiringDeployments:
     """Deployments with a counted schedule of one of some definitions, by name, as a
-    `Paginator` reads them: the page it will ask for (`page`, of `per_page`) and their
-    number in one query, which scans the counted schedules once and computes each one's
-    phase once; their rows in a second."""
+    `Paginator` reads them: their number, counted up to SLOT_EXACT_LIMIT + 1 (`capped`
+    when there are more), and a page of their rows. Each costs what the deployments it
+    reads cost, not what the catalog's schedules do."""
 
-    def __init__(
-        self, filters: Filters, definitions: list[Definition], per_page: int, page: int = 1
-    ) -> None:
+    def __init__(self, filters: Filters, definitions: list[Definition]) -> None:
         counted = with_phase(counted_schedules(filters)).values("deployment_id", *ROW_FIELDS)
         sql, params = counted.order_by().query.sql_with_params()
         conditions, values = _firing_conditions(definitions)
         where = " OR ".join(conditions) or "1 = 0"
-        fence = _FENCE[connection.vendor]
-        self.firing = _FIRING.format(counted=sql, fence=fence, conditions=where)
+        self.firing = _FIRING.format(counted=sql, conditions=where)
         self.params = [*params, *values]
-        self.per_page, self.page = per_page, max(1, page)
-        self._found: dict[int, tuple[list, int]] = {}
+        self.capped = False
+        self._total: int | None = None
 
     def count(self) -> int:
-        ids, total = self._ids(self.page)
-        if not ids and self.page > 1:
-            # Past the last page: the paginator will ask for the last one instead.
-            self.page = max(1, -(-total // self.per_page))
-        return total
+        if self._total is None:
+            sql = _FIRING_COUNT.format(deployments=_DEPLOYMENTS, firing=self.firing)
+            total = _fetch(sql, [*self.params, SLOT_EXACT_LIMIT + 1])[0][0]
+            self.capped = total > SLOT_EXACT_LIMIT
+            self._total = total
+        return self._total
 
     def __len__(self) -> int:
         return self.count()
 
     def __getitem__(self, rows: slice) -> list[Deployment]:
-        ids, _ = self._ids(rows.start // self.per_page + 1)
+        sql = _FIRING_PAGE.format(deployments=_DEPLOYMENTS, firing=self.firing)
+        limits = [rows.stop - rows.start, rows.start]
+        ids = [_uuid(row[0]) for row in _fetch(sql, [*self.params, *limits])]
         listed = (
             Deployment.objects.filter(id__in=ids)
             .select_related("flow", "work_queue__work_pool")
@@ -358,18 +364,8 @@ class FiringDeployments:
         )
         return [listed[deployment_id] for deployment_id in ids]
 
-    def _ids(self, page: int) -> tuple[list, int]:
-        if page not in self._found:
-            table = Deployment._meta.db_table
-            sql = _FIRING_PAGE.format(deployments=table, firing=self.firing)
-            offset = (page - 1) * self.per_page
-            rows = _fetch(sql, [*self.params, self.per_page, offset])
-            total = rows[0][1] if rows else self._total_past_the_end()
-            self._found[page] = ([_uuid(row[0]) for row in rows], total)
-        return self._found[page]
 
-    def _total_past_the_end(self) -> int:
-        return _fetch(_FIRING_COUNT.format(firing=self.firing), self.params)[0][0]
+_DEPLOYMENTS = Deployment._meta.db_table
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:

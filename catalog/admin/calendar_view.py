@@ -334,10 +334,7 @@ def slot_context(form: SlotForm, page_number: str | None) -> dict[str, Any]:
     start = form.cleaned_data["start"]
     end = min(form.cleaned_data["end"], window.minutes)
     firing = calendar_data.definitions_firing(expansions, start, end)
-    asked = int(page_number) if (page_number or "").isdigit() else 1
-    deployments = calendar_data.FiringDeployments(
-        form.filters(), firing, DEPLOYMENTS_PER_PAGE, asked
-    )
+    deployments = calendar_data.FiringDeployments(form.filters(), firing)
     page = Paginator(deployments, DEPLOYMENTS_PER_PAGE).get_page(page_number)
     listed = list(page.object_list)
     runs = calendar_data.runs_by_deployment(form.filters(), listed, expansions, start, end)
@@ -351,6 +348,8 @@ def slot_context(form: SlotForm, page_number: str | None) -> dict[str, Any]:
         "slot_utc": f"{window.moment(start):%Y-%m-%d %H:%M} to {window.moment(end):%H:%M} UTC",
         "rows": [(deployment, runs[deployment.pk]) for deployment in listed],
         "page": page,
+        "capped": deployments.capped,
+        "exact_limit": calendar_data.SLOT_EXACT_LIMIT,
         "page_query": _slot_link(query, start, end),
         "calendar_query": urlencode(query),
         "too_costly": _named(expansions.too_costly),

@@ -116,8 +116,14 @@ class WorkPoolFilter(admin.SimpleListFilter):
         return with_current(choices, self.value())
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        """The pool's queues looked up first: a list of ids lets PostgreSQL read the
+        deployments from the (work_queue, name, id) index rather than walk every
+        deployment in name order joined to its queue and pool."""
         value = self.value()
-        return queryset.filter(work_queue__work_pool__name=value) if value else queryset
+        if not value:
+            return queryset
+        queues = list(WorkQueue.objects.filter(work_pool__name=value).values_list("pk", flat=True))
+        return queryset.filter(work_queue_id__in=queues)
 
 
 class WorkQueueFilter(admin.SimpleListFilter):
