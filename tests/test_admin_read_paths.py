@@ -285,3 +285,16 @@ def test_a_slot_with_more_deployments_than_the_exact_limit_says_more_than(
     assert "<strong>More than 3</strong> deployments" in page
     # The pages reach the deployments counted: the limit and one more.
     assert len(response.context["rows"]) == 4
+
+
+def test_past_the_sample_limit_postgres_offers_the_tags_of_a_sample(monkeypatch):
+    from catalog.admin import filters
+
+    DeploymentFactory.create_batch(6, tags=["a", "b"])
+    assert filters.most_used_tags(50) == ["a", "b"]
+    monkeypatch.setattr(filters, "TAG_SAMPLE_ROWS", 2)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE catalog_deployment")
+        assert "TABLESAMPLE" in filters.tag_sample()
+    assert set(filters.most_used_tags(50)) <= {"a", "b"}

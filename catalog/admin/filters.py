@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog.admin.columns import clipped
+from catalog.admin.paginator import table_estimate
 from catalog.models import NO_SCHEDULE, Deployment, ScheduleKind, WorkPool, WorkQueue
 
 TAGS_CACHE_KEY = "catalog:deployment-tags"
@@ -25,10 +26,19 @@ def catalog_tags() -> list[str]:
     return tags
 
 
+# Past this many deployments, PostgreSQL counts the tags of a sample of about this many.
+TAG_SAMPLE_ROWS = 10_000
+
+
 def most_used_tags(limit: int) -> list[str]:
+    """Counted over every deployment, or on PostgreSQL past TAG_SAMPLE_ROWS over a sample
+    of the table's pages (the same sample while the table stays the same): the tags a
+    filter offers need not be exact, and a count of every tag of a million deployments
+    costs seconds. A tag left out is still reached from a row's tag link."""
     table = Deployment._meta.db_table
     if connection.vendor == "postgresql":
-        each_tag = f"SELECT tag FROM {table}, jsonb_array_elements_text(tags) AS tag"
+        sample = tag_sample()
+        each_tag = f"SELECT tag FROM {table} {sample}, jsonb_array_elements_text(tags) AS tag"
     else:
         each_tag = f"SELECT tag.value AS tag FROM {table}, json_each({table}.tags) tag"
     with connection.cursor() as cursor:
@@ -38,6 +48,13 @@ def most_used_tags(limit: int) -> list[str]:
             [limit],
         )
         return sorted(row[0] for row in cursor.fetchall())
+
+
+def tag_sample() -> str:
+    rows = table_estimate(Deployment.objects.all())
+    if rows <= TAG_SAMPLE_ROWS:
+        return ""
+    return f"TABLESAMPLE SYSTEM ({100 * TAG_SAMPLE_ROWS / rows:.4f}) REPEATABLE (17)"
 
 
 def with_current(choices: list[tuple[str, str]], value: str | None) -> list[tuple[str, str]]:
