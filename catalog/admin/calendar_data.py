@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 from django.db.models import BigIntegerField, Case, Expression, F, QuerySet, When
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -298,11 +299,12 @@ def definitions_firing(expansions: Expansions, start: int, end: int) -> list[Def
 
 
 # A deployment fires when one of its counted schedules has a firing definition. Written as
-# EXISTS over its own schedules (the unique (deployment, slug) index finds them), so that
-# PostgreSQL can walk the deployments in name order and stop at the page's end, rather than
-# compute the phase of every counted schedule of the catalog first.
-_FIRING = """EXISTS (SELECT 1 FROM ({counted}) counted
-WHERE counted.deployment_id = d.id AND ({conditions}))"""
+# EXISTS over its own schedules (the unique (deployment, slug) index finds them), fenced so
+# that the database cannot turn it into a join over every counted schedule: it walks the
+# deployments in name order and stops at the page's end (or the count's limit), so a busy
+# slot costs the same at any size. A slot few deployments fire in is walked to the end:
+# its cost grows with the catalog, as it did when every schedule's phase was computed.
+_FIRING = "EXISTS (SELECT 1 FROM ({counted} {fence}) counted WHERE {conditions})"
 _FIRING_COUNT = "SELECT COUNT(*) FROM (SELECT 1 FROM {deployments} d WHERE {firing} LIMIT %s) f"
 _FIRING_PAGE = """SELECT d.id FROM {deployments} d WHERE {firing}
 ORDER BY d.name, d.id LIMIT %s OFFSET %s"""
@@ -332,11 +334,13 @@ class FiringDeployments:
     reads cost, not what the catalog's schedules do."""
 
     def __init__(self, filters: Filters, definitions: list[Definition]) -> None:
-        counted = with_phase(counted_schedules(filters)).values("deployment_id", *ROW_FIELDS)
+        of_each = counted_schedules(filters).filter(deployment_id=RawSQL("d.id", []))
+        counted = with_phase(of_each).values(*ROW_FIELDS)
         sql, params = counted.order_by().query.sql_with_params()
         conditions, values = _firing_conditions(definitions)
         where = " OR ".join(conditions) or "1 = 0"
-        self.firing = _FIRING.format(counted=sql, conditions=where)
+        fence = _FENCE[connection.vendor]
+        self.firing = _FIRING.format(counted=sql, fence=fence, conditions=where)
         self.params = [*params, *values]
         self.capped = False
         self._total: int | None = None
