@@ -302,6 +302,16 @@ CATALOG_YAML_MAX_NODES = env_int("CATALOG_YAML_MAX_NODES", 50_000)
 # The most levels of lists and mappings a prefect.yaml, JSON or JSON Lines document may
 # nest: room for the 254 levels any JSON value may take (catalog.rules.limits).
 CATALOG_IMPORT_MAX_DEPTH = env_int("CATALOG_IMPORT_MAX_DEPTH", 300)
+# JSON and JSON Lines files larger than this many bytes are read as a stream, record by
+# record, rather than whole (smaller ones are read whole: their errors name line and column).
+CATALOG_IMPORT_STREAM_BYTES = env_int("CATALOG_IMPORT_STREAM_BYTES", 4_000_000)
+# How many deployments an import checks and writes at a time: memory stays bounded by it,
+# whatever the input's size (all batches are still one transaction).
+CATALOG_IMPORT_BATCH = env_int("CATALOG_IMPORT_BATCH", 2_000)
+# How many problems a refused import keeps, and how many per-deployment changes a result
+# keeps (a dry run prints them, the admin's preview shows them); past these, counts only.
+CATALOG_IMPORT_PROBLEMS_KEPT = env_int("CATALOG_IMPORT_PROBLEMS_KEPT", 1_000)
+CATALOG_IMPORT_CHANGES_KEPT = env_int("CATALOG_IMPORT_CHANGES_KEPT", 10_000)
 # The largest flow source file an entrypoint may name, in bytes.
 CATALOG_FLOW_SOURCE_MAX_BYTES = env_int("CATALOG_FLOW_SOURCE_MAX_BYTES", 500_000)
 # The most levels an expression in a flow file may nest, and a default or annotation

@@ -1,10 +1,10 @@
-"""Checking a whole bundle before anything is written: every record's values by the write
-core's rules, and the records against each other."""
+"""Checking records before they are written: every record's values by the write core's
+rules, and the records against each other; the problems of all of them gathered."""
 
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils import timezone
+from django.conf import settings
 
 from catalog.importing.records import Bundle, ImportFailed, Record, RecordError
 from catalog.importing.specs import (
@@ -20,28 +20,68 @@ from catalog.models import ConcurrencyLimit, Flow, Variable, WorkPool, WorkQueue
 
 @dataclass
 class Checked:
+    """The records besides deployments, checked (deployments are checked a batch at a time)."""
+
     flows: list[tuple[Record, Flow]]
-    deployments: list[DeploymentSpec]
     limits: list[tuple[Record, ConcurrencyLimit]]
     pools: list[tuple[Record, WorkPool, list[WorkQueue]]]
     variables: list[tuple[Record, Variable]]
 
 
-def check_bundle(bundle: Bundle) -> Checked:
-    """Every record checked; `ImportFailed` lists every problem found."""
-    problems = list(bundle.problems)
-    now = timezone.now()
+class Problems:
+    """Every problem an import finds, in the order a person reads them (the sources', the
+    flows', the deployments', the other records', the repeats'); only the first
+    `CATALOG_IMPORT_PROBLEMS_KEPT` are kept, the rest counted."""
+
+    ORDER = ("source", "flows", "deployments", "shared", "repeats")
+
+    def __init__(self) -> None:
+        self.kept: dict[str, list[str]] = {section: [] for section in self.ORDER}
+        self.count = 0
+        self.limit = settings.CATALOG_IMPORT_PROBLEMS_KEPT
+
+    def add(self, section: str, problems: list[str]) -> None:
+        for problem in problems:
+            if self.count < self.limit:
+                self.kept[section].append(problem)
+            self.count += 1
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def lines(self) -> list[str]:
+        lines = [problem for section in self.ORDER for problem in self.kept[section]]
+        if self.count > len(lines):
+            lines.append(f"... and {self.count - len(lines):,} more problems")
+        return lines
+
+    def raise_any(self) -> None:
+        if self:
+            raise ImportFailed(self.lines())
+
+
+def check_shared(bundle: Bundle, problems: Problems) -> Checked:
+    """The records besides deployments, checked; their problems go to `problems`."""
+    problems.add("source", bundle.problems)
+    found: list[str] = []
+    flows = collect(bundle.flows, flow_from_record, found)
+    problems.add("flows", found)
+    found = []
     checked = Checked(
-        flows=collect(bundle.flows, flow_from_record, problems),
-        deployments=collect(bundle.deployments, None, problems, now=now),
-        limits=collect(bundle.concurrency_limits, listed_limit, problems),
-        pools=collect(bundle.work_pools, work_pool_from_record, problems),
-        variables=collect(bundle.variables, variable_from_record, problems),
+        flows=flows,
+        limits=collect(bundle.concurrency_limits, listed_limit, found),
+        pools=collect(bundle.work_pools, work_pool_from_record, found),
+        variables=collect(bundle.variables, variable_from_record, found),
     )
-    problems += duplicate_problems(checked.deployments)
-    if problems:
-        raise ImportFailed(problems)
+    problems.add("shared", found)
     return checked
+
+
+def check_deployments(records: list[Record], problems: Problems, now) -> list[DeploymentSpec]:
+    found: list[str] = []
+    specs = collect(records, None, found, now=now)
+    problems.add("deployments", found)
+    return specs
 
 
 def collect(records: list[Record], build, problems: list[str], now=None) -> list:
@@ -64,15 +104,32 @@ def listed_limit(data: Any):
     return limit_from_record(data, where="")
 
 
-def duplicate_problems(specs: list[DeploymentSpec]) -> list[str]:
-    problems, by_id, by_name = [], {}, {}
-    for spec in specs:
-        if spec.id is not None:
-            if spec.id in by_id:
-                problems.append(f"{spec.record.where('id')}: repeats {by_id[spec.id]}")
-            by_id[spec.id] = spec.record.where()
-        key = (spec.flow_id or spec.flow_name, spec.name)
-        if key in by_name:
-            problems.append(f"{spec.record.where('name')}: repeats {by_name[key]}")
-        by_name[key] = spec.record.where()
-    return problems
+class Duplicates:
+    """Records naming one deployment twice (by id, or by flow and name), across every
+    batch of an import. Within a batch each repeat names the record it repeats; across
+    batches only a hash of each key is kept (8 bytes or so a deployment, not its place)."""
+
+    def __init__(self) -> None:
+        self.ids: set[int] = set()
+        self.names: set[int] = set()
+
+    def problems(self, specs: list[DeploymentSpec]) -> list[str]:
+        problems, by_id, by_name = [], {}, {}
+        for spec in specs:
+            if spec.id is not None:
+                problems += self.repeat(spec, "id", spec.id, by_id, self.ids)
+            key = (spec.flow_id or spec.flow_name, spec.name)
+            problems += self.repeat(spec, "name", key, by_name, self.names)
+        self.ids.update(map(hash, by_id))
+        self.names.update(map(hash, by_name))
+        return problems
+
+    @staticmethod
+    def repeat(spec: DeploymentSpec, where: str, key, in_batch: dict, before: set) -> list[str]:
+        found = []
+        if key in in_batch:
+            found.append(f"{spec.record.where(where)}: repeats {in_batch[key]}")
+        elif hash(key) in before:
+            found.append(f"{spec.record.where(where)}: repeats a record of an earlier batch")
+        in_batch[key] = spec.record.where()
+        return found

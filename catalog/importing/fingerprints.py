@@ -63,7 +63,7 @@ def skip_unchanged(bundle: Bundle, result: ImportResult) -> tuple[Bundle, set]:
         fingerprint = found and found["fingerprint"]
         if fingerprint and fingerprint == f"{record_digest(record)}:{found['stamp']}":
             result.unchanged += 1
-            result.changes.append(Change("unchanged", found["flow_name"], found["name"]))
+            result.keep(Change("unchanged", found["flow_name"], found["name"]))
         else:
             kept.append(record)
     return replace(bundle, deployments=kept), candidates_for(kept, rows)

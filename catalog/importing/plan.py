@@ -213,8 +213,8 @@ class FlowResolver:
     def __init__(self, result: ImportResult) -> None:
         self.result = result
 
-    def resolve(self, described, specs, flow_name: str | None) -> dict:
-        self.write_described(described)
+    def resolve(self, specs, flow_name: str | None) -> dict:
+        """The flow of each record, by its flow's id or name (`write_described` first)."""
         ids = {spec.flow_id for spec in specs if spec.flow_id}
         names = {spec.flow_name for spec in specs if spec.flow_id is None}
         flows = {flow.id: flow for flow in Flow.objects.filter(id__in=ids)}

@@ -1,7 +1,7 @@
 """What an import reads and reports: records with their places, the bundle of them,
 what went wrong, and what changed."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +87,42 @@ class Bundle:
 
 
 @dataclass
+class Input:
+    """What an import reads, its deployments streamed: every other record, problem and note
+    at hand in `shared` (they are few), the deployments counted, and read (again) in order
+    when asked for, so that none need be held all at once."""
+
+    shared: Bundle = field(default_factory=Bundle)
+    count: int = 0
+    parts: list[Callable[[], Iterable[Record]]] = field(default_factory=list)
+    sources: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, bundle: Bundle) -> "Input":
+        shared = Bundle(**{name: list(getattr(bundle, name)) for name in vars(Bundle())})
+        shared.deployments = []
+        deployments = bundle.deployments
+        sources = {record.source for record in bundle.records()}
+        return cls(shared, len(deployments), [lambda: deployments], sources)
+
+    def deployments(self) -> Iterator[Record]:
+        for part in self.parts:
+            yield from part()
+
+    def extend(self, other: "Input") -> None:
+        self.shared.extend(other.shared)
+        self.count += other.count
+        self.parts += other.parts
+        self.sources |= other.sources
+
+    def as_bundle(self) -> Bundle:
+        bundle = Bundle()
+        bundle.extend(self.shared)
+        bundle.deployments = list(self.deployments())
+        return bundle
+
+
+@dataclass
 class Change:
     """What an import did, or would do, to one deployment."""
 
@@ -144,8 +180,17 @@ class ImportResult:
     schedules_updated: int = 0
     schedules_deleted: int = 0
     dry_run: bool = False
+    # The first `changes_kept` changes; the others are only counted.
     changes: list[Change] = field(default_factory=list)
+    changes_left_out: int = 0
+    changes_kept: int = 10_000
     notes: list[str] = field(default_factory=list)
+
+    def keep(self, change: Change) -> None:
+        if len(self.changes) < self.changes_kept:
+            self.changes.append(change)
+        else:
+            self.changes_left_out += 1
 
     @property
     def deployments_created(self) -> int:

@@ -1,15 +1,18 @@
-"""Running an import: read the sources, skip what is unchanged, check every record, then
-write them all in one transaction, or nothing at all."""
+"""Running an import: read the sources, skip what is unchanged, check every record, and
+write them all in one transaction, or nothing at all; deployments a batch at a time."""
 
 import gc
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
-from catalog.importing.checks import check_bundle
+from catalog.importing.checks import Duplicates, Problems, check_deployments, check_shared
 from catalog.importing.fingerprints import skip_unchanged
 from catalog.importing.progress import Progress
-from catalog.importing.records import Bundle, ImportFailed, ImportResult
+from catalog.importing.records import Bundle, ImportFailed, ImportResult, Input, Record
 from catalog.importing.writer import Writer
 from catalog.rules.problems import one_line
 from catalog.services.context import Actor, Door, WriteContext
@@ -28,16 +31,34 @@ def import_bundle(
     progress: Progress | None = None,
     context: WriteContext | None = None,
 ) -> ImportResult:
-    """Check every record, then write them all in one transaction, or nothing at all.
-    `context` says who imports and why (by default: an import of the bundle's sources)."""
-    result = ImportResult(dry_run=dry_run, notes=[one_line(note) for note in bundle.notes])
-    context = context or import_context(bundle)
+    """Import the records of a bundle held in memory; see `import_input`."""
+    return import_input(
+        Input.of(bundle), flow_name=flow_name, dry_run=dry_run, progress=progress, context=context
+    )
+
+
+def import_input(
+    given: Input,
+    *,
+    flow_name: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    context: WriteContext | None = None,
+) -> ImportResult:
+    """Check every record, and write them all in one transaction, or nothing at all: the
+    deployments a batch at a time (`CATALOG_IMPORT_BATCH`), so that memory holds one batch
+    whatever the input's size. `context` says who imports and why (by default: an import
+    of the input's sources)."""
+    result = ImportResult(
+        dry_run=dry_run,
+        notes=[one_line(note) for note in given.shared.notes],
+        changes_kept=settings.CATALOG_IMPORT_CHANGES_KEPT,
+    )
+    context = context or import_context(given)
     try:
         with cyclic_gc_paused(), change_set(context):
             take_import_lock()
-            bundle, candidates = skip_unchanged(bundle, result)
-            checked = check_bundle(bundle)
-            Writer(result, progress, candidates, context).write(checked, flow_name)
+            Pipeline(result, context, flow_name, progress).run(given)
             if dry_run:
                 transaction.set_rollback(True)
     except DatabaseError as exc:
@@ -45,9 +66,58 @@ def import_bundle(
     return result
 
 
-def import_context(bundle: Bundle, reason: str | None = None) -> WriteContext:
+class Pipeline:
+    """The other records first, then each batch of deployments: skip the unchanged, check
+    the rest, write them. Once any problem is found nothing more is written, but every
+    batch is still checked, so that the refusal lists every problem; the transaction
+    around it all is rolled back."""
+
+    def __init__(self, result: ImportResult, context, flow_name, progress) -> None:
+        self.result = result
+        self.flow_name = flow_name
+        self.writer = Writer(result, context)
+        self.problems = Problems()
+        self.duplicates = Duplicates()
+        self.progress = progress
+        self.now = timezone.now()
+
+    def run(self, given: Input) -> None:
+        shared = check_shared(given.shared, self.problems)
+        if not self.problems:
+            self.writer.write_shared(shared)
+        done = 0
+        for batch in batches(given.deployments(), settings.CATALOG_IMPORT_BATCH):
+            self.import_batch(batch)
+            done += len(batch)
+            if self.progress:
+                self.progress(done, given.count)
+        self.problems.raise_any()
+        self.writer.finish()
+
+    def import_batch(self, records: list[Record]) -> None:
+        kept, candidates = skip_unchanged(Bundle(deployments=records), self.result)
+        specs = check_deployments(kept.deployments, self.problems, self.now)
+        self.problems.add("repeats", self.duplicates.problems(specs))
+        if not self.problems:
+            self.writer.write_batch(specs, candidates, self.flow_name)
+
+
+def batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def import_context(given: Bundle | Input, reason: str | None = None) -> WriteContext:
     """An import, named by the sources its records come from."""
-    sources = sorted({record.source for record in bundle.records()})
+    if isinstance(given, Bundle):
+        given = Input.of(given)
+    sources = sorted(given.sources)
     return WriteContext(Actor.of_import(", ".join(sources) or "nothing"), Door.IMPORT, reason)
 
 
@@ -74,13 +144,13 @@ def take_import_lock() -> None:
 def import_paths(
     paths, *, flow_name=None, dry_run=False, file_format=None, progress=None, context=None
 ):
-    """Read files (JSON, JSON Lines, prefect.yaml) and import them; see `import_bundle`."""
-    from catalog.importing.sources import read_paths
+    """Read files (JSON, JSON Lines, prefect.yaml) and import them; see `import_input`."""
+    from catalog.importing.sources import open_paths
 
     with cyclic_gc_paused():
-        bundle = read_paths(paths, file_format=file_format)
-    return import_bundle(
-        bundle,
+        given = open_paths(paths, file_format=file_format)
+    return import_input(
+        given,
         flow_name=flow_name,
         dry_run=dry_run,
         progress=progress,

@@ -103,11 +103,11 @@ class SharedRows:
                 limit.owner_id = uuid.UUID(owner) if is_uuid(owner) else None
         owners = {limit.owner_id for limit in limits if limit.owner_id}
         present = set(Deployment.objects.filter(id__in=owners).values_list("id", flat=True))
-        self.pending_owners = {
-            limit.id: limit.owner_id
+        self.pending_owners.update(
+            (limit.id, limit.owner_id)
             for limit in limits
             if limit.owner_id and limit.owner_id not in present
-        }
+        )
         changed = to_write(ConcurrencyLimit, limits, self.result.concurrency_limits)
         for limit in changed:
             if limit.id in self.pending_owners:

@@ -10,7 +10,6 @@ from django.utils import timezone
 from catalog.importing.checks import Checked
 from catalog.importing.fingerprints import record_digest, state_stamp
 from catalog.importing.plan import ExistingDeployments, FlowResolver, Plan, SchedulePlan
-from catalog.importing.progress import Progress
 from catalog.importing.records import MISSING, Change, ImportFailed, ImportResult, RecordError
 from catalog.importing.shared_rows import SharedRows
 from catalog.importing.specs import DeploymentSpec
@@ -37,36 +36,46 @@ SCHEDULE_COLUMNS = [
 class Writer:
     """Reconciles checked records with the catalog, in bulk."""
 
-    def __init__(
-        self,
-        result: ImportResult,
-        progress: Progress | None,
-        candidates=None,
-        context: WriteContext | None = None,
-    ) -> None:
+    def __init__(self, result: ImportResult, context: WriteContext | None = None) -> None:
         self.result = result
         self.context = context
-        self.candidates = candidates
-        self.progress = progress
         self.now = timezone.now()
         self.shared = SharedRows(result)
         self.problems: list[str] = []
+        self.listed_limits: set = set()
+        self.flows = FlowResolver(result)
 
-    def write(self, checked: Checked, flow_name: str | None) -> None:
+    def write_shared(self, checked: Checked) -> None:
+        """Pools, variables, listed limits and described flows: before any deployment."""
         self.shared.write_pools(checked.pools)
         self.shared.write_variables(checked.variables)
-        # A limit listed on its own wins over the same limit embedded in a deployment,
-        # which lacks the slot statistics.
-        embedded = [spec.limit for spec in checked.deployments if spec.limit not in (MISSING, None)]
-        self.shared.write_limits(embedded + [limit for _, limit in checked.limits])
-        flows = FlowResolver(self.result).resolve(checked.flows, checked.deployments, flow_name)
-        self.write_deployments(checked.deployments, flows)
+        limits = [limit for _, limit in checked.limits]
+        self.listed_limits = {limit.id for limit in limits}
+        self.shared.write_limits(limits)
+        self.flows.write_described(checked.flows)
+
+    def write_batch(self, specs: list[DeploymentSpec], candidates, flow_name: str | None) -> None:
+        """One batch of checked deployments, with the limits they embed and their flows.
+        A limit listed on its own wins over the same limit embedded in a deployment,
+        which lacks the slot statistics."""
+        embedded = [
+            spec.limit
+            for spec in specs
+            if spec.limit not in (MISSING, None) and spec.limit.id not in self.listed_limits
+        ]
+        self.shared.write_limits(embedded)
+        flows = self.flows.resolve(specs, flow_name)
+        self.write_deployments(specs, flows, candidates)
+
+    def finish(self) -> None:
+        """After every batch: limits listed before the deployments that own them."""
+        self.shared.adopt_owned_limits()
 
     # Deployments -------------------------------------------------------------------
 
-    def write_deployments(self, specs: list[DeploymentSpec], flows: dict) -> None:
+    def write_deployments(self, specs: list[DeploymentSpec], flows: dict, candidates) -> None:
         self.shared.load_work_queues(specs)
-        existing = ExistingDeployments(specs, flows, self.candidates)
+        existing = ExistingDeployments(specs, flows, candidates)
         problems = existing.conflicts()
         if problems:
             raise ImportFailed(problems)
@@ -79,11 +88,9 @@ class Writer:
         def new_rows():
             # Planning runs no query from here on, so the new rows can go to the
             # database while the next ones are planned: PostgreSQL indexes them meanwhile.
-            for n, spec in enumerate(specs, start=1):
+            for spec in specs:
                 plan = self.plan(spec, flows, existing)
                 plans.append(plan)
-                if self.progress and (n % 1000 == 0 or n == len(specs)):
-                    self.progress(n, len(specs))
                 if plan.stored is None:
                     yield plan.row
 
@@ -162,7 +169,6 @@ class Writer:
         self.refresh_fingerprints([plan for plan in plans if plan.stored and not plan.changed])
         self.apply_schedules([plan.schedules for plan in plans])
         self.apply_deprecated_limits(plans)
-        self.shared.adopt_owned_limits()
         for plan in plans:
             self.count(plan)
 
@@ -187,7 +193,7 @@ class Writer:
             action, self.result.unchanged = "unchanged", self.result.unchanged + 1
         fields = [name for name in plan.changed if name != "updated"]
         fields += ["schedules"] if plan.schedules.changes() else []
-        self.result.changes.append(Change(action, plan.flow.name, plan.row["name"], fields))
+        self.result.keep(Change(action, plan.flow.name, plan.row["name"], fields))
 
     def apply_schedules(self, plans: list[SchedulePlan]) -> None:
         removed = [row_id for plan in plans for row_id in plan.removed]

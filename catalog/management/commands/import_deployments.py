@@ -5,9 +5,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.importing.progress import progress_printer
-from catalog.importing.records import Bundle, ImportFailed, ImportResult
-from catalog.importing.run import import_bundle, import_context
-from catalog.importing.sources import read_paths
+from catalog.importing.records import ImportFailed, ImportResult, Input
+from catalog.importing.run import import_context, import_input
+from catalog.importing.sources import open_paths
 from catalog.importing.sources.remote import check_url, fetch_bundle
 from catalog.rules.problems import one_line
 from catalog.rules.reasons import ReasonError, checked_reason
@@ -76,13 +76,13 @@ class Command(BaseCommand):
             raise CommandError("Give files to import, or --from-api URL.")
         reason = import_reason(reason)
         try:
-            bundle = self.read(paths, format, from_api, api_key, basic_auth)
-            result = import_bundle(
-                bundle,
+            given = self.read(paths, format, from_api, api_key, basic_auth)
+            result = import_input(
+                given,
                 flow_name=flow_name,
                 dry_run=dry_run,
                 progress=None if quiet else progress_printer(self.stderr._out),
-                context=import_context(bundle, reason),
+                context=import_context(given, reason),
             )
         except ImportFailed as exc:
             failed = ImportResult(errors=len(exc.problems))
@@ -94,6 +94,8 @@ class Command(BaseCommand):
             for change in result.changes:
                 if change.action != "unchanged":
                     self.stdout.write(one_line(f"would {change.describe()}"))
+            if result.changes_left_out:
+                self.stdout.write(f"... and {result.changes_left_out:,} more deployments")
         for note in result.notes:
             self.stderr.write(one_line(f"note: {note}"))
         for line in result.report():
@@ -101,10 +103,10 @@ class Command(BaseCommand):
         if options.get("verbosity", 1) > 1:
             self.stdout.write(result.details())
 
-    def read(self, paths, file_format, url, api_key, basic_auth) -> Bundle:
+    def read(self, paths, file_format, url, api_key, basic_auth) -> Input:
         if url:
             check_url(url)
-        bundle = read_paths(paths, file_format=file_format) if paths else Bundle()
+        given = open_paths(paths, file_format=file_format) if paths else Input()
         if url:
-            bundle.extend(fetch_bundle(url, api_key=api_key, basic_auth=basic_auth))
-        return bundle
+            given.extend(Input.of(fetch_bundle(url, api_key=api_key, basic_auth=basic_auth)))
+        return given
