@@ -3,8 +3,10 @@ flows, those without a deployment too, limits, pools, deployments, and variables
 asked), or as a prefect.yaml. Exporting, importing into an empty catalog and exporting
 again gives the same bytes."""
 
+import io
 import json
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO
 
 import yaml
 from django.db.models import Q, QuerySet
@@ -23,6 +25,8 @@ from catalog.rendering.serializers import (
 # libyaml's dumper writes the same text as PyYAML's own, three times as fast (an admin
 # export renders its file within one request).
 SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+# Deployments an export reads at a time (with their schedules, in one more query).
+EXPORT_BATCH = 500
 
 
 def deployments_to_export(flow: str | None = None, tag: str | None = None) -> QuerySet:
@@ -56,30 +60,51 @@ def export_bundle(
 ) -> dict[str, Any]:
     """The deployments as the API renders them, with their flows, limits and pools, and
     also the `flows` given (those without a deployment among them). Variables only when
-    asked for: they may hold secrets."""
-    rows = list(deployments)
-    selected = Q(id__in={row.flow_id for row in rows})
+    asked for: they may hold secrets. All in memory: `write_bundle` streams it."""
+    parts = bundle_parts(deployments, flows=flows, include_variables=include_variables)
+    return {key: list(items) for key, items in parts.items()}
+
+
+def bundle_parts(
+    deployments: QuerySet,
+    *,
+    flows: QuerySet | None = None,
+    include_variables: bool = False,
+) -> dict[str, Iterator[dict]]:
+    """Each key of the bundle with its objects, read from the database as they are
+    consumed, `EXPORT_BATCH` deployments at a time (their related rows with them)."""
+    named = deployments.order_by()
+    selected = Q(id__in=named.values("flow_id"))
     if flows is not None:
         selected |= Q(id__in=flows.values("id"))
     limits = ConcurrencyLimit.objects.filter(
-        id__in={row.global_concurrency_limit_id for row in rows if row.global_concurrency_limit_id}
+        id__in=named.filter(global_concurrency_limit_id__isnull=False).values(
+            "global_concurrency_limit_id"
+        )
     ).order_by("name")
     pools = (
-        WorkPool.objects.filter(queues__in={row.work_queue_id for row in rows if row.work_queue_id})
+        WorkPool.objects.filter(
+            queues__in=named.filter(work_queue_id__isnull=False).values("work_queue_id")
+        )
         .distinct()
         .order_by("name")
         .prefetch_related("queues")
     )
-    bundle = {
-        "flows": FlowSerializer(Flow.objects.filter(selected).order_by("name"), many=True).data,
-        "concurrency_limits": ConcurrencyLimitSerializer(limits, many=True).data,
-        "work_pools": [pool_json(pool) for pool in pools],
-        "deployments": [deployment_instance_json(row) for row in rows],
+    parts = {
+        "flows": each(FlowSerializer, Flow.objects.filter(selected).order_by("name")),
+        "concurrency_limits": each(ConcurrencyLimitSerializer, limits),
+        "work_pools": (pool_json(pool) for pool in pools),
+        "deployments": (
+            deployment_instance_json(row) for row in deployments.iterator(EXPORT_BATCH)
+        ),
     }
     if include_variables:
-        variables = Variable.objects.order_by("name")
-        bundle["variables"] = VariableSerializer(variables, many=True).data
-    return bundle
+        parts["variables"] = each(VariableSerializer, Variable.objects.order_by("name"))
+    return parts
+
+
+def each(serializer, rows: QuerySet) -> Iterator[dict]:
+    return (serializer(row).data for row in rows.iterator(EXPORT_BATCH))
 
 
 def variables_left_out() -> str | None:
@@ -100,18 +125,54 @@ def pool_json(pool: WorkPool) -> dict:
 
 
 def bundle_text(bundle: dict) -> str:
-    return json.dumps(json.loads(dumps(bundle)), indent=2, ensure_ascii=False) + "\n"
+    text = io.StringIO()
+    write_bundle(text, {key: iter(items) for key, items in bundle.items()})
+    return text.getvalue()
+
+
+def write_bundle(stream: TextIO, parts: dict[str, Iterable[dict]]) -> dict[str, int]:
+    """The bundle's JSON, indented, written to `stream` an object at a time: the text
+    `json.dumps(bundle, indent=2)` gives, with Prefect's values (`dumps`). How many
+    objects of each key were written."""
+    counts = {}
+    stream.write("{")
+    for number, (key, items) in enumerate(parts.items()):
+        stream.write(f"{',' if number else ''}\n  {json.dumps(key)}: [")
+        counts[key] = 0
+        for item in items:
+            text = json.dumps(json.loads(dumps(item)), indent=2, ensure_ascii=False)
+            separator = "," if counts[key] else ""
+            stream.write(separator + "\n    " + text.replace("\n", "\n    "))
+            counts[key] += 1
+        stream.write("\n  ]" if counts[key] else "]")
+    stream.write("\n}\n" if parts else "}\n")
+    return counts
 
 
 def export_prefect_yaml(deployments: QuerySet) -> str:
     """A prefect.yaml with one entry a deployment, in the keys `prefect deploy` reads;
     `flow_name` names the flow, since the flow's code is not part of the catalog."""
-    document = {
-        "prefect-version": "3.9.1",
-        "name": "prefect-catalog-export",
-        "deployments": [deployment_yaml(row) for row in deployments],
-    }
-    return yaml.dump(document, Dumper=SAFE_DUMPER, sort_keys=False, allow_unicode=True, width=100)
+    text = io.StringIO()
+    write_prefect_yaml(text, deployments)
+    return text.getvalue()
+
+
+def write_prefect_yaml(stream: TextIO, deployments: QuerySet) -> int:
+    """The prefect.yaml written to `stream` an entry at a time; how many entries. Each
+    entry is dumped alone: a block sequence under a top-level key is not indented, so
+    its text is that of the same entry in the whole document."""
+    options = {"Dumper": SAFE_DUMPER, "sort_keys": False, "allow_unicode": True, "width": 100}
+    head = {"prefect-version": "3.9.1", "name": "prefect-catalog-export"}
+    count = 0
+    for row in deployments.iterator(EXPORT_BATCH):
+        if not count:
+            stream.write(yaml.dump({**head, "deployments": None}, **options)[: -len(" null\n")])
+            stream.write("\n")
+        stream.write(yaml.dump([deployment_yaml(row)], **options))
+        count += 1
+    if not count:
+        stream.write(yaml.dump({**head, "deployments": []}, **options))
+    return count
 
 
 def deployment_yaml(row: Deployment) -> dict:

@@ -131,40 +131,52 @@ def note_restore(deployment_id: UUID, number: int) -> None:
 # Turning the marks into versions --------------------------------------------------------
 
 
-def record_pending(recorder: Recorder) -> list[dict]:
-    """Versions of every object the open transaction's writes marked; the marks go.
+def record_pending(recorder: Recorder) -> int:
+    """Versions of every object the open transaction's writes marked; the marks go. How
+    many versions were recorded.
 
-    The marks are read locked, skipping those another transaction holds: two change sets
-    opening at once must not both record one mark left by a write outside every door
-    (the other records it; its own uncommitted marks are invisible here anyway)."""
+    The marks are read a batch at a time, in the order they were made, and each batch's
+    versions written before the next is read: a change set of a million objects holds a
+    thousand of them at a time. They are read locked, skipping those another transaction
+    holds: two change sets opening at once must not both record one mark left by a write
+    outside every door (the other records it; its own uncommitted marks are invisible
+    here anyway)."""
+    recorded = 0
+    while True:
+        marks = next_marks(recorder.using)
+        if marks:
+            recorded += record_marks(recorder, marks)
+        if len(marks) < BATCH:  # the last batch (saves asking again for none)
+            return recorded
+
+
+def next_marks(using: str) -> list[tuple]:
     rows = (
-        PendingChange.objects.using(recorder.using)
+        PendingChange.objects.using(using)
         .select_for_update(skip_locked=True)
+        .order_by("id")
         .values_list("id", "object_type", "object_id", "name", "flow_id")
     )
-    marks, mark_ids = [], []
-    for mark_id, *mark in rows:
-        mark_ids.append(mark_id)
-        marks.append(tuple(mark))
-    if not marks:
-        return []
+    return list(rows[:BATCH])
+
+
+def record_marks(recorder: Recorder, marks: list[tuple]) -> int:
+    """One batch of marks made versions, written; the marks deleted."""
     by_type: dict[str, list[tuple]] = defaultdict(list)
-    for mark in marks:
-        by_type[mark[0]].append(mark)
+    for _, *mark in marks:
+        by_type[mark[0]].append(tuple(mark))
     versions: list[dict] = []
     for object_type, type_marks in by_type.items():
-        for start in range(0, len(type_marks), BATCH):
-            versions += versions_of(object_type, type_marks[start : start + BATCH], recorder)
-    for start in range(0, len(mark_ids), BATCH):
-        batch = mark_ids[start : start + BATCH]
-        PendingChange.objects.using(recorder.using).filter(id__in=batch).delete()
+        versions += versions_of(object_type, type_marks, recorder)
+    mark_ids = [mark[0] for mark in marks]
+    PendingChange.objects.using(recorder.using).filter(id__in=mark_ids).delete()
     if versions:
         change = saved_change_set(recorder)
         for version in versions:
             version["change_set_id"] = change.id
             version["at"] = change.at
         insert_rows(Version, versions, recorder.using)
-    return versions
+    return len(versions)
 
 
 def saved_change_set(recorder: Recorder) -> ChangeSet:

@@ -6,12 +6,12 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.importing.exporter import (
-    bundle_text,
+    bundle_parts,
     deployments_to_export,
-    export_bundle,
-    export_prefect_yaml,
     flows_to_export,
     variables_left_out,
+    write_bundle,
+    write_prefect_yaml,
 )
 
 
@@ -51,24 +51,25 @@ class Command(BaseCommand):
         if include_variables and format != "json":
             raise CommandError("--include-variables: a prefect.yaml holds no variables.")
         deployments = deployments_to_export(flow, tag)
-        if format == "json":
-            bundle = export_bundle(
-                deployments,
-                flows=flows_to_export(flow, tag),
-                include_variables=include_variables,
-            )
-            text = bundle_text(bundle)
-            counts = [("deployments", bundle["deployments"]), ("flows", bundle["flows"])]
-            counts += [("variables", bundle["variables"])] if include_variables else []
-            left_out = None if include_variables else variables_left_out()
-            if left_out:
-                self.stderr.write(f"note: {left_out}.")
-        else:
-            text = export_prefect_yaml(deployments)
-            counts = [("deployments", deployments)]
         if output:
-            output.write_text(text, encoding="utf-8")
-            what = ", ".join(f"{len(rows)} {name}" for name, rows in counts)
+            with output.open("w", encoding="utf-8") as stream:
+                counts = self.write(stream, format, deployments, flow, tag, include_variables)
+            what = ", ".join(f"{count} {name}" for name, count in counts)
             self.stderr.write(f"Exported {what} to {output}.")
         else:
-            (self.stdout if self.stdout else sys.stdout).write(text, ending="")
+            stream = self.stdout._out if self.stdout else sys.stdout
+            self.write(stream, format, deployments, flow, tag, include_variables)
+
+    def write(self, stream, format, deployments, flow, tag, include_variables) -> list:
+        """The export written to `stream` as it is read; how many of each kind."""
+        if format != "json":
+            return [("deployments", write_prefect_yaml(stream, deployments))]
+        parts = bundle_parts(
+            deployments, flows=flows_to_export(flow, tag), include_variables=include_variables
+        )
+        written = write_bundle(stream, parts)
+        left_out = None if include_variables else variables_left_out()
+        if left_out:
+            self.stderr.write(f"note: {left_out}.")
+        kinds = ["deployments", "flows"] + (["variables"] if include_variables else [])
+        return [(kind, written[kind]) for kind in kinds]
