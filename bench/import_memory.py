@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scale import ROOT, flow_records, scale_record  # noqa: E402
+from scale import ROOT, flow_records, scale_record
 
 DATABASE = "h_stream_import_memory"
 

@@ -57,7 +57,7 @@ class Problems:
 
     def raise_any(self) -> None:
         if self:
-            raise ImportFailed(self.lines())
+            raise ImportFailed(self.lines(), total=self.count)
 
 
 def check_shared(bundle: Bundle, problems: Problems) -> Checked:
@@ -106,30 +106,48 @@ def listed_limit(data: Any):
 
 class Duplicates:
     """Records naming one deployment twice (by id, or by flow and name), across every
-    batch of an import. Within a batch each repeat names the record it repeats; across
-    batches only a hash of each key is kept (8 bytes or so a deployment, not its place)."""
+    batch of an import. Within a batch each repeat names the record it repeats (`within`);
+    across batches only a hash of each key is kept, some 8 bytes a deployment (`across`:
+    before the unchanged are skipped, which a repeat of a record written by an earlier
+    batch would be)."""
 
     def __init__(self) -> None:
-        self.ids: set[int] = set()
-        self.names: set[int] = set()
+        self.earlier: set[int] = set()
 
-    def problems(self, specs: list[DeploymentSpec]) -> list[str]:
-        problems, by_id, by_name = [], {}, {}
-        for spec in specs:
-            if spec.id is not None:
-                problems += self.repeat(spec, "id", spec.id, by_id, self.ids)
-            key = (spec.flow_id or spec.flow_name, spec.name)
-            problems += self.repeat(spec, "name", key, by_name, self.names)
-        self.ids.update(map(hash, by_id))
-        self.names.update(map(hash, by_name))
+    def across(self, records: list[Record]) -> list[str]:
+        problems, batch = [], set()
+        for record in records:
+            for where, key in keys_of(record.data):
+                if hash(key) in self.earlier:
+                    problems.append(f"{record.where(where)}: repeats a record of an earlier batch")
+                    break
+            batch.update(hash(key) for _, key in keys_of(record.data))
+        self.earlier |= batch
         return problems
 
     @staticmethod
-    def repeat(spec: DeploymentSpec, where: str, key, in_batch: dict, before: set) -> list[str]:
-        found = []
-        if key in in_batch:
-            found.append(f"{spec.record.where(where)}: repeats {in_batch[key]}")
-        elif hash(key) in before:
-            found.append(f"{spec.record.where(where)}: repeats a record of an earlier batch")
-        in_batch[key] = spec.record.where()
-        return found
+    def within(specs: list[DeploymentSpec]) -> list[str]:
+        problems, by_id, by_name = [], {}, {}
+        for spec in specs:
+            if spec.id is not None:
+                if spec.id in by_id:
+                    problems.append(f"{spec.record.where('id')}: repeats {by_id[spec.id]}")
+                by_id[spec.id] = spec.record.where()
+            key = (spec.flow_id or spec.flow_name, spec.name)
+            if key in by_name:
+                problems.append(f"{spec.record.where('name')}: repeats {by_name[key]}")
+            by_name[key] = spec.record.where()
+        return problems
+
+
+def keys_of(data: Any) -> list[tuple[str, tuple]]:
+    """How a record names its deployment: by id, and by flow and name, where it gives them."""
+    if not isinstance(data, dict):
+        return []
+    keys = []
+    if isinstance(data.get("id"), str):
+        keys.append(("id", ("id", data["id"].lower())))
+    flow = data.get("flow_id") or data.get("flow_name")
+    if isinstance(flow, str) and isinstance(data.get("name"), str):
+        keys.append(("name", ("name", flow.lower(), data["name"])))
+    return keys

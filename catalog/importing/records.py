@@ -34,10 +34,12 @@ class ImportFailed(Exception):
     Every import error passes here, and each is made one line (`one_line`): text the
     user gave (an rrule, a name) may hold newlines or other control characters."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], total: int | None = None) -> None:
         problems = [one_line(problem) for problem in problems]
         super().__init__("\n".join(problems))
         self.problems = problems
+        # How many problems there were: more than listed when only the first are kept.
+        self.total = len(problems) if total is None else total
 
 
 @dataclass

@@ -95,9 +95,10 @@ class Pipeline:
         self.writer.finish()
 
     def import_batch(self, records: list[Record]) -> None:
+        self.problems.add("repeats", self.duplicates.across(records))
         kept, candidates = skip_unchanged(Bundle(deployments=records), self.result)
         specs = check_deployments(kept.deployments, self.problems, self.now)
-        self.problems.add("repeats", self.duplicates.problems(specs))
+        self.problems.add("repeats", self.duplicates.within(specs))
         if not self.problems:
             self.writer.write_batch(specs, candidates, self.flow_name)
 

@@ -48,6 +48,7 @@ class JsonLinesStream:
         source = str(self.path)
         with self.path.open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, start=1):
+                line = line.rstrip("\r\n")
                 if not line.strip():
                     continue
                 try:

@@ -85,7 +85,7 @@ class Command(BaseCommand):
                 context=import_context(given, reason),
             )
         except ImportFailed as exc:
-            failed = ImportResult(errors=len(exc.problems))
+            failed = ImportResult(errors=exc.total)
             self.stdout.write(f"deployments: {failed.deployment_counts()}")
             raise CommandError(
                 "Import refused; nothing was written.\n" + "\n".join(exc.problems)
