@@ -21,6 +21,8 @@ from catalog.services.history import change_set
 # Serialises imports on PostgreSQL, so that concurrent imports of the same file cannot
 # both insert one deployment (SQLite's IMMEDIATE transactions already serialise writers).
 IMPORT_LOCK = 7_240_517_310
+# Batches between two runs of the cyclic garbage collector, which an import pauses.
+COLLECT_EVERY = 10
 
 
 def import_bundle(
@@ -86,11 +88,13 @@ class Pipeline:
         if not self.problems:
             self.writer.write_shared(shared)
         done = 0
-        for batch in batches(given.deployments(), settings.CATALOG_IMPORT_BATCH):
+        for number, batch in enumerate(batches(given.deployments(), settings.CATALOG_IMPORT_BATCH)):
             self.import_batch(batch)
             done += len(batch)
             if self.progress:
                 self.progress(done, given.count)
+            if number % COLLECT_EVERY == COLLECT_EVERY - 1:
+                gc.collect()  # what the batches left in cycles (the collector is paused)
         self.problems.raise_any()
         self.writer.finish()
 
