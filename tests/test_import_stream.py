@@ -289,3 +289,12 @@ def test_an_export_reads_each_batch_in_the_same_queries(tmp_path, monkeypatch):
         counts.append(len(queries))
     # 1 deployment (one batch) against 12 (four batches): three queries more a batch at most.
     assert counts[1] - counts[0] <= 3 * 3
+
+
+def test_a_streamed_json_lines_file_that_is_not_utf_8_is_refused(streamed, tmp_path):
+    path = write_lines(tmp_path / "latin.jsonl", [record(n) for n in range(4)])
+    with path.open("ab") as lines:
+        lines.write(b'{"name": "caf\xe9", "flow_name": "f"}\n')
+    (problem,) = refused([path])
+    assert problem.startswith(f"{path}: cannot read: 'utf-8' codec can't decode")
+    assert Deployment.objects.count() == 0

@@ -41,6 +41,7 @@ class JsonLinesStream:
     path: Path
     count: int = 0
     sources: set[str] = field(default_factory=set)
+    unreadable: bool = False
 
     def lines(self) -> Iterator[tuple[int, Any, str | None]]:
         """Each line's number and value, or the problem that keeps it from being read."""
@@ -74,9 +75,12 @@ class JsonLinesStream:
                     getattr(bundle, kind).append(Record(str(self.path), "", item, line=number))
         except (OSError, UnicodeDecodeError) as exc:
             bundle.problems.append(f"{self.path}: cannot read: {exc}")
+            self.unreadable = True
         return bundle
 
     def deployments(self) -> Iterator[Record]:
+        if self.unreadable:
+            return
         for number, item, problem in self.lines():
             if problem is None and kind_of_item(item) == "deployments":
                 yield Record(str(self.path), "", item, line=number)
@@ -90,23 +94,14 @@ class JsonStream:
     path: Path
     count: int = 0
     sources: set[str] = field(default_factory=set)
-    # The document's shape, once scanned: "list", "results", "bundle" or "object".
+    # The document's shape, once scanned: "list", "results", "bundle" or "object";
+    # "refused" when the scan found it cannot be read (its problem is reported).
     shape: str = ""
 
     def scan(self) -> Bundle:
         bundle = Bundle()
         try:
-            self.shape, keys = self.shape_of()
-            if self.shape == "results" and keys["results"] != "start_array":
-                raise StreamRefused(f"{self.path}: results: expected a list")
-            if self.shape in ("list", "results"):
-                self.scan_items(bundle)
-            elif self.shape == "bundle":
-                self.scan_bundle(bundle, keys)
-            elif self.shape == "object":
-                self.scan_object(bundle)
-            else:
-                bundle.problems.append(f"{self.path}: expected an object, a list of them or a page")
+            self.scan_shape(bundle)
         except StreamRefused as exc:
             bundle.problems.append(str(exc))
         except ijson.JSONError as exc:
@@ -114,7 +109,22 @@ class JsonStream:
             bundle.problems.append(f"{self.path}: JSON syntax error: {first}")
         except OSError as exc:
             bundle.problems.append(f"{self.path}: cannot read: {exc}")
+        if bundle.problems:
+            self.shape = "refused"  # its deployments are not read again
         return bundle
+
+    def scan_shape(self, bundle: Bundle) -> None:
+        self.shape, keys = self.shape_of()
+        if self.shape == "results" and keys["results"] != "start_array":
+            raise StreamRefused(f"{self.path}: results: expected a list")
+        if self.shape in ("list", "results"):
+            self.scan_items(bundle)
+        elif self.shape == "bundle":
+            self.scan_bundle(bundle, keys)
+        elif self.shape == "object":
+            self.scan_object(bundle)
+        else:
+            bundle.problems.append(f"{self.path}: expected an object, a list of them or a page")
 
     def events(self):
         with self.path.open("rb") as stream:
@@ -129,7 +139,7 @@ class JsonStream:
         for prefix, event, value in self.events():
             if not shape:
                 shape = {"start_array": "list", "start_map": "object"}.get(event, "scalar")
-                if shape == "scalar":
+                if shape != "object":
                     return shape, keys
             elif prefix == "" and event == "map_key":
                 key = value
