@@ -298,3 +298,26 @@ def test_a_streamed_json_lines_file_that_is_not_utf_8_is_refused(streamed, tmp_p
     (problem,) = refused([path])
     assert problem.startswith(f"{path}: cannot read: 'utf-8' codec can't decode")
     assert Deployment.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"results": [record(1), record(2)], "count": 2, "limit": 200, "page": 1, "pages": 1},
+        record(1),
+    ],
+    ids=["a page", "one object"],
+)
+def test_a_streamed_page_or_single_object_imports(streamed, tmp_path, document):
+    path = tmp_path / "document.json"
+    path.write_text(json.dumps(document))
+    expected = len(document.get("results", [document]))
+    assert import_paths([path]).created == expected
+    assert Deployment.objects.count() == expected
+
+
+def test_a_streamed_page_names_each_record_by_its_place(streamed, tmp_path):
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps({"results": [record(1), record(2, tags="x")]}))
+    (problem,) = refused([path])
+    assert problem.startswith(f"{path}: results[1].tags: ")
