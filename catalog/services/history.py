@@ -141,22 +141,28 @@ def record_pending(recorder: Recorder) -> int:
     holds: two change sets opening at once must not both record one mark left by a write
     outside every door (the other records it; its own uncommitted marks are invisible
     here anyway)."""
-    recorded = 0
+    recorded, after = 0, None
     while True:
-        marks = next_marks(recorder.using)
+        marks = next_marks(recorder.using, after)
         if marks:
             recorded += record_marks(recorder, marks)
+            after = marks[-1][0]
         if len(marks) < BATCH:  # the last batch (saves asking again for none)
             return recorded
 
 
-def next_marks(using: str) -> list[tuple]:
+def next_marks(using: str, after: int | None) -> list[tuple]:
+    """The next marks by id, past `after`: the index is entered past the marks deleted
+    before, which the open transaction cannot prune (a scan from the first id would step
+    over all of them again, each batch)."""
     rows = (
         PendingChange.objects.using(using)
         .select_for_update(skip_locked=True)
         .order_by("id")
         .values_list("id", "object_type", "object_id", "name", "flow_id")
     )
+    if after is not None:
+        rows = rows.filter(id__gt=after)
     return list(rows[:BATCH])
 
 
