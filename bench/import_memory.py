@@ -5,7 +5,7 @@
 
 For each size and format, N deployments (`bench/scale.py`'s records: 3 schedules, tags,
 labels, 40 flows, 4 work pools) are written as ONE file, a JSON list or JSON Lines, into
-a scratch PostgreSQL database made for the run (`h_stream_import_memory`, dropped at the
+a scratch PostgreSQL database made for the run (`catalog_bench_import_memory`, dropped at the
 end). The file is imported three times, each by `manage.py import_deployments` in a
 process of its own so that its peak memory (VmHWM) is its alone: into the empty catalog,
 again (every deployment unchanged), and once more with every record changed (its
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scale import ROOT, flow_records, scale_record
 
-DATABASE = "h_stream_import_memory"
+DATABASE = "catalog_bench_import_memory"
 
 
 def write_file(path: Path, size: int, file_format: str, changed: bool) -> None:

@@ -305,6 +305,9 @@ CATALOG_IMPORT_MAX_DEPTH = env_int("CATALOG_IMPORT_MAX_DEPTH", 300)
 # JSON and JSON Lines files larger than this many bytes are read as a stream, record by
 # record, rather than whole (smaller ones are read whole: their errors name line and column).
 CATALOG_IMPORT_STREAM_BYTES = env_int("CATALOG_IMPORT_STREAM_BYTES", 4_000_000)
+# The longest line a streamed JSON Lines file may hold, in characters (a deployment's JSON
+# fields may each take 1 MiB): a longer line is refused without being held in memory.
+CATALOG_IMPORT_MAX_LINE_BYTES = env_int("CATALOG_IMPORT_MAX_LINE_BYTES", 16 * 1024 * 1024)
 # How many deployments an import checks and writes at a time: memory stays bounded by it,
 # whatever the input's size (all batches are still one transaction).
 CATALOG_IMPORT_BATCH = env_int("CATALOG_IMPORT_BATCH", 2_000)

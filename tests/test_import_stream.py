@@ -123,6 +123,26 @@ def test_a_bad_line_at_the_end_of_streamed_json_lines_names_its_line(streamed, t
     assert Deployment.objects.count() == 0
 
 
+def test_a_streamed_line_longer_than_the_budget_is_refused_with_its_number(
+    streamed, settings, tmp_path
+):
+    settings.CATALOG_IMPORT_MAX_LINE_BYTES = 500
+    records = [record(n) for n in range(4)]
+    records[2]["description"] = "x" * 5_000  # a line ten times the budget
+    path = write_lines(tmp_path / "long.jsonl", records)
+    assert refused([path]) == [
+        f"{path}:3: line longer than 500 characters (CATALOG_IMPORT_MAX_LINE_BYTES)"
+    ]
+    assert Deployment.objects.count() == 0
+
+
+def test_a_streamed_line_of_exactly_the_budget_is_read(streamed, settings, tmp_path):
+    path = write_lines(tmp_path / "fits.jsonl", [record(n) for n in range(3)])
+    longest = max(len(line) for line in path.read_text().splitlines())
+    settings.CATALOG_IMPORT_MAX_LINE_BYTES = longest
+    assert import_paths([path]).created == 3
+
+
 def test_a_streamed_bundle_reads_each_key(streamed, tmp_path):
     flow = {"id": "8f1e7f5c-54f4-4b43-9f5a-8d6d7a3c1b20", "name": "bundled-flow"}
     deployments = [record(n, flow_name=None, flow_id=flow["id"]) for n in range(4)]

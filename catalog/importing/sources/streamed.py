@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import ijson
+from django.conf import settings
 
 from catalog.importing.records import BUNDLE_KEYS, Bundle, Input, Record
 from catalog.importing.sources.budgets import (
@@ -47,8 +48,11 @@ class JsonLinesStream:
         """Each line's number and value, or the problem that keeps it from being read."""
         max_depth = FileBudgets.from_settings().max_depth
         source = str(self.path)
-        with self.path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
+        with self.path.open(encoding="utf-8") as text:
+            for number, line in enumerate(bounded_lines(text), start=1):
+                if line is None:
+                    yield number, None, f"{source}:{number}: {line_too_long()}"
+                    continue
                 line = line.rstrip("\r\n")
                 if not line.strip():
                     continue
@@ -215,6 +219,24 @@ class JsonStream:
         for n, item in self.items(prefix):
             if kind_of_item(item) == "deployments":
                 yield Record(source, "" if label is None else f"{label}[{n}]", item)
+
+
+def bounded_lines(text) -> Iterator[str | None]:
+    """Each line of `text`, or None for a line longer than the budget, whose rest is read
+    and dropped a block at a time: memory holds at most one budget's worth of it."""
+    limit = settings.CATALOG_IMPORT_MAX_LINE_BYTES
+    while line := text.readline(limit + 1):
+        if len(line) <= limit or line.endswith("\n"):
+            yield line
+            continue
+        while (rest := text.readline(limit)) and not rest.endswith("\n"):
+            pass
+        yield None
+
+
+def line_too_long() -> str:
+    limit = settings.CATALOG_IMPORT_MAX_LINE_BYTES
+    return f"line longer than {limit:,} characters (CATALOG_IMPORT_MAX_LINE_BYTES)"
 
 
 class StreamRefused(ValueError):
