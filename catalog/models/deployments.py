@@ -153,6 +153,18 @@ class Deployment(TimestampedModel):
                 fields=["work_queue", "-updated", "id"], name="catalog_deployment_queue_upd"
             ),
             models.Index(fields=["paused", "name", "id"], name="catalog_deployment_paused_name"),
+            # Paused deployments are few: their newest or last-changed page, at any offset,
+            # is read from these small partial indexes rather than by sorting them all.
+            models.Index(
+                fields=["-created", "id"],
+                condition=Q(paused=True),
+                name="catalog_deployment_paused_new",
+            ),
+            models.Index(
+                fields=["-updated", "id"],
+                condition=Q(paused=True),
+                name="catalog_deployment_paused_upd",
+            ),
             models.Index(fields=["status", "name", "id"], name="catalog_deployment_status_name"),
         ]
         constraints = [
