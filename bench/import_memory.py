@@ -14,7 +14,6 @@ description). Each line gives the deployments a second, the peak RSS and the sec
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scale import ROOT, flow_records, scale_record
+from scale import ROOT, child_environment, child_figures, flow_records, peak_rss_mb, scale_record
 
 DATABASE = "catalog_bench_import_memory"
 
@@ -50,23 +49,8 @@ def changed_record(n: int) -> dict:
     return record
 
 
-def child_environment(url: str) -> dict:
-    environment = {**os.environ, "DATABASE_URL": url, "CATALOG_REQUEST_LOG_LEVEL": "WARNING"}
-    environment.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    return environment
-
-
 def import_in_child(path: Path, url: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", str(path)],
-        env=child_environment(url),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"import of {path} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return child_figures(__file__, ["--child", str(path)], url, str(path))
 
 
 def child(path: str) -> None:
@@ -84,13 +68,6 @@ def child(path: str) -> None:
     seconds = time.perf_counter() - started
     summary = out.getvalue().strip().splitlines()[-1]
     print(json.dumps({"seconds": seconds, "peak_mb": peak_rss_mb(), "summary": summary}))
-
-
-def peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def fresh_database(server: str) -> str:

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,26 +25,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from scale import DEFAULT_SERVER, flow_records, peak_rss_mb, scale_record  # noqa: E402
+from scale import (  # noqa: E402
+    DEFAULT_SERVER,
+    child_figures,
+    flow_records,
+    peak_rss_mb,
+    scale_record,
+)
 
 # New deployments are numbered from here, past every size the scale bench loads.
 FRESH_FROM = 50_000_000
 
 
 def import_in_child(path: Path, url: str, dry_run: bool) -> dict:
-    environment = {**os.environ, "DATABASE_URL": url, "CATALOG_REQUEST_LOG_LEVEL": "WARNING"}
-    environment.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    command = [sys.executable, __file__, "--child", str(path)]
-    done = subprocess.run(
-        command + (["--dry-run"] if dry_run else []),
-        env=environment,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"import into {url} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    arguments = ["--child", str(path)] + (["--dry-run"] if dry_run else [])
+    return child_figures(__file__, arguments, url, f"{path} into {url}")
 
 
 def child(path: str, dry_run: bool) -> None:

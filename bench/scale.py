@@ -556,20 +556,31 @@ def chunk_in_child(folder: Path, first: int, last: int, url: str) -> dict:
     path = folder / f"chunk-{first}.json"
     bundle = {"flows": flow_records(), "deployments": [scale_record(n) for n in range(first, last)]}
     path.write_text(json.dumps(bundle))
+    figures = child_figures(__file__, ["--import-chunk", str(path)], url, f"{first}..{last}")
+    path.unlink()
+    return {**figures, "deployments": last - first}
+
+
+def child_environment(url: str) -> dict:
+    """A child process's environment: the database at `url`, the request log quiet."""
     environment = {**os.environ, "DATABASE_URL": url, "CATALOG_REQUEST_LOG_LEVEL": "WARNING"}
     environment.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    return environment
+
+
+def child_figures(script: str, arguments: list[str], url: str, what: str) -> dict:
+    """Run a bench script in a process of its own (its peak memory its alone) against the
+    database at `url`; the JSON figures it prints last."""
     done = subprocess.run(
-        [sys.executable, __file__, "--import-chunk", str(path)],
-        env=environment,
+        [sys.executable, script, *arguments],
+        env=child_environment(url),
         capture_output=True,
         text=True,
         cwd=ROOT,
     )
     if done.returncode != 0:
-        raise SystemExit(f"import of {first}..{last} failed:\n{done.stderr[-3000:]}")
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
-    path.unlink()
-    return {**figures, "deployments": last - first}
+        raise SystemExit(f"import of {what} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def load(size: int, chunk: int, url: str, prefix: str) -> dict | None:

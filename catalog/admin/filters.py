@@ -10,6 +10,7 @@ from django.utils import timezone
 from catalog.admin.columns import clipped
 from catalog.admin.paginator import table_estimate
 from catalog.models import NO_SCHEDULE, Deployment, ScheduleKind, WorkPool, WorkQueue
+from catalog.models.related_ids import one_of
 
 TAGS_CACHE_KEY = "catalog:deployment-tags"
 TAGS_CACHE_SECONDS = 60
@@ -133,14 +134,14 @@ class WorkPoolFilter(admin.SimpleListFilter):
         return with_current(choices, self.value())
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
-        """The pool's queues looked up first: a list of ids lets PostgreSQL read the
-        deployments from the (work_queue, name, id) index rather than walk every
-        deployment in name order joined to its queue and pool."""
+        """The pool's queues looked up first (`one_of`), so that PostgreSQL reads the
+        deployments from the (work_queue, name, id) index."""
         value = self.value()
         if not value:
             return queryset
-        queues = list(WorkQueue.objects.filter(work_pool__name=value).values_list("pk", flat=True))
-        return queryset.filter(work_queue_id__in=queues)
+        return queryset.filter(
+            one_of("work_queue_id", WorkQueue.objects.filter(work_pool__name=value))
+        )
 
 
 class WorkQueueFilter(admin.SimpleListFilter):

@@ -20,7 +20,6 @@ from catalog.api.query_limits import (
     IdValues,
     TextValues,
 )
-from catalog.api.related_ids import one_of
 from catalog.models import (
     Deployment,
     Flow,
@@ -28,6 +27,7 @@ from catalog.models import (
     WorkPool,
     WorkQueue,
 )
+from catalog.models.related_ids import one_of
 
 MATCH_ALL = Q(pk__isnull=False)
 MATCH_NONE = Q(pk__in=[])

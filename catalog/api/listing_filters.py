@@ -1,7 +1,7 @@
 """Query-string filters for `GET /api/deployments/`, the plain REST listing.
 
 A filter on a flow's, work pool's or work queue's name looks those few rows up first and
-filters deployments by their ids (`catalog.api.related_ids`), so that PostgreSQL picks
+filters deployments by their ids (`catalog.models.related_ids`), so that PostgreSQL picks
 the index that leads with `flow_id` or `work_queue_id`.
 """
 
@@ -12,8 +12,8 @@ from django import forms
 from django.db.models import QuerySet
 
 from catalog.api.query_limits import BoundedCharField, BoundedMultipleValueField
-from catalog.api.related_ids import one_of
 from catalog.models import Deployment, DeploymentStatus, Flow, ScheduleKind, WorkQueue
+from catalog.models.related_ids import one_of
 from catalog.rules.datetimes import DatetimeError, check_utc_range
 
 

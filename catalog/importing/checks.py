@@ -107,9 +107,9 @@ def listed_limit(data: Any):
 class Duplicates:
     """Records naming one deployment twice (by id, or by flow and name), across every
     batch of an import. Within a batch each repeat names the record it repeats (`within`);
-    across batches only a hash of each key is kept, some 8 bytes a deployment (`across`:
-    before the unchanged are skipped, which a repeat of a record written by an earlier
-    batch would be)."""
+    across batches only a hash of each key is kept, about 130 bytes a deployment in a
+    Python set (`across`: before the unchanged are skipped, which a repeat of a record
+    written by an earlier batch would be)."""
 
     def __init__(self) -> None:
         self.earlier: set[int] = set()

@@ -14,7 +14,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, models, router
 from django.db.models import Q
 
 from catalog.models.deployments import Deployment
-from catalog.models.triggers import postgres_statement_trigger
+from catalog.models.triggers import postgres_statement_trigger, sqlite_row_trigger
 
 
 class ScheduleCounts(models.Model):
@@ -117,11 +117,7 @@ def sqlite_count_triggers() -> list[str]:
 
 
 def sqlite_trigger(table: str, event: str, action: str) -> list[str]:
-    name = trigger_name(table, event)
-    return [
-        f"DROP TRIGGER IF EXISTS {name}",
-        f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {action}; END",
-    ]
+    return sqlite_row_trigger(trigger_name(table, event), table, event, action)
 
 
 def install_schedule_count_triggers(using: str = DEFAULT_DB_ALIAS, **_) -> None:

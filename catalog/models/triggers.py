@@ -1,5 +1,6 @@
-"""The SQL of a statement trigger on PostgreSQL, shared by the kept JSON's triggers and
-the change history's."""
+"""The SQL of the triggers that keep tables beside the catalog's (the kept JSON, the
+change history's marks, the schedule counts): a statement trigger on PostgreSQL, a row
+trigger on SQLite."""
 
 TRANSITION_TABLES = {
     "INSERT": "NEW TABLE AS written",
@@ -18,3 +19,12 @@ def postgres_statement_trigger(name: str, table: str, event: str, action: str) -
         f"CREATE OR REPLACE TRIGGER {name} AFTER {event} ON {table} "
         f"REFERENCING {TRANSITION_TABLES[event]} FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
     )
+
+
+def sqlite_row_trigger(name: str, table: str, event: str, action: str) -> list[str]:
+    """A trigger run for each row (`NEW` and `OLD` are the row), made afresh: SQLite has
+    no `CREATE OR REPLACE TRIGGER`."""
+    return [
+        f"DROP TRIGGER IF EXISTS {name}",
+        f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {action}; END",
+    ]

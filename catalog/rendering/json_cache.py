@@ -19,7 +19,7 @@ from uuid import UUID
 from django.db import DEFAULT_DB_ALIAS, connections, router
 
 from catalog.models import DeploymentJson
-from catalog.models.triggers import postgres_statement_trigger
+from catalog.models.triggers import postgres_statement_trigger, sqlite_row_trigger
 from catalog.rendering.deployment_json import rendered_deployments
 from catalog.rendering.jsontext import dumps
 
@@ -141,11 +141,7 @@ def sqlite_triggers() -> list[str]:
 
 
 def sqlite_trigger(table: str, event: str, action: str) -> list[str]:
-    name = trigger_name(table, event)
-    return [
-        f"DROP TRIGGER IF EXISTS {name}",
-        f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {action}; END",
-    ]
+    return sqlite_row_trigger(trigger_name(table, event), table, event, action)
 
 
 # Reads ----------------------------------------------------------------------------------

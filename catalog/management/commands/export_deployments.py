@@ -1,6 +1,5 @@
 """`export_deployments`: the catalog as a bundle the importer takes back, or a prefect.yaml."""
 
-import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -57,8 +56,8 @@ class Command(BaseCommand):
             what = ", ".join(f"{count} {name}" for name, count in counts)
             self.stderr.write(f"Exported {what} to {output}.")
         else:
-            stream = self.stdout._out if self.stdout else sys.stdout
-            self.write(stream, format, deployments, flow, tag, include_variables)
+            self.stdout.ending = ""  # the export's own text, written piece by piece as read
+            self.write(self.stdout, format, deployments, flow, tag, include_variables)
 
     def write(self, stream, format, deployments, flow, tag, include_variables) -> list:
         """The export written to `stream` as it is read; how many of each kind."""

@@ -1,4 +1,5 @@
-"""Filters on a related row's column, answered with that row's ids.
+"""Filters on a related row's column, answered with that row's ids: one rule for every
+door that filters deployments (the API's filter bodies and listing, the admin's filters).
 
 A filter such as `flows.name.any_`, `work_pools.name.any_` or `work_queue_name.any_` names
 a few flows or work queues out of many deployments. Joined, or read in an `IN (subquery)`,
