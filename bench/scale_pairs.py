@@ -2,6 +2,7 @@
 
     uv run python bench/scale_pairs.py --small h_api_scale_10k --large h_api_scale_1m
         [--small-size 10000] [--large-size 1000000] [--repeat 9] [--only TEXT ...]
+        [--groups api,admin]
 
 `bench/scale.py` times each size in a process of its own, one after the other; on a
 machine shared with other work a load that comes and goes between the two runs moves
@@ -36,6 +37,8 @@ def use_database(name: str) -> None:
 
 
 def timed(case, index: int) -> float:
+    if case.before is not None:
+        case.before(index)  # a write before a read right after a change, not timed
     started = time.perf_counter()
     response = case.send(index)
     elapsed = (time.perf_counter() - started) * 1000
@@ -52,6 +55,9 @@ def main() -> None:
     parser.add_argument("--large-size", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--only", action="append", help="read paths whose label holds TEXT")
+    parser.add_argument(
+        "--groups", default="api", help="the read paths to time: api, admin, or api,admin"
+    )
     parser.add_argument("--server", default=DEFAULT_SERVER)
     arguments = parser.parse_args()
 
@@ -65,7 +71,10 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-    from scale import api_cases
+    from scale import admin_cases, api_cases
+
+    groups = {"api": api_cases, "admin": admin_cases}
+    chosen = [groups[group] for group in arguments.groups.split(",")]
 
     sides = [(arguments.small, arguments.small_size), (arguments.large, arguments.large_size)]
     clients = []
@@ -75,7 +84,7 @@ def main() -> None:
         client = Client()
         client.force_login(user)
         client.get("/api/health")
-        clients.append((name, api_cases(client, size)))
+        clients.append((name, [case for cases in chosen for case in cases(client, size)]))
     labels = [case.label for case in clients[0][1]]
     if arguments.only:
         labels = [label for label in labels if any(text in label for text in arguments.only)]

@@ -19,6 +19,8 @@ class CatalogConfig(AppConfig):
         from catalog.admin.guarded import guard_every_admin
         from catalog.api.deadline import guard_new_connection
         from catalog.models import lookups  # noqa: F401  (registers the cross-database lookups)
+        from catalog.models.definition_counts import install_definition_triggers
+        from catalog.models.deployment_tags import install_tag_triggers
         from catalog.models.history_triggers import install_history_triggers
         from catalog.models.schedule_counts import install_schedule_count_triggers
         from catalog.rendering.json_cache import install_triggers
@@ -28,6 +30,8 @@ class CatalogConfig(AppConfig):
         post_migrate.connect(install_triggers, sender=self)
         post_migrate.connect(install_history_triggers, sender=self)
         post_migrate.connect(install_schedule_count_triggers, sender=self)
+        post_migrate.connect(install_tag_triggers, sender=self)
+        post_migrate.connect(install_definition_triggers, sender=self)
         connection_created.connect(guard_new_connection)
         # The admin registered every app's ModelAdmins before this runs (it comes first).
         guard_every_admin(admin.site)

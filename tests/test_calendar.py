@@ -500,15 +500,32 @@ def test_the_calendar_follows_every_change_to_the_schedules(admin_client, db):
 def test_recorded_definitions_are_grouped_once_until_something_changes(
     admin_client, db, django_assert_num_queries
 ):
+    """A filtered calendar keeps its grouping until the history records a change."""
     from catalog.services.history import record_writes_outside_the_doors
 
-    make_fleet(5)
+    make_fleet(5, tags=["nightly"])
     record_writes_outside_the_doors("default")
-    url = calendar_url(day="2026-06-01")
+    url = calendar_url(day="2026-06-01", tags="nightly")
     admin_client.get(url)
     # Session, user, work pools, the stamp, the stored groups, the stored expansions.
     with django_assert_num_queries(6):
         response = admin_client.get(url)
     assert response.context["totals"]["schedules"] == 15
-    make_fleet(2, prefix="new")
+    make_fleet(2, prefix="new", tags=["nightly"])
     assert admin_client.get(url).context["totals"]["schedules"] == 21
+
+
+def test_the_unfiltered_calendar_reads_the_kept_counts_before_and_after_a_change(
+    admin_client, db, django_assert_num_queries
+):
+    make_fleet(5)
+    url = calendar_url(day="2026-06-01")
+    admin_client.get(url)
+    # Session, user, work pools, the definitions' counts, the stored expansions.
+    with django_assert_num_queries(5):
+        response = admin_client.get(url)
+    assert response.context["totals"]["schedules"] == 15
+    make_fleet(2, prefix="new")
+    with django_assert_num_queries(5):
+        response = admin_client.get(url)
+    assert response.context["totals"]["schedules"] == 21

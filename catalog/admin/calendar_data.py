@@ -23,11 +23,13 @@ from django.utils.dateparse import parse_datetime
 
 from catalog.models import (
     CalendarExpansion,
+    DefinitionCount,
     Deployment,
     DeploymentSchedule,
     PendingChange,
     Version,
 )
+from catalog.models.definition_counts import phase_sql
 from catalog.rules import fleet_calendar
 from catalog.rules.fleet_calendar import Definition, Window
 from catalog.rules.schedule_budget import ScheduleBudgetExceeded, page_budget
@@ -71,18 +73,6 @@ def counted_schedules(filters: Filters) -> QuerySet:
 
 # The phase of an interval's anchor, in SQL --------------------------------------------
 
-_WHOLE_SECONDS = {"postgresql": "{interval}::bigint", "sqlite": "CAST({interval} AS INTEGER)"}
-# Whole units (minutes, or seconds) since 1970, rounded down.
-_EPOCH_UNITS = {
-    "postgresql": "FLOOR(EXTRACT(EPOCH FROM {anchor}) / {u})::bigint",
-    "sqlite": "((CAST(strftime('%s', {anchor}) AS INTEGER) - "
-    "(((CAST(strftime('%s', {anchor}) AS INTEGER) % {u}) + {u}) % {u})) / {u})",
-}
-_PHASE = """CASE WHEN {kind} = 'interval' AND {interval} = {i}
-  AND ({interval} < 86400 OR COALESCE({zone}, '') IN ({zones}))
-THEN ((({units}) % ({i} / {u})) + ({i} / {u})) % ({i} / {u})
-END"""
-
 
 class IntervalPhase(Expression):
     """`fleet_calendar.interval_phase` of a schedule row, or NULL when its interval does
@@ -102,13 +92,7 @@ class IntervalPhase(Expression):
 
     def as_sql(self, compiler, connection):
         kind, interval, zone, anchor = (compiler.compile(column)[0] for column in self.columns)
-        whole = _WHOLE_SECONDS[connection.vendor].format(interval=interval)
-        unit = f"(CASE WHEN {whole} % 60 = 0 THEN 60 ELSE 1 END)"
-        zones = ", ".join(f"'{name}'" for name in fleet_calendar.ELAPSED_TIME_ZONES)
-        units = _EPOCH_UNITS[connection.vendor].format(anchor=anchor, u=unit)
-        sql = _PHASE.format(
-            kind=kind, interval=interval, zone=zone, i=whole, u=unit, units=units, zones=zones
-        )
+        sql = phase_sql(connection.vendor, kind, interval, zone, anchor)
         # Doubled: the database adapters read a lone "%" as a parameter's place.
         return sql.replace("%", "%%"), []
 
@@ -149,7 +133,10 @@ _PENDING = PendingChange._meta.db_table
 
 
 def stored_definition_groups(filters: Filters, most: int) -> list[Group]:
-    """`definition_groups`, kept in `CalendarExpansion` until anything changes."""
+    """`definition_groups`: unfiltered, from the counts the triggers keep
+    (`DefinitionCount`); filtered, kept in `CalendarExpansion` until anything changes."""
+    if filters == Filters():
+        return counted_definition_groups(most)
     stamp = changes_stamp()
     if stamp is None:
         return definition_groups(filters, most)
@@ -161,6 +148,18 @@ def stored_definition_groups(filters: Filters, most: int) -> list[Group]:
     data = json.dumps([_group_to_json(group) for group in groups]).encode()
     _store([CalendarExpansion(key=key, minutes=data)])
     return groups
+
+
+def counted_definition_groups(most: int) -> list[Group]:
+    """The definitions of every counted schedule, most shared first, at most `most + 1`,
+    as the triggers keep them: a few rows, however many schedules share them."""
+    rows = DefinitionCount.objects.order_by("-schedules", "key").values_list(
+        *DefinitionCount.DEFINITION_FIELDS, "schedules"
+    )[: most + 1]
+    return [
+        Group(definition_of_row(dict(zip(GROUP_FIELDS, row[:8], strict=True))), row[8])
+        for row in rows
+    ]
 
 
 def _group_to_json(group: Group) -> list:

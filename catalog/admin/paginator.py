@@ -6,6 +6,9 @@ from functools import cached_property
 from django.core.paginator import Paginator
 from django.db import connections
 
+from catalog.models import Deployment
+from catalog.models.pages import page_subquery
+
 # Up to this many rows a count is exact; past it PostgreSQL's estimate is shown, marked
 # as one ("about"), and counting costs the same at 10,000 rows as at 1,000,000.
 EXACT_COUNT_LIMIT = 10_000
@@ -37,6 +40,23 @@ class EstimatedCountPaginator(Paginator):
             return counted
         self.estimated = True
         return max(planner_estimate(matches), counted)
+
+    def page(self, number):
+        """The page; a page of deployments filtered by tags (or several queues) is read as
+        the API reads it (`catalog.models.pages`): its ids from the indexes that lead with
+        the tag, its rows by those ids, in one query."""
+        rows = self.object_list
+        if getattr(rows, "model", None) is not Deployment or not rows.query.order_by:
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        ids = page_subquery(rows, list(rows.query.order_by), bottom, top - bottom)
+        if ids is None:
+            return super().page(number)
+        return self._get_page(rows.filter(pk__in=ids), number, self)
 
 
 def table_estimate(queryset) -> int:

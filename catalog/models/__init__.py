@@ -17,6 +17,8 @@ from catalog.models.api_keys import (
 )
 from catalog.models.calendar import CalendarExpansion
 from catalog.models.credentials import VerifiedCredential
+from catalog.models.definition_counts import DefinitionCount
+from catalog.models.deployment_tags import DeploymentTag
 from catalog.models.deployments import (
     FLOW_ID_LABEL,
     NO_SCHEDULE,
@@ -67,10 +69,12 @@ __all__ = [
     "ChangeSet",
     "CollisionStrategy",
     "ConcurrencyLimit",
+    "DefinitionCount",
     "Deployment",
     "DeploymentJson",
     "DeploymentSchedule",
     "DeploymentStatus",
+    "DeploymentTag",
     "Flow",
     "ObjectType",
     "PendingChange",

@@ -10,14 +10,14 @@ a deployment's flow, of what it deleted, since the row is gone when the marks ar
 
 from dataclasses import dataclass, field
 
-from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db import DEFAULT_DB_ALIAS
 
 from catalog.models.deployments import Deployment
 from catalog.models.flows import Flow
 from catalog.models.history import ObjectType, PendingChange
 from catalog.models.limits import ConcurrencyLimit
 from catalog.models.schedules import DeploymentSchedule
-from catalog.models.triggers import postgres_statement_trigger
+from catalog.models.triggers import create_triggers, postgres_statement_trigger
 from catalog.models.variables import Variable
 from catalog.models.work_pools import WorkPool, WorkQueue
 
@@ -173,13 +173,4 @@ def sqlite_mark(watched: Watched, event: str, row: str, object_type: str, column
 
 def install_history_triggers(using: str = DEFAULT_DB_ALIAS, **_) -> None:
     """(Re)creates the triggers; idempotent, connected to `post_migrate`."""
-    if not router.allow_migrate_model(using, PendingChange):
-        return
-    connection = connections[using]
-    if connection.vendor == "postgresql":
-        statements = postgres_history_triggers()
-    else:
-        statements = sqlite_history_triggers()
-    with connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
+    create_triggers(PendingChange, using, postgres_history_triggers, sqlite_history_triggers)

@@ -10,11 +10,15 @@ costs in proportion to the deployments it touches, never to the catalog's size.
 deployment once.
 """
 
-from django.db import DEFAULT_DB_ALIAS, connections, models, router
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Q
 
 from catalog.models.deployments import Deployment
-from catalog.models.triggers import postgres_statement_trigger, sqlite_row_trigger
+from catalog.models.triggers import (
+    create_triggers,
+    postgres_statement_trigger,
+    sqlite_row_trigger,
+)
 
 
 class ScheduleCounts(models.Model):
@@ -124,17 +128,9 @@ def install_schedule_count_triggers(using: str = DEFAULT_DB_ALIAS, **_) -> None:
     """(Re)creates the triggers, gives every deployment its row and recounts every row
     (in one grouped pass, writing only the rows that were wrong). Idempotent; connected
     to `post_migrate`."""
-    if not router.allow_migrate_model(using, ScheduleCounts):
-        return
-    connection = connections[using]
-    if connection.vendor == "postgresql":
-        statements = postgres_count_triggers()
-    else:
-        statements = sqlite_count_triggers()
-    with connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
-        cursor.execute(RECOUNT_EVERY_DEPLOYMENT)
+    if create_triggers(ScheduleCounts, using, postgres_count_triggers, sqlite_count_triggers):
+        with connections[using].cursor() as cursor:
+            cursor.execute(RECOUNT_EVERY_DEPLOYMENT)
 
 
 RECOUNT_EVERY_DEPLOYMENT = f"""INSERT INTO {TABLE} (deployment_id, schedules, active_schedules)

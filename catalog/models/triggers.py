@@ -1,6 +1,10 @@
 """The SQL of the triggers that keep tables beside the catalog's (the kept JSON, the
-change history's marks, the schedule counts): a statement trigger on PostgreSQL, a row
-trigger on SQLite."""
+change history's marks, the schedule counts, the tag rows, the definitions' counts): a
+statement trigger on PostgreSQL, a row trigger on SQLite."""
+
+from collections.abc import Callable
+
+from django.db import connections, router
 
 TRANSITION_TABLES = {
     "INSERT": "NEW TABLE AS written",
@@ -28,3 +32,18 @@ def sqlite_row_trigger(name: str, table: str, event: str, action: str) -> list[s
         f"DROP TRIGGER IF EXISTS {name}",
         f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {action}; END",
     ]
+
+
+def create_triggers(
+    model, using: str, postgres: Callable[[], list[str]], sqlite: Callable[[], list[str]]
+) -> bool:
+    """Runs the statements that (re)create the triggers keeping `model`'s table, those
+    of the database's kind; False where `model` is not migrated."""
+    if not router.allow_migrate_model(using, model):
+        return False
+    connection = connections[using]
+    statements = postgres() if connection.vendor == "postgresql" else sqlite()
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+    return True

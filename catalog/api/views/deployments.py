@@ -29,7 +29,6 @@ from catalog.api.openapi import (
     path_parameter,
     returns,
 )
-from catalog.api.pages import page_ids
 from catalog.api.query_limits import StrictLimitOffsetPagination
 from catalog.api.views.base import (
     FilterRouteView,
@@ -40,6 +39,7 @@ from catalog.api.views.base import (
     write_context,
 )
 from catalog.models import Deployment
+from catalog.models.pages import page_ids
 from catalog.rendering import json_cache
 from catalog.rendering.deployment_json import deployment_instance_json
 from catalog.rendering.jsontext import dumps

@@ -1,0 +1,198 @@
+"""One page of a filtered list of deployments, read so that its cost does not grow with
+the catalog: one rule for the API's filter bodies, the REST listing and the admin's list.
+
+Two kinds of filter leave PostgreSQL no index that returns the matches in the page's
+order, so it either sorted every match or walked the `(name, id)` index testing each row
+(at a million deployments, up to the whole table when the matches sort late):
+
+- A tag filter (`tags.any_` / `tags.all_`, the listing's `?tag=`). Its page is read from
+  the tag rows (`catalog.models.deployment_tags`), whose indexes lead with the tag and
+  then the order: `any_` is a union of one branch per tag, `all_` walks the tag the
+  fewest deployments have (by PostgreSQL's statistics) and tests the others.
+- A filter naming several queues or flows (`work_queue_name.any_: ["default"]` names
+  the "default" queue of every pool) gives `work_queue_id = ANY(ids)`; its page is a
+  union of one branch per id, each the first `offset + limit` rows of the index
+  `(work_queue_id | flow_id, name | -created | -updated, id)`.
+
+Each branch reads at most `offset + limit` rows, so a page reads at most
+(branches x (offset + limit)) rows, whatever the number of deployments. Every other
+filter stays in each branch; the rows and their order are those of the plain query.
+"""
+
+from django.db import connections
+from django.db.models import CharField, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.lookups import Exact
+
+from catalog.models.deployment_tags import TABLE as TAG_TABLE
+from catalog.models.lookups import AnyOf, HasAllTags, HasAnyTags
+
+SPREAD_COLUMNS = ("flow_id", "work_queue_id")
+# Past this many ids or tags, one query over all of them (the branches would cost more).
+MAX_BRANCHES = 64
+# Leading columns of the orders that the indexes on (flow | queue | tag, column, id) serve.
+INDEXED_ORDERS = ("name", "created", "updated")
+# The tag rows' columns for the order's columns (they repeat the deployment's).
+TAG_ROW_COLUMNS = {
+    "name": "tag_rows__name",
+    "created": "tag_rows__created",
+    "updated": "tag_rows__updated",
+    "id": "tag_rows__deployment_id",
+    "pk": "tag_rows__deployment_id",
+}
+
+
+def page_ids(matching: QuerySet, order: list[str], offset: int, limit: int) -> list:
+    """The ids of `matching` (a filtered queryset of deployments) in `order`, from
+    `offset`, at most `limit` of them, in one query."""
+    read = branched_reader(matching, order)
+    if read is not None:
+        return [row[0] for row in read(offset, limit)]
+    return list(matching.order_by(*order)[offset : offset + limit].values_list("id", flat=True))
+
+
+def branched_reader(matching: QuerySet, order: list[str]):
+    """How to read a page of `matching` in `order` by branches, or None when the plain
+    query is the way: a function of offset and limit giving a query whose rows lead with
+    the page's ids, in order."""
+    columns = [field.lstrip("-") for field in order]
+    if not columns or columns[0] not in INDEXED_ORDERS:
+        return None
+    tags = tag_condition(matching)
+    if tags is not None and tag_rows_serve(matching, tags, columns):
+        return lambda offset, limit: tagged_page(matching, tags, order, offset, limit)
+    spread = spread_condition(matching)
+    if spread is not None and compound_pages(matching):
+        return lambda offset, limit: spread_page(matching, spread, order, offset, limit)
+    return None
+
+
+def page_subquery(matching: QuerySet, order: list[str], offset: int, limit: int):
+    """The page's ids as SQL to filter `matching`'s rows with (`pk__in`), so that the
+    rows are read in the same query; None when the plain query is the way."""
+    read = branched_reader(matching, order)
+    if read is None:
+        return None
+    sql, params = read(offset, limit).query.sql_with_params()
+    return RawSQL(f"SELECT page.id FROM ({sql}) page", params)
+
+
+def tag_rows_serve(matching: QuerySet, condition, columns: list[str]) -> bool:
+    """Whether the tag rows hold the order's columns, and the page takes one branch or
+    the database orders and cuts each branch of a union."""
+    one_branch = isinstance(condition, HasAllTags) or len(condition.tags()) == 1
+    ordered = all(column in TAG_ROW_COLUMNS for column in columns)
+    return ordered and (one_branch or compound_pages(matching))
+
+
+def compound_pages(matching: QuerySet) -> bool:
+    """Whether the database orders and cuts each branch of a union (PostgreSQL)."""
+    return connections[matching.db].features.supports_slicing_ordering_in_compound
+
+
+def spread_page(matching, spread, order, offset, limit) -> QuerySet:
+    position, condition = spread
+    columns = [field.lstrip("-") for field in order]
+    selected = ["id", *(column for column in columns if column != "id")]
+    branches = [
+        id_branch(matching, position, condition, value)
+        .order_by(*order)
+        .values_list(*selected)[: offset + limit]
+        for value in condition.rhs
+    ]
+    union = branches[0].union(*branches[1:], all=True).order_by(*order)
+    return union[offset : offset + limit]
+
+
+def spread_condition(matching: QuerySet) -> tuple[int, AnyOf] | None:
+    """A condition all rows must meet (`AND`ed at the top) that is `column = ANY(ids)` of
+    a few ids on a column an index leads with, and its position."""
+    for position, child in top_conditions(matching):
+        if (
+            isinstance(child, AnyOf)
+            and target_column(child) in SPREAD_COLUMNS
+            and 1 < len(child.rhs) <= MAX_BRANCHES
+        ):
+            return position, child
+    return None
+
+
+def id_branch(matching: QuerySet, position: int, condition: AnyOf, value) -> QuerySet:
+    """`matching` with `column = value` in place of `column = ANY(ids)`."""
+    one = matching.all()
+    one.query.where = one.query.where.clone()
+    one.query.where.children[position] = Exact(condition.lhs, value)
+    return one
+
+
+def top_conditions(matching: QuerySet):
+    """The conditions every row must meet, with their positions (none when the filter is
+    an OR or a negation at the top)."""
+    where = matching.query.where
+    if where.connector != "AND" or where.negated:
+        return []
+    return list(enumerate(where.children))
+
+
+def target_column(condition) -> str | None:
+    target = getattr(condition.lhs, "target", None)
+    return None if target is None else target.column
+
+
+def tag_condition(matching: QuerySet) -> HasAllTags | HasAnyTags | None:
+    """The deployments' tag filter every row must meet: an `all_` before an `any_`
+    (it leaves the fewer rows)."""
+    found = [
+        child
+        for _, child in top_conditions(matching)
+        if isinstance(child, HasAllTags | HasAnyTags)
+        and target_column(child) == "tags"
+        and child.lhs.target.model is matching.model
+        and 0 < len(child.tags()) <= MAX_BRANCHES
+    ]
+    found.sort(key=lambda condition: not isinstance(condition, HasAllTags))
+    return found[0] if found else None
+
+
+def tagged_page(matching, condition, order, offset, limit) -> QuerySet:
+    """The page read from the tag rows."""
+    by_rows = [
+        f"{'-' if field.startswith('-') else ''}{TAG_ROW_COLUMNS[field.lstrip('-')]}"
+        for field in order
+    ]
+    selected = ["id", *(TAG_ROW_COLUMNS[field.lstrip("-")] for field in order)]
+    if isinstance(condition, HasAllTags):
+        tags = [rarest_tag(matching.db, condition.tags())]
+    else:
+        tags = condition.tags()
+    branches = [
+        matching.filter(tag_rows__tag=tag).order_by(*by_rows).values_list(*selected) for tag in tags
+    ]
+    if len(branches) == 1:
+        return branches[0][offset : offset + limit]
+    branches = [branch[: offset + limit] for branch in branches]
+    # UNION, not UNION ALL: a deployment with two of the tags is on the page once.
+    union = branches[0].union(*branches[1:]).order_by(*by_rows)
+    return union[offset : offset + limit]
+
+
+# The tags and their frequencies, in PostgreSQL's statistics of the tag rows.
+_TAG_FREQUENCIES = f"""SELECT m.tag, m.frequency FROM pg_stats s,
+unnest(s.most_common_vals::text::text[], s.most_common_freqs) AS m(tag, frequency)
+WHERE s.schemaname = current_schema() AND s.tablename = '{TAG_TABLE}' AND s.attname = 'tag'"""
+
+
+def rarest_tag(using: str, tags: list[str]):
+    """Of the tags, the one PostgreSQL's statistics of the tag rows say the fewest
+    deployments have (one outside its most common values counts as rarer than all of
+    them; the first one when there are no statistics), chosen in the page's own query;
+    the first one elsewhere."""
+    if len(tags) == 1 or connections[using].vendor != "postgresql":
+        return tags[0]
+    return RawSQL(
+        "SELECT given.tag FROM unnest(%s::text[]) WITH ORDINALITY AS given(tag, position) "
+        f"LEFT JOIN ({_TAG_FREQUENCIES}) known ON known.tag = given.tag "
+        "ORDER BY COALESCE(known.frequency, 0), given.position LIMIT 1",
+        [tags],
+        output_field=CharField(),
+    )
