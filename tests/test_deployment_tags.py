@@ -12,7 +12,7 @@ from catalog.admin.paginator import EstimatedCountPaginator
 from catalog.importing.run import import_paths
 from catalog.models import Deployment, DeploymentTag, Flow
 from catalog.models.deployment_tags import make_every_tag_row
-from catalog.models.pages import page_ids, rarest_tag, tag_condition
+from catalog.models.pages import count_of, page_ids, rarest_tag, tag_condition
 from tests.conftest import prefect_file
 from tests.factories import DeploymentFactory, FlowFactory, WorkQueueFactory
 
@@ -246,3 +246,28 @@ def test_the_admin_s_tag_filter_lists_the_tagged_deployments_in_name_order(
     shown = [row.pk for row in response.context["cl"].result_list]
     matching = Deployment.objects.filter(tags__has_any_tags=["team-1", "team-3"])
     assert shown == plain_page(matching, ["name", "id"], 0, 50)
+
+
+@pytest.mark.parametrize("conditions", TAG_FILTERS, ids=str)
+def test_a_tag_filter_s_count_is_the_plain_count(tagged_catalog, conditions):
+    matching = Deployment.objects.filter(**conditions)
+    assert count_of(matching) == matching.count()
+    assert count_of(matching, 3) == min(3, matching.count())
+
+
+def test_a_count_of_tags_alone_reads_the_tag_rows_only(tagged_catalog, django_assert_num_queries):
+    matching = Deployment.objects.filter(tags__has_any_tags=["team-1", "team-2", "nope"])
+    expected = matching.count()
+    with django_assert_num_queries(1) as captured:
+        assert count_of(matching) == expected
+    assert 'catalog_deployment"' not in captured.captured_queries[0]["sql"]
+
+
+def test_a_flow_s_tags_are_not_counted_from_deployment_tag_rows():
+    from catalog.models import Flow
+
+    FlowFactory(tags=["team-1"])
+    DeploymentFactory(tags=["team-1"])
+    matching = Flow.objects.filter(tags__has_any_tags=["team-1"])
+    assert tag_condition(matching) is None
+    assert count_of(matching) == 1

@@ -31,6 +31,19 @@ def test_it_reads_postgres_urls():
     assert (database["HOST"], database["PORT"], database["NAME"]) == ("db.example", 5433, "catalog")
 
 
+def test_postgres_connections_run_without_jit():
+    database = database_from_url("postgres://db.example/catalog?options=-c%20work_mem%3D64MB")
+    assert database["OPTIONS"]["options"] == "-c work_mem=64MB -c jit=off"
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_the_test_database_runs_without_jit():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+
+
 def test_it_refuses_a_boolean_it_cannot_read(monkeypatch):
     monkeypatch.setenv("DJANGO_DEBUG", "maybe")
     with pytest.raises(Exception, match="DJANGO_DEBUG must be true or false"):

@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.db import connections
 
 from catalog.models import Deployment
-from catalog.models.pages import page_subquery
+from catalog.models.pages import count_of, page_subquery
 
 # Up to this many rows a count is exact; past it PostgreSQL's estimate is shown, marked
 # as one ("about"), and counting costs the same at 10,000 rows as at 1,000,000.
@@ -35,7 +35,10 @@ class EstimatedCountPaginator(Paginator):
                 return estimate
             return super().count
         matches = self.object_list.order_by().values("pk")
-        counted = matches[: EXACT_COUNT_LIMIT + 1].count()
+        if self.object_list.model is Deployment:
+            counted = count_of(matches, EXACT_COUNT_LIMIT + 1)
+        else:
+            counted = matches[: EXACT_COUNT_LIMIT + 1].count()
         if counted <= EXACT_COUNT_LIMIT:
             return counted
         self.estimated = True

@@ -20,11 +20,13 @@ filter stays in each branch; the rows and their order are those of the plain que
 """
 
 from django.db import connections
-from django.db.models import CharField, QuerySet
+from django.db.models import CharField, Count, OuterRef, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.lookups import Exact
 
 from catalog.models.deployment_tags import TABLE as TAG_TABLE
+from catalog.models.deployment_tags import DeploymentTag
+from catalog.models.deployments import Deployment
 from catalog.models.lookups import AnyOf, HasAllTags, HasAnyTags
 
 SPREAD_COLUMNS = ("flow_id", "work_queue_id")
@@ -37,8 +39,8 @@ TAG_ROW_COLUMNS = {
     "name": "tag_rows__name",
     "created": "tag_rows__created",
     "updated": "tag_rows__updated",
-    "id": "tag_rows__deployment_id",
-    "pk": "tag_rows__deployment_id",
+    "id": "id",
+    "pk": "id",
 }
 
 
@@ -59,7 +61,7 @@ def branched_reader(matching: QuerySet, order: list[str]):
     if not columns or columns[0] not in INDEXED_ORDERS:
         return None
     tags = tag_condition(matching)
-    if tags is not None and tag_rows_serve(matching, tags, columns):
+    if tags is not None and tag_rows_serve(matching, tags[1], columns):
         return lambda offset, limit: tagged_page(matching, tags, order, offset, limit)
     spread = spread_condition(matching)
     if spread is not None and compound_pages(matching):
@@ -73,8 +75,11 @@ def page_subquery(matching: QuerySet, order: list[str], offset: int, limit: int)
     read = branched_reader(matching, order)
     if read is None:
         return None
-    sql, params = read(offset, limit).query.sql_with_params()
-    return RawSQL(f"SELECT page.id FROM ({sql}) page", params)
+    page = read(offset, limit)
+    sql, params = page.query.sql_with_params()
+    # The column of the ids, the first one: a deployment's `id` or a tag row's.
+    first = page.query.values_select[0].split("__")[-1]
+    return RawSQL(f"SELECT page.{first} FROM ({sql}) page", params)
 
 
 def tag_rows_serve(matching: QuerySet, condition, columns: list[str]) -> bool:
@@ -139,41 +144,93 @@ def target_column(condition) -> str | None:
     return None if target is None else target.column
 
 
-def tag_condition(matching: QuerySet) -> HasAllTags | HasAnyTags | None:
-    """The deployments' tag filter every row must meet: an `all_` before an `any_`
-    (it leaves the fewer rows)."""
+def tag_condition(matching: QuerySet) -> tuple[int, HasAllTags | HasAnyTags] | None:
+    """The deployments' tag filter every row must meet, and its position: an `all_`
+    before an `any_` (it leaves the fewer rows)."""
     found = [
-        child
-        for _, child in top_conditions(matching)
+        (position, child)
+        for position, child in top_conditions(matching)
         if isinstance(child, HasAllTags | HasAnyTags)
         and target_column(child) == "tags"
-        and child.lhs.target.model is matching.model
+        and child.lhs.target.model is matching.model is Deployment
         and 0 < len(child.tags()) <= MAX_BRANCHES
     ]
-    found.sort(key=lambda condition: not isinstance(condition, HasAllTags))
+    found.sort(key=lambda item: not isinstance(item[1], HasAllTags))
     return found[0] if found else None
 
 
-def tagged_page(matching, condition, order, offset, limit) -> QuerySet:
-    """The page read from the tag rows."""
-    by_rows = [
-        f"{'-' if field.startswith('-') else ''}{TAG_ROW_COLUMNS[field.lstrip('-')]}"
-        for field in order
-    ]
-    selected = ["id", *(TAG_ROW_COLUMNS[field.lstrip("-")] for field in order)]
+# The tag rows' columns for the order's, read from the tag rows alone.
+OWN_COLUMNS = {"name": "name", "created": "created", "updated": "updated", "id": "deployment_id"}
+OWN_COLUMNS["pk"] = OWN_COLUMNS["id"]
+
+
+def tagged_page(matching, found, order, offset, limit) -> QuerySet:
+    """The page read from the tag rows: a branch a tag, each walking the index that leads
+    with its tag in the page's order. The tag filter itself is left out of the branches
+    (a tag row of `any_`'s tags meets it; `all_` counts the tags' rows through the
+    primary key): its JSON test would lead PostgreSQL to read every match through the GIN index
+    and sort them. With no other filter a branch reads the tag rows alone."""
+    position, condition = found
+    rest = without_condition(matching, position)
     if isinstance(condition, HasAllTags):
-        tags = [rarest_tag(matching.db, condition.tags())]
+        tags, required = [rarest_tag(matching.db, condition.tags())], condition.tags()
     else:
-        tags = condition.tags()
-    branches = [
-        matching.filter(tag_rows__tag=tag).order_by(*by_rows).values_list(*selected) for tag in tags
+        tags, required = condition.tags(), []
+    if rest.query.where.children:
+        columns, owner = TAG_ROW_COLUMNS, "pk"
+        branches = [rest.filter(tag_rows__tag=tag) for tag in tags]
+    else:
+        columns, owner = OWN_COLUMNS, "deployment_id"
+        rows = DeploymentTag.objects.using(matching.db)
+        branches = [rows.filter(tag=tag) for tag in tags]
+    if required:
+        # A scalar subquery, probed a row at a time through the primary key; PostgreSQL
+        # would turn an EXISTS into a join, misjudge its rows and sort every match.
+        held = (
+            DeploymentTag.objects.filter(deployment_id=OuterRef(owner), tag__in=required)
+            .order_by()
+            .values("deployment_id")
+            .annotate(held=Count("*"))
+            .values("held")
+        )
+        branches = [
+            branch.alias(tags_held=Subquery(held)).filter(tags_held=len(required))
+            for branch in branches
+        ]
+    by_rows = [
+        f"{'-' if field.startswith('-') else ''}{columns[field.lstrip('-')]}" for field in order
     ]
+    selected = list(dict.fromkeys([columns["id"], *(columns[f.lstrip("-")] for f in order)]))
+    branches = [branch.order_by(*by_rows).values_list(*selected) for branch in branches]
     if len(branches) == 1:
         return branches[0][offset : offset + limit]
     branches = [branch[: offset + limit] for branch in branches]
     # UNION, not UNION ALL: a deployment with two of the tags is on the page once.
     union = branches[0].union(*branches[1:]).order_by(*by_rows)
     return union[offset : offset + limit]
+
+
+def count_of(matching: QuerySet, most: int | None = None) -> int:
+    """How many deployments `matching` holds (at most `most`, when given). Filtered by
+    `any_` of some tags and nothing else, they are counted from the tag rows' index: an
+    index-only count, with no deployment read."""
+    found = tag_condition(matching)
+    if found is not None and isinstance(found[1], HasAnyTags):
+        position, condition = found
+        if not without_condition(matching, position).query.where.children:
+            rows = DeploymentTag.objects.using(matching.db).filter(tag__in=condition.tags())
+            if len(condition.tags()) > 1:
+                rows = rows.values("deployment_id").distinct()
+            return rows[:most].count()
+    return matching[:most].count()
+
+
+def without_condition(matching: QuerySet, position: int) -> QuerySet:
+    """`matching` without its top condition at `position`."""
+    rest = matching.all()
+    rest.query.where = rest.query.where.clone()
+    del rest.query.where.children[position]
+    return rest
 
 
 # The tags and their frequencies, in PostgreSQL's statistics of the tag rows.

@@ -39,7 +39,7 @@ from catalog.api.views.base import (
     write_context,
 )
 from catalog.models import Deployment
-from catalog.models.pages import page_ids
+from catalog.models.pages import count_of, page_ids
 from catalog.rendering import json_cache
 from catalog.rendering.deployment_json import deployment_instance_json
 from catalog.rendering.jsontext import dumps
@@ -78,7 +78,7 @@ class DeploymentListPagination(StrictLimitOffsetPagination):
         """DRF's count and page, the page being the ids `page_ids` reads."""
         self.request = request
         self.limit = self.get_limit(request)
-        self.count = self.get_count(queryset)
+        self.count = count_of(queryset)
         self.offset = self.get_offset(request)
         self.display_page_controls = self.count > self.limit and self.template is not None
         if self.count == 0 or self.offset > self.count:
@@ -277,7 +277,7 @@ class DeploymentCountView(FilterRouteView):
     reads_limit = False
 
     def answer(self, query, limit: None) -> Response:
-        return Response(query.apply(Deployment.objects.all()).count())
+        return Response(count_of(query.apply(Deployment.objects.all())))
 
 
 @extend_schema_view(
@@ -299,7 +299,7 @@ class DeploymentPaginateView(FilterRouteView):
         matching = query.apply(Deployment.objects.all())
         start = (query.page - 1) * limit
         page = deployments_json(matching, query.sort.order_by(), start, limit)
-        envelope = dumps(page_of([], matching.count(), limit, query.page))
+        envelope = dumps(page_of([], count_of(matching), limit, query.page))
         # `results` leads Prefect's envelope: the kept bodies go in place of its `[]`.
         return json_response(b'{"results":' + page + envelope[len(b'{"results":[]') :])
 
