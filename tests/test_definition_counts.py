@@ -142,3 +142,12 @@ def test_the_unfiltered_calendar_reads_the_counts_in_one_query(fleet, django_ass
     with django_assert_num_queries(1):
         groups = stored_definition_groups(Filters(), MOST)
     assert sorted(map(repr, groups)) == grouped()
+
+
+def test_emptying_the_counts_before_the_schedules_leaves_no_count_below_zero(fleet):
+    """Django's flush (between browser tests) deletes table by table, on SQLite with
+    DELETE, whose triggers then take away counts that are gone."""
+    DefinitionCount.objects.all().delete()
+    DeploymentSchedule.objects.filter(slug="hourly").delete()
+    Deployment.objects.filter(pk=fleet[0].pk).delete()
+    assert not DefinitionCount.objects.filter(schedules__lte=0).exists()

@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'default_permissions': (),
-                'indexes': [models.Index(fields=['-schedules'], name='catalog_definitions_most'), models.Index(condition=models.Q(('schedules', 0)), fields=['key'], name='catalog_definitions_none')],
+                'indexes': [models.Index(fields=['-schedules'], name='catalog_definitions_most'), models.Index(condition=models.Q(('schedules__lte', 0)), fields=['key'], name='catalog_definitions_none')],
             },
         ),
         migrations.RunPython(count_definitions, migrations.RunPython.noop, elidable=True),
