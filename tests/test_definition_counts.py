@@ -15,7 +15,7 @@ from catalog.admin.calendar_data import (
 )
 from catalog.importing.run import import_paths
 from catalog.models import DefinitionCount, Deployment, DeploymentSchedule, Flow
-from catalog.models.definition_counts import count_every_definition
+from catalog.models.definition_counts import compact_definition_counts, count_every_definition
 from catalog.rules.schedules import CronSchedule, IntervalSchedule, RRuleSchedule
 from tests.conftest import prefect_file
 from tests.factories import DeploymentFactory, DeploymentScheduleFactory, FlowFactory
@@ -108,7 +108,7 @@ def test_a_schedule_of_a_paused_deployment_and_a_deleted_flow_are_counted():
     assert_counts_follow_the_schedules()
     assert sum(group.schedules for group in counted_definition_groups(MOST)) == 1
     Flow.objects.filter(pk=flow.pk).delete()
-    assert not DefinitionCount.objects.exists()
+    assert counted_definition_groups(MOST) == []
 
 
 def test_the_importer_s_writes_are_counted():
@@ -144,10 +144,67 @@ def test_the_unfiltered_calendar_reads_the_counts_in_one_query(fleet, django_ass
     assert sorted(map(repr, groups)) == grouped()
 
 
-def test_emptying_the_counts_before_the_schedules_leaves_no_count_below_zero(fleet):
+def test_emptying_the_counts_before_the_schedules_shows_no_count_below_zero(fleet):
     """Django's flush (between browser tests) deletes table by table, on SQLite with
     DELETE, whose triggers then take away counts that are gone."""
     DefinitionCount.objects.all().delete()
     DeploymentSchedule.objects.filter(slug="hourly").delete()
     Deployment.objects.filter(pk=fleet[0].pk).delete()
-    assert not DefinitionCount.objects.filter(schedules__lte=0).exists()
+    assert all(group.schedules > 0 for group in counted_definition_groups(MOST))
+    compact_definition_counts()
+    assert all(group.schedules > 0 for group in counted_definition_groups(MOST))
+
+
+def test_changes_add_rows_and_compaction_sums_them_into_one_a_definition(fleet):
+    before = kept()
+    for _ in range(3):
+        Deployment.objects.filter(pk=fleet[0].pk).update(paused=True)
+        Deployment.objects.filter(pk=fleet[0].pk).update(paused=False)
+    rows = DefinitionCount.objects.count()
+    compact_definition_counts()
+    assert kept() == before == grouped()
+    definitions = DefinitionCount.objects.values("key").distinct().count()
+    assert DefinitionCount.objects.count() == definitions < rows
+
+
+def test_the_calendar_compacts_the_counts_once_changes_pile_up(fleet, monkeypatch):
+    monkeypatch.setattr("catalog.admin.calendar_data.COMPACT_ABOVE_ROWS", 20)
+    for _ in range(10):
+        Deployment.objects.filter(pk=fleet[0].pk).update(paused=True)
+        Deployment.objects.filter(pk=fleet[0].pk).update(paused=False)
+    piled = DefinitionCount.objects.count()
+    assert sorted(map(repr, counted_definition_groups(MOST))) == grouped()
+    assert DefinitionCount.objects.count() < piled
+    assert_counts_follow_the_schedules()
+
+
+def test_an_import_leaves_one_row_a_definition():
+    import_paths([prefect_file("20_get_deployment_full.json")], flow_name="anchor-etl")
+    definitions = DefinitionCount.objects.values("key").distinct().count()
+    assert DefinitionCount.objects.count() == definitions
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_two_open_transactions_changing_one_definition_do_not_wait_for_each_other():
+    """An import's long transaction and an API write touch the same definitions: the
+    counts only ever gain rows, so neither waits for the other's commit."""
+    import psycopg
+
+    made = make_fleet(2)
+    settings = connection.settings_dict
+    conninfo = {
+        "host": settings["HOST"] or "127.0.0.1",
+        "port": settings["PORT"] or 5432,
+        "user": settings["USER"],
+        "dbname": settings["NAME"],
+    }
+    update = "UPDATE catalog_deploymentschedule SET active = false WHERE deployment_id = %s"
+    with psycopg.connect(**conninfo) as first, psycopg.connect(**conninfo) as second:
+        first.execute(update, [made[0].pk])  # left open: its transaction holds its rows
+        second.execute("SET lock_timeout = '2s'")
+        second.execute(update, [made[1].pk])  # the same three definitions
+        second.commit()
+        first.commit()
+    assert_counts_follow_the_schedules()
+    assert counted_definition_groups(MOST) == []

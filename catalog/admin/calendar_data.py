@@ -29,23 +29,15 @@ from catalog.models import (
     PendingChange,
     Version,
 )
-from catalog.models.definition_counts import phase_sql
+from catalog.models.definition_counts import compact_definition_counts, phase_sql
 from catalog.rules import fleet_calendar
 from catalog.rules.fleet_calendar import Definition, Window
 from catalog.rules.schedule_budget import ScheduleBudgetExceeded, page_budget
 
 # Expansions stored this long ago are deleted when new ones are stored.
 KEPT_FOR = timedelta(days=7)
-GROUP_FIELDS = (
-    "kind",
-    "interval",
-    "phase",
-    "group_anchor",
-    "cron",
-    "day_or",
-    "rrule",
-    "group_zone",
-)
+# A definition's columns as grouped, the zone last (`DefinitionCount` keeps the same).
+GROUP_FIELDS = (*DefinitionCount.DEFINITION_FIELDS[:-1], "group_zone")
 ROW_FIELDS = ("kind", "interval", "phase", "anchor_date", "cron", "day_or", "rrule", "timezone")
 
 
@@ -150,12 +142,25 @@ def stored_definition_groups(filters: Filters, most: int) -> list[Group]:
     return groups
 
 
+# The changes' rows the counts may pile up, past one a definition, before a read sums
+# them (an import sums its own at its end).
+COMPACT_ABOVE_ROWS = 1000
+_COUNTED = f"""SELECT {", ".join(f'"{name}"' for name in DefinitionCount.DEFINITION_FIELDS)},
+SUM(schedules), SUM(COUNT(*)) OVER (), COUNT(*) OVER ()
+FROM {DefinitionCount._meta.db_table}
+GROUP BY key, {", ".join(f'"{name}"' for name in DefinitionCount.DEFINITION_FIELDS)}
+HAVING SUM(schedules) > 0 ORDER BY 9 DESC, key LIMIT %s"""
+
+
 def counted_definition_groups(most: int) -> list[Group]:
     """The definitions of every counted schedule, most shared first, at most `most + 1`,
-    as the triggers keep them: a few rows, however many schedules share them."""
-    rows = DefinitionCount.objects.order_by("-schedules", "key").values_list(
-        *DefinitionCount.DEFINITION_FIELDS, "schedules"
-    )[: most + 1]
+    as the triggers keep them: a few rows, however many schedules share them. When
+    changes have piled up rows, they are summed for the next read."""
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNTED, [most + 1])
+        rows = cursor.fetchall()
+    if rows and rows[0][9] > rows[0][10] + COMPACT_ABOVE_ROWS:
+        compact_definition_counts()
     return [
         Group(definition_of_row(dict(zip(GROUP_FIELDS, row[:8], strict=True))), row[8])
         for row in rows

@@ -22,6 +22,7 @@ from catalog.models import (
     labels_with_flow_id,
 )
 from catalog.models.bulk import insert_rows
+from catalog.models.definition_counts import compact_definition_counts
 from catalog.models.deployments import FLOW_ID_LABEL
 from catalog.services.context import WriteContext
 from catalog.services.deployment_rules import cross_field_problems
@@ -68,8 +69,10 @@ class Writer:
         self.write_deployments(specs, flows, candidates)
 
     def finish(self) -> None:
-        """After every batch: limits listed before the deployments that own them."""
+        """After every batch: limits listed before the deployments that own them; the
+        definitions' counts that the batches' writes added, summed (one row each)."""
         self.shared.adopt_owned_limits()
+        compact_definition_counts()
 
     # Deployments -------------------------------------------------------------------
 

@@ -11,6 +11,13 @@ def make_tag_rows(apps, schema_editor):
     install_tag_triggers(schema_editor.connection.alias)
 
 
+def undo_make_tag_rows(apps, schema_editor):
+    """The triggers go before the table does."""
+    from catalog.models.deployment_tags import drop_tag_triggers
+
+    drop_tag_triggers(schema_editor.connection)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -33,7 +40,7 @@ class Migration(migrations.Migration):
             },
         ),
         # Filled before its indexes are made: one sort each instead of a row at a time.
-        migrations.RunPython(make_tag_rows, migrations.RunPython.noop, elidable=True),
+        migrations.RunPython(make_tag_rows, undo_make_tag_rows, elidable=True),
         migrations.AddIndex(
             model_name='deploymenttag',
             index=models.Index(fields=['tag', 'name', 'deployment'], name='catalog_tag_name'),

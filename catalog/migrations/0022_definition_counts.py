@@ -10,6 +10,13 @@ def count_definitions(apps, schema_editor):
     install_definition_triggers(schema_editor.connection.alias)
 
 
+def undo_count_definitions(apps, schema_editor):
+    """The triggers go before the table does."""
+    from catalog.models.definition_counts import drop_definition_triggers
+
+    drop_definition_triggers(schema_editor.connection)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -20,7 +27,8 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='DefinitionCount',
             fields=[
-                ('key', models.TextField(primary_key=True, serialize=False)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.TextField()),
                 ('kind', models.CharField(max_length=8)),
                 ('interval', models.FloatField(null=True)),
                 ('phase', models.BigIntegerField(null=True)),
@@ -33,8 +41,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'default_permissions': (),
-                'indexes': [models.Index(fields=['-schedules'], name='catalog_definitions_most'), models.Index(condition=models.Q(('schedules__lte', 0)), fields=['key'], name='catalog_definitions_none')],
             },
         ),
-        migrations.RunPython(count_definitions, migrations.RunPython.noop, elidable=True),
+        migrations.RunPython(count_definitions, undo_count_definitions, elidable=True),
     ]

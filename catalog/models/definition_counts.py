@@ -6,19 +6,24 @@ A counted schedule is an active schedule of an unpaused deployment, the ones the
 calendar shows. Schedules are grouped by definition as the calendar groups them
 (`catalog.admin.calendar_data`): an interval's anchor is reduced to its phase when the
 interval adds elapsed time only (`fleet_calendar.interval_phase`), so that schedules
-running at the same minutes share one row whatever their anchors.
+running at the same minutes share one definition whatever their anchors.
 
 Whatever writes schedules or deployments (the ORM, the importer's COPY, raw SQL), the
-triggers add and take away the schedules each statement touched, in the writing
-transaction: a write costs in proportion to the schedules it touches. Migration 0022
-counted the schedules stored before it.
+triggers add a row for each definition a statement changed, with the schedules it added
+(or, negative, took away), in the writing transaction. Rows are only ever added, never
+updated: one row a definition, updated by every writer, would make concurrent writers
+(an import's long transaction and the API's writes) wait for each other, and deadlock
+when they touch two definitions in turn. A definition's count is the sum of its rows;
+`compact_definition_counts` sums them into one row each, skipping rows another
+transaction holds (an import compacts at its end, the calendar when it finds many).
+Migration 0022 counted the schedules stored before it.
 """
 
-from django.db import DEFAULT_DB_ALIAS, models
-from django.db.models import Q
+from django.db import DEFAULT_DB_ALIAS, models, transaction
 
 from catalog.models.triggers import (
     create_triggers,
+    drop_triggers,
     postgres_statement_trigger,
     sqlite_row_trigger,
 )
@@ -26,9 +31,9 @@ from catalog.rules import fleet_calendar
 
 
 class DefinitionCount(models.Model):
-    # The definition's columns joined (a digest of them on PostgreSQL, whose indexes
-    # refuse long keys): one row a definition.
-    key = models.TextField(primary_key=True)
+    # The definition's columns joined (a digest of them on PostgreSQL): what the rows of
+    # one definition share.
+    key = models.TextField()
     kind = models.CharField(max_length=8)
     interval = models.FloatField(null=True)
     phase = models.BigIntegerField(null=True)
@@ -37,6 +42,7 @@ class DefinitionCount(models.Model):
     day_or = models.BooleanField()
     rrule = models.TextField(null=True)
     timezone = models.TextField(null=True)
+    # Schedules added (taken away when negative) by one change, or the sum of several.
     schedules = models.IntegerField()
 
     # The columns of a definition, in the order of `DEFINITION_COLUMNS`.
@@ -53,16 +59,9 @@ class DefinitionCount(models.Model):
 
     class Meta:
         default_permissions = ()
-        indexes = [
-            models.Index(fields=["-schedules"], name="catalog_definitions_most"),
-            # The rows the triggers delete once no schedule has their definition.
-            models.Index(
-                fields=["key"], condition=Q(schedules__lte=0), name="catalog_definitions_none"
-            ),
-        ]
 
     def __str__(self) -> str:
-        return f"{self.schedules} {self.kind} schedules"
+        return f"{self.schedules:+} {self.kind} schedules"
 
 
 TABLE = "catalog_definitioncount"
@@ -97,7 +96,7 @@ def phase_sql(vendor: str, kind: str, interval: str, zone: str, anchor: str) -> 
     )
 
 
-# The counts' upsert, for any set of schedule rows -------------------------------------
+# The counts' changes, for any set of schedule rows ----------------------------------
 
 _KEY_PART = {
     "postgresql": "COALESCE(CAST(g.\"{column}\" AS text), chr(1) || 'null')",
@@ -106,9 +105,6 @@ _KEY_PART = {
 _SEPARATOR = {"postgresql": " || chr(31) || ", "sqlite": " || char(31) || "}
 _KEY = {"postgresql": "md5({joined})", "sqlite": "{joined}"}
 ROW_COLUMNS = ("kind", "interval", "anchor_date", "cron", "day_or", "rrule", "timezone")
-# Below 0 too: on SQLite, Django's flush empties this table with DELETE before the
-# schedules, whose triggers then take away what is no longer there.
-DELETE_UNUSED = f"DELETE FROM {TABLE} WHERE schedules <= 0"
 
 
 def quoted(columns, prefix: str = "") -> str:
@@ -122,9 +118,9 @@ def definition_key_sql(vendor: str) -> str:
     return _KEY[vendor].format(joined=joined)
 
 
-def counted_upsert(vendor: str, rows: str, sign: int) -> str:
-    """Adds `sign` x the schedules of `rows` (a FROM clause whose rows are aliased `s`,
-    with its WHERE) to their definitions' counts."""
+def counted_insert(vendor: str, rows: str, sign: int) -> str:
+    """A row a definition of the schedules of `rows` (a FROM clause whose rows are
+    aliased `s`, with its WHERE), counting `sign` x its schedules."""
     phase = phase_sql(vendor, "s.kind", 's."interval"', "s.timezone", "s.anchor_date")
     grouped = (
         'SELECT p.kind, p."interval", p.phase, '
@@ -136,16 +132,13 @@ def counted_upsert(vendor: str, rows: str, sign: int) -> str:
     return (
         f"INSERT INTO {TABLE} (key, {quoted(DEFINITION_COLUMNS)}, schedules) "
         f"SELECT {definition_key_sql(vendor)}, {quoted(DEFINITION_COLUMNS, 'g.')}, g.schedules "
-        f"FROM ({grouped}) g WHERE true ON CONFLICT (key) DO UPDATE "
-        f"SET schedules = {TABLE}.schedules + excluded.schedules"
+        f"FROM ({grouped}) g"
     )
 
 
 def counted_change(vendor: str, *changes: tuple[str, int]) -> str:
-    """The upserts of (rows, sign) in turn, then the counts left at 0 deleted."""
-    return "; ".join(
-        [*(counted_upsert(vendor, rows, sign) for rows, sign in changes), DELETE_UNUSED]
-    )
+    """The inserts of (rows, sign), in turn."""
+    return "; ".join(counted_insert(vendor, rows, sign) for rows, sign in changes)
 
 
 # The triggers ---------------------------------------------------------------------------
@@ -229,9 +222,51 @@ def install_definition_triggers(using: str = DEFAULT_DB_ALIAS, **_) -> None:
     )
 
 
+def drop_definition_triggers(connection) -> None:
+    """Undoes `install_definition_triggers` (migration 0022, when it is reversed)."""
+    tables_events = [
+        (table, event)
+        for table in (SCHEDULES, DEPLOYMENTS)
+        for event in ("INSERT", "UPDATE", "DELETE")
+    ]
+    drop_triggers(
+        connection, [(trigger_name(table, event), table) for table, event in tables_events]
+    )
+
+
 def count_every_definition(connection) -> None:
     """Counts every stored schedule afresh (migration 0022; tests check the triggers
     against it)."""
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {TABLE}")
-        cursor.execute(counted_upsert(connection.vendor, counted_rows(SCHEDULES), 1))
+        cursor.execute(counted_insert(connection.vendor, counted_rows(SCHEDULES), 1))
+
+
+_SUMS = (
+    f"SELECT key, {quoted(DEFINITION_COLUMNS)}, SUM(schedules) FROM {{rows}} "
+    f"GROUP BY key, {quoted(DEFINITION_COLUMNS)} HAVING SUM(schedules) <> 0"
+)
+_COLUMNS = f"key, {quoted(DEFINITION_COLUMNS)}, schedules"
+# One statement: the rows no other transaction holds are deleted and their sums written.
+_POSTGRES_COMPACTION = (
+    f"WITH gone AS (DELETE FROM {TABLE} WHERE id IN "
+    f"(SELECT id FROM {TABLE} FOR UPDATE SKIP LOCKED) RETURNING {_COLUMNS}) "
+    f"INSERT INTO {TABLE} ({_COLUMNS}) {_SUMS.format(rows='gone')}"
+)
+
+
+def compact_definition_counts(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Each definition's rows summed into one (a definition whose rows sum to 0 goes)."""
+    connection = transaction.get_connection(using)
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_POSTGRES_COMPACTION)
+            return
+        # SQLite: a single writer at a time, so nothing else holds these rows.
+        cursor.execute(f"SELECT MAX(id) FROM {TABLE}")
+        newest = cursor.fetchone()[0]
+        if newest is None:
+            return
+        older = f"(SELECT * FROM {TABLE} WHERE id <= {int(newest)})"
+        cursor.execute(f"INSERT INTO {TABLE} ({_COLUMNS}) {_SUMS.format(rows=older)}")
+        cursor.execute(f"DELETE FROM {TABLE} WHERE id <= %s", [newest])

@@ -22,6 +22,7 @@ from django.db import DEFAULT_DB_ALIAS, models
 from catalog.models.deployments import Deployment
 from catalog.models.triggers import (
     create_triggers,
+    drop_triggers,
     postgres_statement_trigger,
     sqlite_row_trigger,
 )
@@ -123,6 +124,12 @@ def trigger_name(event: str) -> str:
 def install_tag_triggers(using: str = DEFAULT_DB_ALIAS, **_) -> None:
     """(Re)creates the triggers. Idempotent; connected to `post_migrate`."""
     create_triggers(DeploymentTag, using, postgres_tag_triggers, sqlite_tag_triggers)
+
+
+def drop_tag_triggers(connection) -> None:
+    """Undoes `install_tag_triggers` (migration 0021, when it is reversed)."""
+    events = ("INSERT", "UPDATE", "DELETE")
+    drop_triggers(connection, [(trigger_name(event), DEPLOYMENTS) for event in events])
 
 
 def make_every_tag_row(connection) -> None:

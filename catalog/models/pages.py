@@ -168,8 +168,8 @@ def tagged_page(matching, found, order, offset, limit) -> QuerySet:
     """The page read from the tag rows: a branch a tag, each walking the index that leads
     with its tag in the page's order. The tag filter itself is left out of the branches
     (a tag row of `any_`'s tags meets it; `all_` counts the tags' rows through the
-    primary key): its JSON test would lead PostgreSQL to read every match through the GIN index
-    and sort them. With no other filter a branch reads the tag rows alone."""
+    primary key): its JSON test would lead PostgreSQL to read every match through the
+    GIN index and sort them. With no other filter a branch reads the tag rows alone."""
     position, condition = found
     rest = without_condition(matching, position)
     if isinstance(condition, HasAllTags):

@@ -38,12 +38,26 @@ def create_triggers(
     model, using: str, postgres: Callable[[], list[str]], sqlite: Callable[[], list[str]]
 ) -> bool:
     """Runs the statements that (re)create the triggers keeping `model`'s table, those
-    of the database's kind; False where `model` is not migrated."""
+    of the database's kind; False where `model` is not migrated or its table is gone."""
     if not router.allow_migrate_model(using, model):
         return False
     connection = connections[using]
+    if model._meta.db_table not in connection.introspection.table_names():
+        return False  # migrated back to before the table: nothing to keep
     statements = postgres() if connection.vendor == "postgresql" else sqlite()
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
     return True
+
+
+def drop_triggers(connection, triggers: list[tuple[str, str]]) -> None:
+    """Drops the triggers named (trigger, table), and on PostgreSQL their functions: what
+    a migration that made a kept table undoes before the table goes."""
+    with connection.cursor() as cursor:
+        for name, table in triggers:
+            if connection.vendor == "postgresql":
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+                cursor.execute(f"DROP FUNCTION IF EXISTS {name}()")
+            else:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
