@@ -247,16 +247,21 @@ _SUMS = (
     f"GROUP BY key, {quoted(DEFINITION_COLUMNS)} HAVING SUM(schedules) <> 0"
 )
 _COLUMNS = f"key, {quoted(DEFINITION_COLUMNS)}, schedules"
-# One statement: the rows no other transaction holds are deleted and their sums written.
+# The definitions with more than one row: only theirs are summed, so that a write that
+# changed no count (an import of what is stored) leaves the table as it was.
+_PILED = f"SELECT key FROM {TABLE} GROUP BY key HAVING COUNT(*) > 1"
+# One statement: the piled rows no other transaction holds are deleted, their sums written.
 _POSTGRES_COMPACTION = (
     f"WITH gone AS (DELETE FROM {TABLE} WHERE id IN "
-    f"(SELECT id FROM {TABLE} FOR UPDATE SKIP LOCKED) RETURNING {_COLUMNS}) "
+    f"(SELECT id FROM {TABLE} WHERE key IN ({_PILED}) FOR UPDATE SKIP LOCKED) "
+    f"RETURNING {_COLUMNS}) "
     f"INSERT INTO {TABLE} ({_COLUMNS}) {_SUMS.format(rows='gone')}"
 )
 
 
 def compact_definition_counts(using: str = DEFAULT_DB_ALIAS) -> None:
-    """Each definition's rows summed into one (a definition whose rows sum to 0 goes)."""
+    """Each definition's rows summed into one (a definition whose rows sum to 0 goes);
+    a definition with one row is left as it is."""
     connection = transaction.get_connection(using)
     with transaction.atomic(using=using), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -267,6 +272,7 @@ def compact_definition_counts(using: str = DEFAULT_DB_ALIAS) -> None:
         newest = cursor.fetchone()[0]
         if newest is None:
             return
-        older = f"(SELECT * FROM {TABLE} WHERE id <= {int(newest)})"
+        piled = f"id <= {int(newest)} AND key IN ({_PILED})"
+        older = f"(SELECT * FROM {TABLE} WHERE {piled})"
         cursor.execute(f"INSERT INTO {TABLE} ({_COLUMNS}) {_SUMS.format(rows=older)}")
-        cursor.execute(f"DELETE FROM {TABLE} WHERE id <= %s", [newest])
+        cursor.execute(f"DELETE FROM {TABLE} WHERE {piled}")
