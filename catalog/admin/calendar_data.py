@@ -29,7 +29,7 @@ from catalog.models import (
     PendingChange,
     Version,
 )
-from catalog.models.definition_counts import compact_definition_counts, phase_sql
+from catalog.models.definition_counts import SUMMED, compact_definition_counts, phase_sql
 from catalog.rules import fleet_calendar
 from catalog.rules.fleet_calendar import Definition, Window
 from catalog.rules.schedule_budget import ScheduleBudgetExceeded, page_budget
@@ -145,11 +145,6 @@ def stored_definition_groups(filters: Filters, most: int) -> list[Group]:
 # The changes' rows the counts may pile up, past one a definition, before a read sums
 # them (an import sums its own at its end).
 COMPACT_ABOVE_ROWS = 1000
-_COUNTED = f"""SELECT {", ".join(f'"{name}"' for name in DefinitionCount.DEFINITION_FIELDS)},
-SUM(schedules), SUM(COUNT(*)) OVER (), COUNT(*) OVER ()
-FROM {DefinitionCount._meta.db_table}
-GROUP BY key, {", ".join(f'"{name}"' for name in DefinitionCount.DEFINITION_FIELDS)}
-HAVING SUM(schedules) > 0 ORDER BY 9 DESC, key LIMIT %s"""
 
 
 def counted_definition_groups(most: int) -> list[Group]:
@@ -157,7 +152,7 @@ def counted_definition_groups(most: int) -> list[Group]:
     as the triggers keep them: a few rows, however many schedules share them. When
     changes have piled up rows, they are summed for the next read."""
     with connection.cursor() as cursor:
-        cursor.execute(_COUNTED, [most + 1])
+        cursor.execute(SUMMED, [most + 1])
         rows = cursor.fetchall()
     if rows and rows[0][9] > rows[0][10] + COMPACT_ABOVE_ROWS:
         compact_definition_counts()

@@ -28,7 +28,6 @@ class Migration(migrations.Migration):
             name='DefinitionCount',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.TextField()),
                 ('kind', models.CharField(max_length=8)),
                 ('interval', models.FloatField(null=True)),
                 ('phase', models.BigIntegerField(null=True)),

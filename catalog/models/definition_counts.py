@@ -31,9 +31,7 @@ from catalog.rules import fleet_calendar
 
 
 class DefinitionCount(models.Model):
-    # The definition's columns joined (a digest of them on PostgreSQL): what the rows of
-    # one definition share.
-    key = models.TextField()
+    # A definition's columns, which its rows share.
     kind = models.CharField(max_length=8)
     interval = models.FloatField(null=True)
     phase = models.BigIntegerField(null=True)
@@ -98,24 +96,11 @@ def phase_sql(vendor: str, kind: str, interval: str, zone: str, anchor: str) -> 
 
 # The counts' changes, for any set of schedule rows ----------------------------------
 
-_KEY_PART = {
-    "postgresql": "COALESCE(CAST(g.\"{column}\" AS text), chr(1) || 'null')",
-    "sqlite": "COALESCE(CAST(g.\"{column}\" AS TEXT), char(1) || 'null')",
-}
-_SEPARATOR = {"postgresql": " || chr(31) || ", "sqlite": " || char(31) || "}
-_KEY = {"postgresql": "md5({joined})", "sqlite": "{joined}"}
 ROW_COLUMNS = ("kind", "interval", "anchor_date", "cron", "day_or", "rrule", "timezone")
 
 
 def quoted(columns, prefix: str = "") -> str:
     return ", ".join(f'{prefix}"{column}"' for column in columns)
-
-
-def definition_key_sql(vendor: str) -> str:
-    joined = _SEPARATOR[vendor].join(
-        _KEY_PART[vendor].format(column=column) for column in DEFINITION_COLUMNS
-    )
-    return _KEY[vendor].format(joined=joined)
 
 
 def counted_insert(vendor: str, rows: str, sign: int) -> str:
@@ -129,11 +114,7 @@ def counted_insert(vendor: str, rows: str, sign: int) -> str:
         f"FROM (SELECT {quoted(ROW_COLUMNS, 's.')}, {phase} AS phase FROM {rows}) p "
         "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
     )
-    return (
-        f"INSERT INTO {TABLE} (key, {quoted(DEFINITION_COLUMNS)}, schedules) "
-        f"SELECT {definition_key_sql(vendor)}, {quoted(DEFINITION_COLUMNS, 'g.')}, g.schedules "
-        f"FROM ({grouped}) g"
-    )
+    return f"INSERT INTO {TABLE} ({quoted(DEFINITION_COLUMNS)}, schedules) {grouped}"
 
 
 def counted_change(vendor: str, *changes: tuple[str, int]) -> str:
@@ -242,18 +223,29 @@ def count_every_definition(connection) -> None:
         cursor.execute(counted_insert(connection.vendor, counted_rows(SCHEDULES), 1))
 
 
-_SUMS = (
-    f"SELECT key, {quoted(DEFINITION_COLUMNS)}, SUM(schedules) FROM {{rows}} "
-    f"GROUP BY key, {quoted(DEFINITION_COLUMNS)} HAVING SUM(schedules) <> 0"
+_GROUP = quoted(DEFINITION_COLUMNS)
+# Each definition's count, most schedules first, with the rows summed and the number of
+# definitions (a read can tell when changes have piled up rows). Parameter: the limit.
+SUMMED = (
+    f"SELECT {_GROUP}, SUM(schedules), SUM(COUNT(*)) OVER (), COUNT(*) OVER () "
+    f"FROM {TABLE} GROUP BY {_GROUP} HAVING SUM(schedules) > 0 "
+    "ORDER BY 9 DESC, 1, 2, 3, 4, 5, 6, 7, 8 LIMIT %s"
 )
-_COLUMNS = f"key, {quoted(DEFINITION_COLUMNS)}, schedules"
-# The definitions with more than one row: only theirs are summed, so that a write that
-# changed no count (an import of what is stored) leaves the table as it was.
-_PILED = f"SELECT key FROM {TABLE} GROUP BY key HAVING COUNT(*) > 1"
+_SUMS = (
+    f"SELECT {_GROUP}, SUM(schedules) FROM {{rows}} GROUP BY {_GROUP} HAVING SUM(schedules) <> 0"
+)
+_COLUMNS = f"{_GROUP}, schedules"
+# The rows of the definitions with more than one (GROUP BY and PARTITION BY take NULLs
+# as equal): only theirs are summed, so that a write that changed no count (an import of
+# what is stored) leaves the table as it was.
+_PILED = (
+    f"SELECT id FROM (SELECT id, COUNT(*) OVER (PARTITION BY {_GROUP}) AS shared "
+    f"FROM {TABLE}) rows_of_one_definition WHERE shared > 1"
+)
 # One statement: the piled rows no other transaction holds are deleted, their sums written.
 _POSTGRES_COMPACTION = (
     f"WITH gone AS (DELETE FROM {TABLE} WHERE id IN "
-    f"(SELECT id FROM {TABLE} WHERE key IN ({_PILED}) FOR UPDATE SKIP LOCKED) "
+    f"(SELECT id FROM {TABLE} WHERE id IN ({_PILED}) FOR UPDATE SKIP LOCKED) "
     f"RETURNING {_COLUMNS}) "
     f"INSERT INTO {TABLE} ({_COLUMNS}) {_SUMS.format(rows='gone')}"
 )
@@ -272,7 +264,7 @@ def compact_definition_counts(using: str = DEFAULT_DB_ALIAS) -> None:
         newest = cursor.fetchone()[0]
         if newest is None:
             return
-        piled = f"id <= {int(newest)} AND key IN ({_PILED})"
+        piled = f"id <= {int(newest)} AND id IN ({_PILED})"
         older = f"(SELECT * FROM {TABLE} WHERE {piled})"
         cursor.execute(f"INSERT INTO {TABLE} ({_COLUMNS}) {_SUMS.format(rows=older)}")
         cursor.execute(f"DELETE FROM {TABLE} WHERE {piled}")
