@@ -35,10 +35,7 @@ class EstimatedCountPaginator(Paginator):
                 return estimate
             return super().count
         matches = self.object_list.order_by().values("pk")
-        if self.object_list.model is Deployment:
-            counted = count_of(matches, EXACT_COUNT_LIMIT + 1)
-        else:
-            counted = matches[: EXACT_COUNT_LIMIT + 1].count()
+        counted = count_of(matches, EXACT_COUNT_LIMIT + 1)
         if counted <= EXACT_COUNT_LIMIT:
             return counted
         self.estimated = True

@@ -211,8 +211,8 @@ def tagged_page(matching, found, order, offset, limit) -> QuerySet:
 
 
 def count_of(matching: QuerySet, most: int | None = None) -> int:
-    """How many deployments `matching` holds (at most `most`, when given). Filtered by
-    `any_` of some tags and nothing else, they are counted from the tag rows' index: an
+    """How many rows `matching` holds (at most `most`, when given). Deployments filtered
+    by `any_` of some tags and nothing else are counted from the tag rows' index: an
     index-only count, with no deployment read."""
     found = tag_condition(matching)
     if found is not None and isinstance(found[1], HasAnyTags):
