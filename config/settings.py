@@ -344,6 +344,11 @@ CATALOG_REMOTE_MAX_REDIRECTS = env_int("CATALOG_REMOTE_MAX_REDIRECTS", 3)
 CATALOG_REMOTE_REQUEST_TIMEOUT = env_int("CATALOG_REMOTE_REQUEST_TIMEOUT", 30)
 # Seconds for the whole reading of one import, however the server trickles its answers.
 CATALOG_REMOTE_TOTAL_TIMEOUT = env_int("CATALOG_REMOTE_TOTAL_TIMEOUT", 600)
+# Retries of a request answered 408, 429, 502 or 503 (a busy server), as Prefect's client
+# makes: after the server's Retry-After, or else after 1, 2, 4, 8 and 16 s. A wait that
+# would end past the total timeout is refused at once.
+CATALOG_REMOTE_RETRIES = env_int("CATALOG_REMOTE_RETRIES", 5)
+CATALOG_REMOTE_RETRY_SECONDS = env_int("CATALOG_REMOTE_RETRY_SECONDS", 1)
 
 # -- login throttling and basic auth
 # Failed logins (the admin's form, and basic auth) are counted per username and client

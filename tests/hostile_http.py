@@ -28,10 +28,12 @@ class Reply:
     handler: BaseHTTPRequestHandler
     server: "HostileServer"
 
-    def json(self, value: Any, status: int = 200) -> None:
+    def json(self, value: Any, status: int = 200, headers: dict[str, str] | None = None) -> None:
         body = json.dumps(value).encode()
         self.handler.send_response(status)
         self.handler.send_header("Content-Type", "application/json")
+        for name, header in (headers or {}).items():
+            self.handler.send_header(name, header)
         self.handler.send_header("Content-Length", str(len(body)))
         self.handler.end_headers()
         self.send(body)
@@ -264,3 +266,17 @@ def failing(reply: Reply, number: int, body: Any) -> None:
     reply.handler.send_header("Content-Length", str(len(body)))
     reply.handler.end_headers()
     reply.send(body)
+
+
+def busy(times: int, status: int = 503, retry_after: str | None = None) -> Scenario:
+    """The first `times` requests answered `status` with the body Prefect's server sends
+    when its database is locked (and `Retry-After` if given); then an empty server."""
+
+    def scenario(reply: Reply, number: int, body: Any) -> None:
+        if number > times:
+            empty_listings(reply, number, body)
+            return
+        headers = {"Retry-After": retry_after} if retry_after is not None else {}
+        reply.json({"exception_message": "Service Unavailable"}, status, headers)
+
+    return scenario

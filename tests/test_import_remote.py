@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -139,15 +140,25 @@ def wait_until_healthy(url: str, server: subprocess.Popen, seconds: float = 90) 
     pytest.fail("the Prefect server did not become healthy")
 
 
-def post(url: str, body: dict) -> dict:
+def post(url: str, body: dict, retries: int = 5) -> dict:
+    """A POST to the real server, retried on 429, 502 and 503 after 1, 2, 4… s as Prefect's
+    own client does: the server answers 503 while its own services hold its SQLite
+    database locked."""
     request = urllib.request.Request(
         url,
         data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request) as response:
-        return json.loads(response.read())
+    for retry in range(retries + 1):
+        try:
+            with urllib.request.urlopen(request) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            if error.code not in {429, 502, 503} or retry == retries:
+                raise
+            time.sleep(2**retry)
+    raise AssertionError("unreachable")
 
 
 def fill_real_server(url: str) -> list[str]:

@@ -1,6 +1,7 @@
 """An HTTP client for reading a server the operator names but need not trust: http(s)
 only, credentials never sent to another origin, every answer bounded in bytes while it
-streams, every request and the whole import bounded in time. Each refusal is one line."""
+streams, every request and the whole import bounded in time, a busy server's answers
+retried a bounded number of times. Each refusal is one line."""
 
 import contextlib
 import http.client
@@ -9,6 +10,8 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
@@ -20,6 +23,9 @@ SCHEMES = {"http": 80, "https": 443}
 REDIRECTS = {301, 302, 303, 307, 308}
 # Redirects that keep the method and the body; the others would turn the POST into a GET.
 BODY_KEEPING_REDIRECTS = {307, 308}
+# The answers Prefect's own client retries: a server that is busy or restarting. Prefect's
+# server answers 503 when its database is locked or unreachable for a moment.
+RETRIED = {408, 429, 502, 503}
 CHUNK_BYTES = 64 * 1024
 ERROR_DETAIL_BYTES = 300
 
@@ -35,6 +41,8 @@ class RemoteLimits:
     max_redirects: int
     request_timeout: float
     total_timeout: float
+    retries: int
+    retry_seconds: float
 
     @classmethod
     def from_settings(cls) -> "RemoteLimits":
@@ -45,6 +53,8 @@ class RemoteLimits:
             max_redirects=settings.CATALOG_REMOTE_MAX_REDIRECTS,
             request_timeout=settings.CATALOG_REMOTE_REQUEST_TIMEOUT,
             total_timeout=settings.CATALOG_REMOTE_TOTAL_TIMEOUT,
+            retries=settings.CATALOG_REMOTE_RETRIES,
+            retry_seconds=settings.CATALOG_REMOTE_RETRY_SECONDS,
         )
 
 
@@ -90,6 +100,24 @@ class Answer(NamedTuple):
     status: int
     location: str | None
     content: bytes
+    retry_after: float | None = None
+
+
+def seconds_to_wait(header: str | None) -> float | None:
+    """A `Retry-After` header's wait: seconds, or an HTTP date from now; None if absent
+    or unreadable."""
+    if header is None:
+        return None
+    value = header.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 class BoundedClient:
@@ -124,19 +152,46 @@ class BoundedClient:
             )
         self.pages_read += 1
         url = self.base + path
+        for retry in range(self.limits.retries + 1):
+            url, answer = self.followed(url, body)
+            if answer.status not in RETRIED or retry == self.limits.retries:
+                break
+            self.wait_to_retry(url, answer, retry)
+        return self.accepted(url, answer)
+
+    def followed(self, url: str, body: bytes) -> tuple[str, Answer]:
+        """The answer to a POST of `body` to `url`, and its URL, after redirects."""
         for _ in range(self.limits.max_redirects + 1):
             answer = self.exchange(url, body)
             if answer.status not in REDIRECTS:
-                return self.accepted(url, answer)
+                return url, answer
             url = self.redirect_target(url, answer)
         raise refuse(
             f"{url}: more than {self.limits.max_redirects} redirects (CATALOG_REMOTE_MAX_REDIRECTS)"
         )
 
+    def wait_to_retry(self, url: str, answer: Answer, retry: int) -> None:
+        """Waits as long as the server asks (`Retry-After`), or else twice as long as
+        before, unless the wait would end past the import's deadline."""
+        seconds = answer.retry_after
+        if seconds is None:
+            seconds = self.limits.retry_seconds * 2**retry
+        if time.monotonic() + seconds >= self.deadline:
+            raise refuse(
+                f"{url}: HTTP {answer.status}, and a retry in {seconds:g} s would end past "
+                f"the import's {self.limits.total_timeout:g} s (CATALOG_REMOTE_TOTAL_TIMEOUT)"
+            )
+        time.sleep(seconds)
+
     def accepted(self, url: str, answer: Answer) -> bytes:
         if 200 <= answer.status < 300:
             return answer.content
         detail = printable(answer.content.decode("utf-8", "replace"))
+        if answer.status in RETRIED and self.limits.retries:
+            raise refuse(
+                f"{url}: HTTP {answer.status} again after {self.limits.retries} retries "
+                f"(CATALOG_REMOTE_RETRIES): {detail}"
+            )
         raise refuse(f"{url}: HTTP {answer.status}: {detail}")
 
     def redirect_target(self, url: str, answer: Answer) -> str:
@@ -212,7 +267,8 @@ class BoundedClient:
         if response.status in REDIRECTS:
             return Answer(response.status, response.getheader("Location"), b"")
         if not 200 <= response.status < 300:
-            return Answer(response.status, None, response.read(ERROR_DETAIL_BYTES))
+            wait = seconds_to_wait(response.getheader("Retry-After"))
+            return Answer(response.status, None, response.read(ERROR_DETAIL_BYTES), wait)
         return Answer(response.status, None, self.read_bounded(response, url))
 
     def read_bounded(self, response: http.client.HTTPResponse, url: str) -> bytes:
