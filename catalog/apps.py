@@ -22,6 +22,7 @@ class CatalogConfig(AppConfig):
         from catalog.models.definition_counts import install_definition_triggers
         from catalog.models.deployment_tags import install_tag_triggers
         from catalog.models.history_triggers import install_history_triggers
+        from catalog.models.name_grams import install_gram_triggers
         from catalog.models.schedule_counts import install_schedule_count_triggers
         from catalog.rendering.json_cache import install_triggers
         from catalog.services.deployment_rules import apply_pattern_budget, pattern_setting_changed
@@ -32,6 +33,7 @@ class CatalogConfig(AppConfig):
         post_migrate.connect(install_schedule_count_triggers, sender=self)
         post_migrate.connect(install_tag_triggers, sender=self)
         post_migrate.connect(install_definition_triggers, sender=self)
+        post_migrate.connect(install_gram_triggers, sender=self)
         connection_created.connect(guard_new_connection)
         # The admin registered every app's ModelAdmins before this runs (it comes first).
         guard_every_admin(admin.site)

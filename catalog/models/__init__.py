@@ -38,6 +38,7 @@ from catalog.models.history import (
     Version,
 )
 from catalog.models.limits import ConcurrencyLimit
+from catalog.models.name_grams import DeploymentNameGram
 from catalog.models.schedule_counts import ScheduleCounts
 from catalog.models.schedules import DeploymentSchedule, ScheduleKind
 from catalog.models.variables import Variable
@@ -72,6 +73,7 @@ __all__ = [
     "DefinitionCount",
     "Deployment",
     "DeploymentJson",
+    "DeploymentNameGram",
     "DeploymentSchedule",
     "DeploymentStatus",
     "DeploymentTag",

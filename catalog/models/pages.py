@@ -19,15 +19,19 @@ Each branch reads at most `offset + limit` rows, so a page reads at most
 filter stays in each branch; the rows and their order are those of the plain query.
 """
 
+from typing import NamedTuple
+
 from django.db import connections
 from django.db.models import CharField, Count, OuterRef, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
-from django.db.models.lookups import Exact
+from django.db.models.lookups import Exact, IContains, In, Lookup
+from django.db.models.sql.where import WhereNode
 
 from catalog.models.deployment_tags import TABLE as TAG_TABLE
 from catalog.models.deployment_tags import DeploymentTag
 from catalog.models.deployments import Deployment
-from catalog.models.lookups import AnyOf, HasAllTags, HasAnyTags
+from catalog.models.lookups import AnyOf, HasAllTags, HasAnyTags, PrefectLike, PrefectStartsWith
+from catalog.models.name_grams import RAREST_GRAM, DeploymentNameGram, literal_pieces
 
 SPREAD_COLUMNS = ("flow_id", "work_queue_id")
 # Past this many ids or tags, one query over all of them (the branches would cost more).
@@ -63,6 +67,9 @@ def branched_reader(matching: QuerySet, order: list[str]):
     tags = tag_condition(matching)
     if tags is not None and tag_rows_serve(matching, tags[1], columns):
         return lambda offset, limit: tagged_page(matching, tags, order, offset, limit)
+    grams = gram_condition(matching)
+    if grams is not None and gram_rows_serve(matching, grams, columns):
+        return lambda offset, limit: gram_page(matching, grams, order, offset, limit)
     spread = spread_condition(matching)
     if spread is not None and compound_pages(matching):
         return lambda offset, limit: spread_page(matching, spread, order, offset, limit)
@@ -157,6 +164,125 @@ def tag_condition(matching: QuerySet) -> tuple[int, HasAllTags | HasAnyTags] | N
     ]
     found.sort(key=lambda item: not isinstance(item[1], HasAllTags))
     return found[0] if found else None
+
+
+# The trigram rows' columns for the order's: joined to the deployments, and alone.
+GRAM_ROW_COLUMNS = {"name": "name_grams__name", "id": "id", "pk": "id"}
+OWN_GRAM_COLUMNS = {"name": "name", "id": "deployment_id", "pk": "deployment_id"}
+
+
+def gram_rows_serve(matching: QuerySet, found, columns: list[str]) -> bool:
+    """Whether the trigram rows hold the order's columns (they keep the name alone), and
+    a few flows at most stand beside the substring."""
+    ordered = columns[0] == "name" and set(columns) <= set(GRAM_ROW_COLUMNS)
+    return ordered and len(found.flow_ids) <= MAX_BRANCHES
+
+
+class Substring(NamedTuple):
+    """A substring filter on the deployments' names that the trigram rows serve: at
+    `position` among the top conditions, its lookup, its pattern's literal pieces, and
+    the flows whose deployments it also takes (`flow_or_deployment_name`)."""
+
+    position: int
+    lookup: Lookup
+    pieces: list[str]
+    flow_ids: list
+
+
+def gram_condition(matching: QuerySet) -> Substring | None:
+    """On PostgreSQL, the substring filter on the deployments' names every row must meet:
+    `like_` or `icontains`, alone or ORed with a few flows (None when its pattern has no
+    three literal characters in a row: no trigram to walk)."""
+    if connections[matching.db].vendor != "postgresql" or matching.model is not Deployment:
+        return None
+    for position, child in top_conditions(matching):
+        if substring_pieces(child):
+            return Substring(position, child, substring_pieces(child), [])
+        either = or_with_flows(child)
+        if either is not None:
+            return Substring(position, *either)
+    return None
+
+
+def substring_pieces(condition) -> list[str]:
+    """The literal pieces of a deployment name's `like_` or `icontains` (none for
+    another condition)."""
+    if not isinstance(condition, PrefectLike | IContains) or isinstance(
+        condition, PrefectStartsWith
+    ):
+        return []
+    if target_column(condition) != "name" or condition.lhs.target.model is not Deployment:
+        return []
+    if not isinstance(condition.rhs, str):
+        return []
+    return literal_pieces(condition.rhs, wildcards=isinstance(condition, PrefectLike))
+
+
+def or_with_flows(condition) -> tuple[Lookup, list[str], list] | None:
+    """`name like_ x OR flow_id in (a few ids)` (Prefect's `flow_or_deployment_name`):
+    the substring, its pieces and the flows' ids."""
+    if not isinstance(condition, WhereNode) or condition.connector != "OR" or condition.negated:
+        return None
+    substrings = [child for child in condition.children if substring_pieces(child)]
+    if len(substrings) != 1:
+        return None
+    flow_ids = []
+    for child in condition.children:
+        if child is substrings[0]:
+            continue
+        ids = flows_named(child)
+        if ids is None:
+            return None
+        flow_ids += ids
+    return substrings[0], substring_pieces(substrings[0]), flow_ids[: MAX_BRANCHES + 1]
+
+
+def flows_named(condition) -> list | None:
+    """The flow ids a condition takes the deployments of (`one_of("flow_id", …)`)."""
+    if isinstance(condition, In) and not condition.rhs:
+        return []  # `pk__in=[]`: no flow matched
+    if target_column(condition) != "flow_id":
+        return None
+    if isinstance(condition, AnyOf) and len(condition.rhs) <= MAX_BRANCHES:
+        return list(condition.rhs)
+    if isinstance(condition, Exact):
+        return [condition.rhs]
+    return None
+
+
+def gram_page(matching, found: Substring, order, offset, limit) -> QuerySet:
+    """The page read from the trigram rows of the pattern's rarest trigram, in name
+    order, each row's name tested against the whole pattern (with the rest of the filter,
+    through the deployment, when there is more). A page reads the rows of that trigram
+    up to the page's last match; with flows beside the substring, it is a union with one
+    branch a flow, each the first `offset + limit` rows of the index on
+    `(flow_id, name, id)`."""
+    rest = without_condition(matching, found.position)
+    gram = RawSQL(RAREST_GRAM, [found.pieces], output_field=CharField())
+    test = {f"name__{found.lookup.lookup_name}": found.lookup.rhs}
+    if rest.query.where.children:
+        columns = GRAM_ROW_COLUMNS
+        joined = {f"name_grams__{key}": value for key, value in test.items()}
+        rows = rest.filter(name_grams__gram=gram, **joined)
+    else:
+        columns = OWN_GRAM_COLUMNS
+        rows = DeploymentNameGram.objects.using(matching.db).filter(gram=gram, **test)
+    by_rows = [
+        f"{'-' if field.startswith('-') else ''}{columns[field.lstrip('-')]}" for field in order
+    ]
+    selected = list(dict.fromkeys([columns["id"], *(columns[f.lstrip("-")] for f in order)]))
+    page = rows.order_by(*by_rows).values_list(*selected)
+    if not found.flow_ids:
+        return page[offset : offset + limit]
+    own = list(dict.fromkeys(["id", *(field.lstrip("-") for field in order)]))
+    flows = [
+        rest.filter(flow_id=flow_id).order_by(*order).values_list(*own)[: offset + limit]
+        for flow_id in found.flow_ids
+    ]
+    # UNION, not UNION ALL: a deployment of one of the flows whose name matches is on
+    # the page once.
+    union = page[: offset + limit].union(*flows).order_by(*by_rows)
+    return union[offset : offset + limit]
 
 
 # The tag rows' columns for the order's, read from the tag rows alone.

@@ -1,0 +1,155 @@
+"""Every three-character piece (trigram) of each deployment's name, upper-cased, as a row
+of its own, kept by PostgreSQL triggers, so that a page of the deployments whose name
+holds a substring is read in name order from an index that leads with a trigram.
+
+A substring filter (`name.like_`, the listing's `?name_contains=`) has no index of
+PostgreSQL that returns its matches in name order: the trigram (GIN) index finds them in
+no order, and the `(name, id)` index must be walked past every name that does not match.
+A name that holds a substring holds each of its trigrams, so the rows of the substring's
+rarest trigram, in the index `(gram, name, deployment)`, are a superset of the matches,
+in name order; the page tests each of them against the whole pattern (see
+`catalog.models.pages`). Names shorter than three characters have no rows, and patterns
+with no three literal characters in a row are not served by them.
+
+PostgreSQL only: SQLite's triggers cannot enumerate a name's positions (no `WITH` nor
+`generate_series` in a trigger), and an embedded catalog is small enough to walk. On
+SQLite the table stays empty and is never read.
+
+The rows change only with a deployment's name: the importer's COPY, the ORM and raw SQL
+alike run the statement triggers. Migration 0023 made the rows of the deployments stored
+before it.
+"""
+
+from django.db import DEFAULT_DB_ALIAS, models
+
+from catalog.models.deployments import Deployment
+from catalog.models.triggers import create_triggers, drop_triggers, postgres_statement_trigger
+from catalog.rules import limits
+
+GRAM = 3
+
+
+class DeploymentNameGram(models.Model):
+    pk = models.CompositePrimaryKey("deployment", "gram")
+    deployment = models.ForeignKey(
+        Deployment,
+        on_delete=models.DO_NOTHING,  # the triggers delete the rows with their deployment
+        db_constraint=False,
+        related_name="name_grams",
+        db_index=False,  # the primary key leads with it
+    )
+    gram = models.CharField(max_length=GRAM * 4)  # upper() may lengthen a character
+    name = models.CharField(max_length=limits.NAME_MAX_LENGTH)
+
+    class Meta:
+        default_permissions = ()
+        indexes = [models.Index(fields=["gram", "name", "deployment"], name="catalog_gram_name")]
+
+    def __str__(self) -> str:
+        return self.gram
+
+
+TABLE = "catalog_deploymentnamegram"
+DEPLOYMENTS = "catalog_deployment"
+COLUMNS = "deployment_id, gram, name"
+
+
+def positions(text: str) -> str:
+    """The SQL of the start `p` of each trigram of `text` (an SQL expression), to
+    `CROSS JOIN LATERAL`: the same for a name and for a pattern's literal pieces."""
+    return f"generate_series(1, char_length(upper({text})) - {GRAM - 1}) p"
+
+
+def gram_at(text: str) -> str:
+    return f"substr(upper({text}), p, {GRAM})"
+
+
+def postgres_rows_of(source: str, where: str = "", order: str = "2, 3, 1") -> str:
+    """The rows of the deployments in `source` (a table or transition table `d`), by
+    default in the gram index's order, so that a statement of many deployments fills it
+    in one sweep."""
+    return (
+        f"SELECT DISTINCT d.id, {gram_at('d.name')}, d.name FROM {source} d "
+        f"CROSS JOIN LATERAL {positions('d.name')} {where} ORDER BY {order}"
+    )
+
+
+def postgres_gram_triggers() -> list[str]:
+    renamed = (
+        "SELECT w.id FROM written w JOIN before_write b ON b.id = w.id "
+        "WHERE w.name IS DISTINCT FROM b.name"
+    )
+    on_insert = f"INSERT INTO {TABLE} ({COLUMNS}) {postgres_rows_of('written')}"
+    on_update = (
+        f"DELETE FROM {TABLE} WHERE deployment_id IN ({renamed}); "
+        f"INSERT INTO {TABLE} ({COLUMNS}) "
+        f"{postgres_rows_of('written', f'WHERE d.id IN ({renamed})')}"
+    )
+    on_delete = f"DELETE FROM {TABLE} WHERE deployment_id IN (SELECT id FROM written)"
+    return [
+        postgres_statement_trigger(trigger_name(event), DEPLOYMENTS, event, action)
+        for event, action in (("INSERT", on_insert), ("UPDATE", on_update), ("DELETE", on_delete))
+    ]
+
+
+def trigger_name(event: str) -> str:
+    return f"{DEPLOYMENTS}_grams_on_{event.lower()}"
+
+
+def install_gram_triggers(using: str = DEFAULT_DB_ALIAS, **_) -> None:
+    """(Re)creates the triggers on PostgreSQL. Idempotent; connected to `post_migrate`."""
+    create_triggers(DeploymentNameGram, using, postgres_gram_triggers, list)
+
+
+def drop_gram_triggers(connection) -> None:
+    """Undoes `install_gram_triggers` (migration 0023, when it is reversed)."""
+    events = ("INSERT", "UPDATE", "DELETE")
+    drop_triggers(connection, [(trigger_name(event), DEPLOYMENTS) for event in events])
+
+
+def make_every_gram_row(connection) -> None:
+    """The rows of every stored deployment (run once, by migration 0023)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        # In the primary key's order: the gram index is made after, in one sort.
+        rows = postgres_rows_of(DEPLOYMENTS, order="1, 2")
+        cursor.execute(f"INSERT INTO {TABLE} ({COLUMNS}) {rows}")
+
+
+def literal_pieces(pattern: str, wildcards: bool) -> list[str]:
+    """The runs of literal characters of a LIKE pattern's text, as PostgreSQL reads it:
+    with `wildcards`, `%` and `_` split runs and a backslash makes the next character
+    literal (Prefect's `like_`); without, the whole text is one literal (`icontains`)."""
+    if not wildcards:
+        return [pattern]
+    pieces, piece, escaped = [], [], False
+    for character in pattern:
+        if escaped:
+            piece.append(character)
+            escaped = False
+        elif character == "\\":
+            escaped = True
+        elif character in "%_":
+            pieces.append("".join(piece))
+            piece = []
+        else:
+            piece.append(character)
+    pieces.append("".join(piece))
+    return [piece for piece in pieces if len(piece) >= GRAM]
+
+
+# The trigrams and their frequencies, in PostgreSQL's statistics of the rows.
+_GRAM_FREQUENCIES = f"""SELECT m.gram, m.frequency FROM pg_stats s,
+unnest(s.most_common_vals::text::text[], s.most_common_freqs) AS m(gram, frequency)
+WHERE s.schemaname = current_schema() AND s.tablename = '{TABLE}' AND s.attname = 'gram'"""
+
+# Of the pieces' trigrams, the one the statistics say the fewest names hold (one outside
+# the most common values counts as rarer than all of them), the first one without
+# statistics. A scalar subquery: PostgreSQL computes it once, before the index walk.
+RAREST_GRAM = (
+    f"SELECT {gram_at('piece')} FROM unnest(%s::text[]) WITH ORDINALITY AS "
+    f"pieces(piece, piece_position) CROSS JOIN LATERAL {positions('piece')} "
+    f"LEFT JOIN ({_GRAM_FREQUENCIES}) known ON known.gram = {gram_at('piece')} "
+    "ORDER BY COALESCE(known.frequency, 0), piece_position, p LIMIT 1"
+)
