@@ -5,6 +5,7 @@ gives, so its unfiltered week reads them instead of grouping again after each ch
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
 
 from catalog.admin.calendar_data import (
@@ -14,7 +15,7 @@ from catalog.admin.calendar_data import (
     stored_definition_groups,
 )
 from catalog.importing.run import import_paths
-from catalog.models import DefinitionCount, Deployment, DeploymentSchedule, Flow
+from catalog.models import DefinitionCount, Deployment, DeploymentSchedule, Flow, PendingChange
 from catalog.models.definition_counts import compact_definition_counts, count_every_definition
 from catalog.rules.schedules import CronSchedule, IntervalSchedule, RRuleSchedule
 from tests.conftest import prefect_file
@@ -153,6 +154,22 @@ def test_emptying_the_counts_before_the_schedules_shows_no_count_below_zero(flee
     assert all(group.schedules > 0 for group in counted_definition_groups(MOST))
     compact_definition_counts()
     assert all(group.schedules > 0 for group in counted_definition_groups(MOST))
+
+
+def test_a_flush_leaves_no_count_and_no_history_mark_behind(fleet):
+    """SQLite's flush deletes the tables in no set order; deleted after the counts and
+    the marks, the schedules and deployments leave a count below zero and marks behind,
+    which `post_migrate` (sent by flush) clears."""
+    DefinitionCount.objects.all().delete()
+    PendingChange.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM catalog_deploymentschedule")
+        cursor.execute("DELETE FROM catalog_deployment")
+    assert DefinitionCount.objects.exists() and PendingChange.objects.exists()
+    emit_post_migrate_signal(verbosity=0, interactive=False, db=connection.alias)
+    assert not DefinitionCount.objects.exists() and not PendingChange.objects.exists()
+    make_fleet(3, prefix="after-flush")
+    assert_counts_follow_the_schedules()
 
 
 def test_changes_add_rows_and_compaction_sums_them_into_one_a_definition(fleet):

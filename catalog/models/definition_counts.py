@@ -19,7 +19,7 @@ transaction holds (an import compacts at its end, the calendar when it finds man
 Migration 0022 counted the schedules stored before it.
 """
 
-from django.db import DEFAULT_DB_ALIAS, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
 from catalog.models.triggers import (
     create_triggers,
@@ -197,10 +197,15 @@ def trigger_name(table: str, event: str) -> str:
 
 
 def install_definition_triggers(using: str = DEFAULT_DB_ALIAS, **_) -> None:
-    """(Re)creates the triggers. Idempotent; connected to `post_migrate`."""
-    create_triggers(
+    """(Re)creates the triggers, and empties the counts of a catalog with no schedule.
+    Idempotent; connected to `post_migrate`, which `flush` sends too: SQLite's flush
+    deletes the tables in no set order, and a schedule deleted after the counts were
+    runs its trigger, leaving a count of minus one behind."""
+    if create_triggers(
         DefinitionCount, using, postgres_definition_triggers, sqlite_definition_triggers
-    )
+    ):
+        with connections[using].cursor() as cursor:
+            cursor.execute(f"DELETE FROM {TABLE} WHERE NOT EXISTS (SELECT 1 FROM {SCHEDULES})")
 
 
 def drop_definition_triggers(connection) -> None:

@@ -10,7 +10,7 @@ a deployment's flow, of what it deleted, since the row is gone when the marks ar
 
 from dataclasses import dataclass, field
 
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from catalog.models.deployments import Deployment
 from catalog.models.flows import Flow
@@ -172,5 +172,10 @@ def sqlite_mark(watched: Watched, event: str, row: str, object_type: str, column
 
 
 def install_history_triggers(using: str = DEFAULT_DB_ALIAS, **_) -> None:
-    """(Re)creates the triggers; idempotent, connected to `post_migrate`."""
-    create_triggers(PendingChange, using, postgres_history_triggers, sqlite_history_triggers)
+    """(Re)creates the triggers, and removes any mark left between transactions, where
+    there should be none. Idempotent; connected to `post_migrate`, which `flush` sends
+    too: SQLite's flush deletes the tables in no set order, and a deployment deleted
+    after the marks were runs its trigger, leaving a mark behind."""
+    if create_triggers(PendingChange, using, postgres_history_triggers, sqlite_history_triggers):
+        with connections[using].cursor() as cursor:
+            cursor.execute(f"DELETE FROM {PENDING}")

@@ -1,7 +1,7 @@
 """One page of a filtered list of deployments, read so that its cost does not grow with
 the catalog: one rule for the API's filter bodies, the REST listing and the admin's list.
 
-Two kinds of filter leave PostgreSQL no index that returns the matches in the page's
+Three kinds of filter leave PostgreSQL no index that returns the matches in the page's
 order, so it either sorted every match or walked the `(name, id)` index testing each row
 (at a million deployments, up to the whole table when the matches sort late):
 
@@ -9,13 +9,20 @@ order, so it either sorted every match or walked the `(name, id)` index testing 
   the tag rows (`catalog.models.deployment_tags`), whose indexes lead with the tag and
   then the order: `any_` is a union of one branch per tag, `all_` walks the tag the
   fewest deployments have (by PostgreSQL's statistics) and tests the others.
+- A substring of the name (`name.like_`, `flow_or_deployment_name.like_`, the listing's
+  `?name_contains=`), on PostgreSQL. Its page is read from the trigram rows
+  (`catalog.models.name_grams`) of the pattern's rarest trigram, in name order, each
+  tested against the whole pattern; the flows of `flow_or_deployment_name` add a branch
+  each.
 - A filter naming several queues or flows (`work_queue_name.any_: ["default"]` names
   the "default" queue of every pool) gives `work_queue_id = ANY(ids)`; its page is a
   union of one branch per id, each the first `offset + limit` rows of the index
   `(work_queue_id | flow_id, name | -created | -updated, id)`.
 
 Each branch reads at most `offset + limit` rows, so a page reads at most
-(branches x (offset + limit)) rows, whatever the number of deployments. Every other
+(branches x (offset + limit)) rows, whatever the number of deployments; a trigram walk
+reads its trigram's rows up to the page's last match, as many as that when the pattern
+is as rare as its rarest trigram. Every other
 filter stays in each branch; the rows and their order are those of the plain query.
 """
 
