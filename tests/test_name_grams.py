@@ -13,7 +13,7 @@ from catalog.api.filters import DeploymentOrFlowNameFilter
 from catalog.importing.run import import_paths
 from catalog.models import Deployment, DeploymentNameGram, Flow
 from catalog.models.name_grams import RAREST_GRAM, literal_pieces, make_every_gram_row
-from catalog.models.pages import branched_reader, gram_condition, page_ids
+from catalog.models.pages import branched_reader, count_of, gram_condition, page_ids
 from tests.conftest import prefect_file
 from tests.factories import DeploymentFactory, FlowFactory
 
@@ -196,6 +196,24 @@ def test_a_substring_filter_s_pages_are_the_plain_query_s(named_catalog, conditi
 def name_or_flow_name(pattern: str) -> Q:
     """Prefect's `flow_or_deployment_name.like_`, as the API's filter builds it."""
     return DeploymentOrFlowNameFilter(like_=pattern).conditions()[0]
+
+
+@on_postgres
+@pytest.mark.parametrize("conditions", SUBSTRING_FILTERS, ids=str)
+def test_a_substring_filter_s_count_is_the_plain_count(named_catalog, conditions):
+    matching = Deployment.objects.filter(**conditions)
+    assert count_of(matching) == matching.count()
+    assert count_of(matching, 3) == min(3, matching.count())
+
+
+@on_postgres
+def test_a_count_of_a_substring_alone_reads_the_trigram_rows_only(
+    named_catalog, django_assert_num_queries
+):
+    with django_assert_num_queries(1) as captured:
+        assert count_of(Deployment.objects.filter(name__prefect_like="s3x")) == 6
+    sql = captured.captured_queries[0]["sql"]
+    assert "catalog_deploymentnamegram" in sql and '"catalog_deployment"' not in sql
 
 
 @on_postgres

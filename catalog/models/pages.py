@@ -265,15 +265,14 @@ def gram_page(matching, found: Substring, order, offset, limit) -> QuerySet:
     branch a flow, each the first `offset + limit` rows of the index on
     `(flow_id, name, id)`."""
     rest = without_condition(matching, found.position)
-    gram = RawSQL(RAREST_GRAM, [found.pieces], output_field=CharField())
-    test = {f"name__{found.lookup.lookup_name}": found.lookup.rhs}
     if rest.query.where.children:
         columns = GRAM_ROW_COLUMNS
-        joined = {f"name_grams__{key}": value for key, value in test.items()}
-        rows = rest.filter(name_grams__gram=gram, **joined)
+        gram = RawSQL(RAREST_GRAM, [found.pieces], output_field=CharField())
+        test = {f"name_grams__name__{found.lookup.lookup_name}": found.lookup.rhs}
+        rows = rest.filter(name_grams__gram=gram, **test)
     else:
         columns = OWN_GRAM_COLUMNS
-        rows = DeploymentNameGram.objects.using(matching.db).filter(gram=gram, **test)
+        rows = gram_rows(matching, found)
     by_rows = [
         f"{'-' if field.startswith('-') else ''}{columns[field.lstrip('-')]}" for field in order
     ]
@@ -345,8 +344,9 @@ def tagged_page(matching, found, order, offset, limit) -> QuerySet:
 
 def count_of(matching: QuerySet, most: int | None = None) -> int:
     """How many rows `matching` holds (at most `most`, when given). Deployments filtered
-    by `any_` of some tags and nothing else are counted from the tag rows' index: an
-    index-only count, with no deployment read."""
+    by `any_` of some tags, or by a substring of their name, and nothing else are
+    counted from the tag rows' or the trigram rows' index: an index-only count, with no
+    deployment read."""
     found = tag_condition(matching)
     if found is not None and isinstance(found[1], HasAnyTags):
         position, condition = found
@@ -355,7 +355,23 @@ def count_of(matching: QuerySet, most: int | None = None) -> int:
             if len(condition.tags()) > 1:
                 rows = rows.values("deployment_id").distinct()
             return rows[:most].count()
+    substring = gram_condition(matching)
+    if substring is not None and substring_alone(matching, substring):
+        return gram_rows(matching, substring)[:most].count()
     return matching[:most].count()
+
+
+def substring_alone(matching: QuerySet, found: Substring) -> bool:
+    """Whether a substring of the name is all the filter."""
+    rest = without_condition(matching, found.position)
+    return not found.flow_ids and not rest.query.where.children
+
+
+def gram_rows(matching: QuerySet, found: Substring) -> QuerySet:
+    """The trigram rows of the pattern's rarest trigram whose name holds the pattern."""
+    gram = RawSQL(RAREST_GRAM, [found.pieces], output_field=CharField())
+    test = {f"name__{found.lookup.lookup_name}": found.lookup.rhs}
+    return DeploymentNameGram.objects.using(matching.db).filter(gram=gram, **test)
 
 
 def without_condition(matching: QuerySet, position: int) -> QuerySet:
