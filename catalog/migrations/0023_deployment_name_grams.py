@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='DeploymentNameGram',
             fields=[
-                ('pk', models.CompositePrimaryKey('deployment', 'gram', blank=True, editable=False, primary_key=True, serialize=False)),
+                ('pk', models.CompositePrimaryKey('gram', 'name', 'deployment', blank=True, editable=False, primary_key=True, serialize=False)),
                 ('gram', models.CharField(max_length=12)),
                 ('name', models.CharField(max_length=255)),
                 ('deployment', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='name_grams', to='catalog.deployment')),
@@ -38,10 +38,6 @@ class Migration(migrations.Migration):
                 'default_permissions': (),
             },
         ),
-        # Filled before its index is made: one sort instead of a row at a time.
+        # Filled in the primary key's order, so that its index grows at its right edge.
         migrations.RunPython(make_gram_rows, undo_make_gram_rows, elidable=True),
-        migrations.AddIndex(
-            model_name='deploymentnamegram',
-            index=models.Index(fields=['gram', 'name', 'deployment'], name='catalog_gram_name'),
-        ),
     ]
