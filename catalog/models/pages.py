@@ -227,7 +227,9 @@ def substring_pieces(condition) -> list[str]:
 
 def or_with_flows(condition) -> tuple[Lookup, list[str], list] | None:
     """`name like_ x OR flow_id in (a few ids)` (Prefect's `flow_or_deployment_name`):
-    the substring, its pieces and the flows' ids."""
+    the substring, its pieces and the flows' ids. An OR with anything else is read the
+    plain way: a branch of it would walk the name index too (the admin's search, in the
+    description, tags and entrypoint as well, is such an OR)."""
     if not isinstance(condition, WhereNode) or condition.connector != "OR" or condition.negated:
         return None
     substrings = [child for child in condition.children if substring_pieces(child)]
@@ -245,14 +247,15 @@ def or_with_flows(condition) -> tuple[Lookup, list[str], list] | None:
 
 
 def flows_named(condition) -> list | None:
-    """The flow ids a condition takes the deployments of (`one_of("flow_id", …)`)."""
-    if isinstance(condition, In) and not condition.rhs:
-        return []  # `pk__in=[]`: no flow matched
-    if target_column(condition) != "flow_id":
+    """The flow ids a condition takes the deployments of (`one_of("flow_id", …)`), None
+    for another condition."""
+    if isinstance(condition, In) and isinstance(condition.rhs, list | tuple | set):
+        if not condition.rhs:
+            return []  # `pk__in=[]`: no flow matched
+        if target_column(condition) == "flow_id" and len(condition.rhs) <= MAX_BRANCHES:
+            return list(condition.rhs)
         return None
-    if isinstance(condition, AnyOf) and len(condition.rhs) <= MAX_BRANCHES:
-        return list(condition.rhs)
-    if isinstance(condition, Exact):
+    if target_column(condition) == "flow_id" and isinstance(condition, Exact):
         return [condition.rhs]
     return None
 
@@ -265,30 +268,23 @@ def gram_page(matching, found: Substring, order, offset, limit) -> QuerySet:
     branch a flow, each the first `offset + limit` rows of the index on
     `(flow_id, name, id)`."""
     rest = without_condition(matching, found.position)
-    if rest.query.where.children:
-        columns = GRAM_ROW_COLUMNS
-        gram = RawSQL(RAREST_GRAM, [found.pieces], output_field=CharField())
-        test = {f"name_grams__name__{found.lookup.lookup_name}": found.lookup.rhs}
-        rows = rest.filter(name_grams__gram=gram, **test)
-    else:
-        columns = OWN_GRAM_COLUMNS
-        rows = gram_rows(matching, found)
-    by_rows = [
-        f"{'-' if field.startswith('-') else ''}{columns[field.lstrip('-')]}" for field in order
-    ]
-    selected = list(dict.fromkeys([columns["id"], *(columns[f.lstrip("-")] for f in order)]))
+    rows, columns = substring_rows(matching, rest, found)
+    by_rows, selected = in_row_columns(order, columns)
     page = rows.order_by(*by_rows).values_list(*selected)
-    if not found.flow_ids:
+    flows = flow_branches(rest, found)
+    if not flows:
         return page[offset : offset + limit]
     own = list(dict.fromkeys(["id", *(field.lstrip("-") for field in order)]))
-    flows = [
-        rest.filter(flow_id=flow_id).order_by(*order).values_list(*own)[: offset + limit]
-        for flow_id in found.flow_ids
-    ]
-    # UNION, not UNION ALL: a deployment of one of the flows whose name matches is on
-    # the page once.
+    flows = [branch.order_by(*order).values_list(*own)[: offset + limit] for branch in flows]
+    # UNION, not UNION ALL: a deployment that more than one branch takes is on the page
+    # once.
     union = page[: offset + limit].union(*flows).order_by(*by_rows)
     return union[offset : offset + limit]
+
+
+def flow_branches(rest: QuerySet, found: Substring) -> list[QuerySet]:
+    """The deployments the substring's OR takes besides it: one branch a flow."""
+    return [rest.filter(flow_id=flow_id) for flow_id in found.flow_ids]
 
 
 # The tag rows' columns for the order's, read from the tag rows alone.
@@ -329,10 +325,7 @@ def tagged_page(matching, found, order, offset, limit) -> QuerySet:
             branch.alias(tags_held=Subquery(held)).filter(tags_held=len(required))
             for branch in branches
         ]
-    by_rows = [
-        f"{'-' if field.startswith('-') else ''}{columns[field.lstrip('-')]}" for field in order
-    ]
-    selected = list(dict.fromkeys([columns["id"], *(columns[f.lstrip("-")] for f in order)]))
+    by_rows, selected = in_row_columns(order, columns)
     branches = [branch.order_by(*by_rows).values_list(*selected) for branch in branches]
     if len(branches) == 1:
         return branches[0][offset : offset + limit]
@@ -340,6 +333,16 @@ def tagged_page(matching, found, order, offset, limit) -> QuerySet:
     # UNION, not UNION ALL: a deployment with two of the tags is on the page once.
     union = branches[0].union(*branches[1:]).order_by(*by_rows)
     return union[offset : offset + limit]
+
+
+def in_row_columns(order: list[str], columns: dict) -> tuple[list[str], list[str]]:
+    """The page's order in the kept rows' columns, and the columns to select: the id
+    first, then the order's (a union orders by them)."""
+    by_rows = [
+        f"{'-' if field.startswith('-') else ''}{columns[field.lstrip('-')]}" for field in order
+    ]
+    selected = list(dict.fromkeys([columns["id"], *(columns[f.lstrip("-")] for f in order)]))
+    return by_rows, selected
 
 
 def count_of(matching: QuerySet, most: int | None = None) -> int:
@@ -356,15 +359,33 @@ def count_of(matching: QuerySet, most: int | None = None) -> int:
                 rows = rows.values("deployment_id").distinct()
             return rows[:most].count()
     substring = gram_condition(matching)
-    if substring is not None and substring_alone(matching, substring):
-        return gram_rows(matching, substring)[:most].count()
+    if substring is not None and gram_rows_serve(matching, substring, ["name"]):
+        return substring_count(matching, substring, most)
     return matching[:most].count()
 
 
-def substring_alone(matching: QuerySet, found: Substring) -> bool:
-    """Whether a substring of the name is all the filter."""
+def substring_count(matching: QuerySet, found: Substring, most: int | None) -> int:
+    """The count of a substring filter: of its rarest trigram's rows whose name holds
+    it (an index-only count when it is all the filter), or of the union of those and
+    its flows' branches."""
     rest = without_condition(matching, found.position)
-    return not found.flow_ids and not rest.query.where.children
+    rows, columns = substring_rows(matching, rest, found)
+    ids = rows.order_by().values_list(columns["id"])
+    flows = [branch.order_by().values_list("id") for branch in flow_branches(rest, found)]
+    if not flows:
+        return ids[:most].count()
+    return ids.union(*flows)[:most].count()
+
+
+def substring_rows(matching: QuerySet, rest: QuerySet, found: Substring):
+    """The rows that hold the substring, and their columns: the deployments joined to
+    their trigram rows when more of the filter (`rest`) must be tested, else the
+    trigram rows alone."""
+    if not rest.query.where.children:
+        return gram_rows(matching, found), OWN_GRAM_COLUMNS
+    gram = RawSQL(RAREST_GRAM, [found.pieces], output_field=CharField())
+    test = {f"name_grams__name__{found.lookup.lookup_name}": found.lookup.rhs}
+    return rest.filter(name_grams__gram=gram, **test), GRAM_ROW_COLUMNS
 
 
 def gram_rows(matching: QuerySet, found: Substring) -> QuerySet:
