@@ -13,8 +13,14 @@ from catalog.admin.deployments import text_matches
 from catalog.api.filters import DeploymentOrFlowNameFilter
 from catalog.importing.run import import_paths
 from catalog.models import Deployment, DeploymentNameGram, Flow
-from catalog.models.name_grams import RAREST_GRAM, literal_pieces, make_every_gram_row
-from catalog.models.pages import branched_reader, count_of, gram_condition, page_ids
+from catalog.models.name_grams import literal_pieces, make_every_gram_row
+from catalog.models.pages import (
+    branched_reader,
+    count_of,
+    gram_condition,
+    page_ids,
+    rarest_gram,
+)
 from tests.conftest import prefect_file
 from tests.factories import DeploymentFactory, FlowFactory
 
@@ -309,8 +315,9 @@ def test_the_walk_takes_the_trigram_postgres_counts_rarest(named_catalog):
         cursor.execute("ANALYZE catalog_deploymentnamegram")
 
     def rarest(pieces: list[str]) -> str:
+        sql, params = rarest_gram(pieces).as_sql(None, connection)
         with connection.cursor() as cursor:
-            cursor.execute(RAREST_GRAM, [pieces])
+            cursor.execute(sql, params)
             return cursor.fetchone()[0]
 
     assert rarest(["ingest"]) in {"ING", "NGE", "GES", "EST"}

@@ -149,19 +149,3 @@ def literal_pieces(pattern: str, wildcards: bool) -> list[str]:
             piece.append(character)
     pieces.append("".join(piece))
     return [piece for piece in pieces if len(piece) >= GRAM]
-
-
-# The trigrams and their frequencies, in PostgreSQL's statistics of the rows.
-_GRAM_FREQUENCIES = f"""SELECT m.gram, m.frequency FROM pg_stats s,
-unnest(s.most_common_vals::text::text[], s.most_common_freqs) AS m(gram, frequency)
-WHERE s.schemaname = current_schema() AND s.tablename = '{TABLE}' AND s.attname = 'gram'"""
-
-# Of the pieces' trigrams, the one the statistics say the fewest names hold (one outside
-# the most common values counts as rarer than all of them), the first one without
-# statistics. A scalar subquery: PostgreSQL computes it once, before the index walk.
-RAREST_GRAM = (
-    f"SELECT {gram_at('piece')} FROM unnest(%s::text[]) WITH ORDINALITY AS "
-    f"pieces(piece, piece_position) CROSS JOIN LATERAL {positions('piece')} "
-    f"LEFT JOIN ({_GRAM_FREQUENCIES}) known ON known.gram = {gram_at('piece')} "
-    "ORDER BY COALESCE(known.frequency, 0), piece_position, p LIMIT 1"
-)

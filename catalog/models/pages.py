@@ -38,7 +38,8 @@ from catalog.models.deployment_tags import TABLE as TAG_TABLE
 from catalog.models.deployment_tags import DeploymentTag
 from catalog.models.deployments import Deployment
 from catalog.models.lookups import AnyOf, HasAllTags, HasAnyTags, PrefectLike, PrefectStartsWith
-from catalog.models.name_grams import RAREST_GRAM, DeploymentNameGram, literal_pieces
+from catalog.models.name_grams import TABLE as GRAM_TABLE
+from catalog.models.name_grams import DeploymentNameGram, gram_at, literal_pieces, positions
 
 SPREAD_COLUMNS = ("flow_id", "work_queue_id")
 # Past this many ids or tags, one query over all of them (the branches would cost more).
@@ -75,7 +76,7 @@ def branched_reader(matching: QuerySet, order: list[str]):
     if tags is not None and tag_rows_serve(matching, tags[1], columns):
         return lambda offset, limit: tagged_page(matching, tags, order, offset, limit)
     grams = gram_condition(matching)
-    if grams is not None and gram_rows_serve(matching, grams, columns):
+    if grams is not None and gram_rows_serve(grams, columns):
         return lambda offset, limit: gram_page(matching, grams, order, offset, limit)
     spread = spread_condition(matching)
     if spread is not None and compound_pages(matching):
@@ -178,7 +179,7 @@ GRAM_ROW_COLUMNS = {"name": "name_grams__name", "id": "id", "pk": "id"}
 OWN_GRAM_COLUMNS = {"name": "name", "id": "deployment_id", "pk": "deployment_id"}
 
 
-def gram_rows_serve(matching: QuerySet, found, columns: list[str]) -> bool:
+def gram_rows_serve(found, columns: list[str]) -> bool:
     """Whether the trigram rows hold the order's columns (they keep the name alone), and
     a few flows at most stand beside the substring."""
     ordered = columns[0] == "name" and set(columns) <= set(GRAM_ROW_COLUMNS)
@@ -203,8 +204,8 @@ def gram_condition(matching: QuerySet) -> Substring | None:
     if connections[matching.db].vendor != "postgresql" or matching.model is not Deployment:
         return None
     for position, child in top_conditions(matching):
-        if substring_pieces(child):
-            return Substring(position, child, substring_pieces(child), [])
+        if pieces := substring_pieces(child):
+            return Substring(position, child, pieces, [])
         either = or_with_flows(child)
         if either is not None:
             return Substring(position, *either)
@@ -359,7 +360,7 @@ def count_of(matching: QuerySet, most: int | None = None) -> int:
                 rows = rows.values("deployment_id").distinct()
             return rows[:most].count()
     substring = gram_condition(matching)
-    if substring is not None and gram_rows_serve(matching, substring, ["name"]):
+    if substring is not None and gram_rows_serve(substring, ["name"]):
         return substring_count(matching, substring, most)
     return matching[:most].count()
 
@@ -378,21 +379,16 @@ def substring_count(matching: QuerySet, found: Substring, most: int | None) -> i
 
 
 def substring_rows(matching: QuerySet, rest: QuerySet, found: Substring):
-    """The rows that hold the substring, and their columns: the deployments joined to
-    their trigram rows when more of the filter (`rest`) must be tested, else the
-    trigram rows alone."""
+    """The rows of the pattern's rarest trigram whose name holds the pattern, and their
+    columns: the deployments joined to their trigram rows when more of the filter
+    (`rest`) must be tested, else the trigram rows alone."""
+    gram = rarest_gram(found.pieces)
+    test = f"name__{found.lookup.lookup_name}"
     if not rest.query.where.children:
-        return gram_rows(matching, found), OWN_GRAM_COLUMNS
-    gram = RawSQL(RAREST_GRAM, [found.pieces], output_field=CharField())
-    test = {f"name_grams__name__{found.lookup.lookup_name}": found.lookup.rhs}
-    return rest.filter(name_grams__gram=gram, **test), GRAM_ROW_COLUMNS
-
-
-def gram_rows(matching: QuerySet, found: Substring) -> QuerySet:
-    """The trigram rows of the pattern's rarest trigram whose name holds the pattern."""
-    gram = RawSQL(RAREST_GRAM, [found.pieces], output_field=CharField())
-    test = {f"name__{found.lookup.lookup_name}": found.lookup.rhs}
-    return DeploymentNameGram.objects.using(matching.db).filter(gram=gram, **test)
+        rows = DeploymentNameGram.objects.using(matching.db)
+        return rows.filter(gram=gram, **{test: found.lookup.rhs}), OWN_GRAM_COLUMNS
+    joined = {f"name_grams__{test}": found.lookup.rhs}
+    return rest.filter(name_grams__gram=gram, **joined), GRAM_ROW_COLUMNS
 
 
 def without_condition(matching: QuerySet, position: int) -> QuerySet:
@@ -403,10 +399,14 @@ def without_condition(matching: QuerySet, position: int) -> QuerySet:
     return rest
 
 
-# The tags and their frequencies, in PostgreSQL's statistics of the tag rows.
-_TAG_FREQUENCIES = f"""SELECT m.tag, m.frequency FROM pg_stats s,
-unnest(s.most_common_vals::text::text[], s.most_common_freqs) AS m(tag, frequency)
-WHERE s.schemaname = current_schema() AND s.tablename = '{TAG_TABLE}' AND s.attname = 'tag'"""
+def frequencies(table: str, column: str) -> str:
+    """The SQL of a column's most common values and their frequencies, in PostgreSQL's
+    statistics, as rows (value, frequency)."""
+    return (
+        "SELECT m.value, m.frequency FROM pg_stats s, unnest(s.most_common_vals::text::text[], "
+        "s.most_common_freqs) AS m(value, frequency) WHERE s.schemaname = current_schema() "
+        f"AND s.tablename = '{table}' AND s.attname = '{column}'"
+    )
 
 
 def rarest_tag(using: str, tags: list[str]):
@@ -418,8 +418,24 @@ def rarest_tag(using: str, tags: list[str]):
         return tags[0]
     return RawSQL(
         "SELECT given.tag FROM unnest(%s::text[]) WITH ORDINALITY AS given(tag, position) "
-        f"LEFT JOIN ({_TAG_FREQUENCIES}) known ON known.tag = given.tag "
+        f"LEFT JOIN ({frequencies(TAG_TABLE, 'tag')}) known ON known.value = given.tag "
         "ORDER BY COALESCE(known.frequency, 0), given.position LIMIT 1",
         [tags],
+        output_field=CharField(),
+    )
+
+
+def rarest_gram(pieces: list[str]) -> RawSQL:
+    """Of the pieces' trigrams, the one PostgreSQL's statistics of the trigram rows say
+    the fewest names hold (one outside its most common values counts as rarer than all
+    of them; the first one when there are no statistics), as a scalar subquery that
+    PostgreSQL computes once, before the index walk."""
+    return RawSQL(
+        f"SELECT {gram_at('piece')} FROM unnest(%s::text[]) WITH ORDINALITY AS "
+        f"pieces(piece, piece_position) CROSS JOIN LATERAL {positions('piece')} "
+        f"LEFT JOIN ({frequencies(GRAM_TABLE, 'gram')}) known "
+        f"ON known.value = {gram_at('piece')} "
+        "ORDER BY COALESCE(known.frequency, 0), piece_position, p LIMIT 1",
+        [pieces],
         output_field=CharField(),
     )
