@@ -115,7 +115,7 @@ def test_the_schedule_filters_read_the_counts():
 
 def add_deployments(count: int, flow, queue) -> None:
     for deployment in DeploymentFactory.create_batch(
-        count, flow=flow, work_queue=queue, tags=["a", "b"], description="nightly load"
+        count, flow=flow, work_queue=queue, tags=["a", "b", "team-07"], description="nightly load"
     ):
         DeploymentScheduleFactory.create_batch(3, deployment=deployment)
 
@@ -151,6 +151,8 @@ def every_list_query(flow, queue) -> list[str]:
         "updated__gte=2000-01-01+00%3A00%3A00%2B00%3A00",
         "q=nightly",
         "q=nightly+load",
+        "q=team-07",
+        "q=team-07&paused__exact=0",
         "q=00000000-0000-0000-0000-000000000000",
     ]
 

@@ -191,16 +191,20 @@ def plain_page(matching, order, offset, limit) -> list:
     return list(matching.order_by(*order)[offset : offset + limit].values_list("id", flat=True))
 
 
-@on_postgres
-@pytest.mark.parametrize("order", ORDERS, ids=lambda order: ",".join(order))
-@pytest.mark.parametrize("conditions", SUBSTRING_FILTERS, ids=str)
-def test_a_substring_filter_s_pages_are_the_plain_query_s(named_catalog, conditions, order):
-    matching = Deployment.objects.filter(**conditions)
+def assert_branched_pages_are_the_plain_query_s(matching, order) -> None:
     assert branched_reader(matching, order) is not None
     for offset, limit in [(0, 5), (3, 4), (0, 100), (17, 5), (70, 5)]:
         assert page_ids(matching, order, offset, limit) == plain_page(
             matching, order, offset, limit
         )
+
+
+@on_postgres
+@pytest.mark.parametrize("order", ORDERS, ids=lambda order: ",".join(order))
+@pytest.mark.parametrize("conditions", SUBSTRING_FILTERS, ids=str)
+def test_a_substring_filter_s_pages_are_the_plain_query_s(named_catalog, conditions, order):
+    matching = Deployment.objects.filter(**conditions)
+    assert_branched_pages_are_the_plain_query_s(matching, order)
 
 
 def name_or_flow_name(pattern: str) -> Q:
@@ -236,32 +240,79 @@ def test_a_flow_or_deployment_name_filter_s_pages_are_the_plain_query_s(
     matching = Deployment.objects.filter(name_or_flow_name(pattern))
     if paused is not None:
         matching = matching.filter(paused=paused)
-    assert branched_reader(matching, order) is not None
-    for offset, limit in [(0, 5), (3, 4), (0, 100), (17, 5), (70, 5)]:
-        assert page_ids(matching, order, offset, limit) == plain_page(
-            matching, order, offset, limit
-        )
+    assert_branched_pages_are_the_plain_query_s(matching, order)
 
 
-ADMIN_WORDS = ["s3x", "x01", "team-3", "ingest", "flow-a"]
+# Words of the admin's search: in names, flows' names, tags (and flows and tags at once),
+# descriptions, entrypoints; several at once; in nothing.
+ADMIN_SEARCHES = [
+    ["s3x"],
+    ["x01"],
+    ["team-3"],
+    ["ingest"],
+    ["flow-a"],
+    ["number", "1"],
+    ["x02-job"],
+    ["s3x", "team-3"],
+    ["ingest", "flow-b"],
+    ["nothing-has-this"],
+]
 
 
-@on_postgres
-@pytest.mark.parametrize("words", [[word] for word in ADMIN_WORDS] + [["s3x", "team-3"]], ids=str)
-def test_the_admin_search_is_read_the_plain_way(named_catalog, words):
-    """The name, the flow's name, the description, the tags or the entrypoint: a branch
-    of the description, tags and entrypoint would walk the name index past every row
-    that does not match, as the plain query does."""
+def admin_search(words: list[str]):
     matching = Deployment.objects.all()
     for word in words:
         matching = matching.filter(text_matches(word))
-    assert branched_reader(matching, ORDERS[0]) is None
+    return matching
+
+
+@on_postgres
+@pytest.mark.parametrize("order", ORDERS, ids=lambda order: ",".join(order))
+@pytest.mark.parametrize("paused", [None, False])
+@pytest.mark.parametrize("words", ADMIN_SEARCHES, ids=str)
+def test_the_admin_search_s_pages_are_the_plain_query_s(named_catalog, words, paused, order):
+    """The name, the flow's name, the description, the tags or the entrypoint: a branch
+    of the trigram rows, one a flow, one a tag and one of the other columns."""
+    matching = admin_search(words)
+    if paused is not None:
+        matching = matching.filter(paused=paused)
+    assert_branched_pages_are_the_plain_query_s(matching, order)
+
+
+@on_postgres
+@pytest.mark.parametrize("words", ADMIN_SEARCHES, ids=str)
+def test_the_admin_search_s_count_is_the_plain_count(named_catalog, words):
+    matching = admin_search(words)
+    assert count_of(matching) == matching.count()
+    assert count_of(matching, 3) == min(3, matching.count())
+
+
+@on_postgres
+def test_the_admin_search_reads_its_page_from_the_trigram_and_tag_rows(named_catalog):
+    """ "s3x" is in names, in three flows' names and in a tag: one branch each."""
+    found = gram_condition(admin_search(["s3x"]))
+    assert (len(found.flow_ids), found.tags, len(found.others)) == (3, ["s3x-tag"], 2)
+    plan = index_plan(admin_search(["s3x"]))
+    assert "catalog_deploymentnamegram_pkey" in plan
+    assert "catalog_tag_name" in plan
+
+
+@on_postgres
+def test_a_substring_ored_with_other_conditions_reads_them_in_a_branch(named_catalog):
+    matching = Deployment.objects.filter(Q(name__prefect_like="x03") | Q(paused=True))
+    assert gram_condition(matching).others
+    for offset, limit in [(0, 5), (3, 10), (30, 10)]:
+        assert page_ids(matching, ORDERS[0], offset, limit) == plain_page(
+            matching, ORDERS[0], offset, limit
+        )
     assert count_of(matching) == matching.count()
 
 
 @on_postgres
-def test_a_substring_ored_with_another_condition_is_read_the_plain_way(named_catalog):
-    matching = Deployment.objects.filter(Q(name__prefect_like="x03") | Q(paused=True))
+def test_a_substring_ored_with_a_nested_condition_is_read_the_plain_way(named_catalog):
+    matching = Deployment.objects.filter(
+        Q(name__prefect_like="x03") | (Q(paused=True) & Q(flow__name="flow-a"))
+    )
     assert gram_condition(matching) is None
     assert page_ids(matching, ORDERS[0], 3, 10) == plain_page(matching, ORDERS[0], 3, 10)
 
@@ -326,9 +377,8 @@ def test_the_walk_takes_the_trigram_postgres_counts_rarest(named_catalog):
     assert rarest(["zzq", "ingest"]) == "ZZQ"
 
 
-@on_postgres
-def test_postgres_reads_a_substring_page_from_the_trigram_index(named_catalog):
-    matching = Deployment.objects.filter(name__prefect_like="s3x")
+def index_plan(matching) -> str:
+    """PostgreSQL's plan of a page of `matching` read by branches, were its tables big."""
     query = branched_reader(matching, ["name", "id"])(0, 5)
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
@@ -336,8 +386,22 @@ def test_postgres_reads_a_substring_page_from_the_trigram_index(named_catalog):
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_bitmapscan = off")
         cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@on_postgres
+def test_postgres_reads_a_substring_page_from_the_trigram_index(named_catalog):
+    plan = index_plan(Deployment.objects.filter(name__prefect_like="s3x"))
     assert "catalog_deploymentnamegram_pkey" in plan
     # The only sort is of the pattern's trigrams, choosing the rarest: no match is sorted.
     sorts = [line for line in plan.splitlines() if "Sort Key" in line]
     assert len(sorts) == 1 and "COALESCE" in sorts[0]
+
+
+@on_postgres
+def test_a_substring_ored_with_a_joined_table_s_column_is_read_the_plain_way(named_catalog):
+    matching = Deployment.objects.filter(
+        Q(name__prefect_like="x03") | Q(flow__name__icontains="flow-a")
+    )
+    assert gram_condition(matching) is None
+    assert page_ids(matching, ORDERS[0], 3, 10) == plain_page(matching, ORDERS[0], 3, 10)

@@ -17,7 +17,7 @@ writing transaction: a write costs in proportion to the tags it touches. Migrati
 made the rows of the deployments stored before it.
 """
 
-from django.db import DEFAULT_DB_ALIAS, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 
 from catalog.models.deployments import Deployment
 from catalog.models.triggers import (
@@ -145,3 +145,28 @@ def make_every_tag_row(connection) -> None:
         )
     with connection.cursor() as cursor:
         cursor.execute(statement)
+
+
+# Past this many distinct tags, `tags_holding` gives up: listing them costs a probe each.
+MOST_TAGS_LISTED = 1000
+
+
+def tags_holding(word: str, using: str = DEFAULT_DB_ALIAS) -> list[str] | None:
+    """The distinct tags that hold `word` (as `icontains` compares), or None when the
+    catalog has more than MOST_TAGS_LISTED distinct tags. The tags are listed by skipping
+    from one to the next in the `(tag, name, deployment)` index: a probe a distinct tag,
+    whatever the number of deployments."""
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    listed = (
+        f"WITH RECURSIVE listed(tag) AS (SELECT (SELECT tag FROM {TABLE} ORDER BY tag LIMIT 1) "
+        f"UNION ALL SELECT (SELECT t.tag FROM {TABLE} t WHERE t.tag > listed.tag "
+        "ORDER BY t.tag LIMIT 1) FROM listed WHERE listed.tag IS NOT NULL) "
+        "SELECT tag, UPPER(tag) LIKE UPPER(%s) ESCAPE '\\' FROM listed "
+        f"WHERE tag IS NOT NULL LIMIT {MOST_TAGS_LISTED + 1}"
+    )
+    with connections[using].cursor() as cursor:
+        cursor.execute(listed, [f"%{escaped}%"])
+        rows = cursor.fetchall()
+    if len(rows) > MOST_TAGS_LISTED:
+        return None
+    return [tag for tag, holds in rows if holds]

@@ -10,10 +10,13 @@ order, so it either sorted every match or walked the `(name, id)` index testing 
   then the order: `any_` is a union of one branch per tag, `all_` walks the tag the
   fewest deployments have (by PostgreSQL's statistics) and tests the others.
 - A substring of the name (`name.like_`, `flow_or_deployment_name.like_`, the listing's
-  `?name_contains=`), on PostgreSQL. Its page is read from the trigram rows
-  (`catalog.models.name_grams`) of the pattern's rarest trigram, in name order, each
-  tested against the whole pattern; the flows of `flow_or_deployment_name` add a branch
-  each.
+  `?name_contains=`, the admin's search), on PostgreSQL. Its page is read from the
+  trigram rows (`catalog.models.name_grams`) of the pattern's rarest trigram, in name
+  order, each tested against the whole pattern. What an OR takes beside it adds
+  branches: a flow each (`flow_or_deployment_name`, the flows whose name holds a
+  searched word), a tag each (the tags that hold it), and one for the other columns
+  (the description and the entrypoint), which PostgreSQL reads through their trigram
+  indexes when it expects few of them to match.
 - A filter naming several queues or flows (`work_queue_name.any_: ["default"]` names
   the "default" queue of every pool) gives `work_queue_id = ANY(ids)`; its page is a
   union of one branch per id, each the first `offset + limit` rows of the index
@@ -30,7 +33,7 @@ from typing import NamedTuple
 
 from django.db import connections
 from django.db.models import CharField, Count, OuterRef, QuerySet, Subquery
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Col, RawSQL
 from django.db.models.lookups import Exact, IContains, In, Lookup
 from django.db.models.sql.where import WhereNode
 
@@ -54,6 +57,9 @@ TAG_ROW_COLUMNS = {
     "id": "id",
     "pk": "id",
 }
+# The tag rows' columns for the order's, read from the tag rows alone.
+OWN_COLUMNS = {"name": "name", "created": "created", "updated": "updated", "id": "deployment_id"}
+OWN_COLUMNS["pk"] = OWN_COLUMNS["id"]
 
 
 def page_ids(matching: QuerySet, order: list[str], offset: int, limit: int) -> list:
@@ -155,8 +161,18 @@ def top_conditions(matching: QuerySet):
 
 
 def target_column(condition) -> str | None:
-    target = getattr(condition.lhs, "target", None)
+    target = getattr(getattr(condition, "lhs", None), "target", None)
     return None if target is None else target.column
+
+
+def is_tags_lookup(condition, kinds) -> bool:
+    """Whether `condition` is a lookup of `kinds` on the deployments' tags, of a few."""
+    return (
+        isinstance(condition, kinds)
+        and target_column(condition) == "tags"
+        and condition.lhs.target.model is Deployment
+        and 0 < len(condition.tags()) <= MAX_BRANCHES
+    )
 
 
 def tag_condition(matching: QuerySet) -> tuple[int, HasAllTags | HasAnyTags] | None:
@@ -165,10 +181,7 @@ def tag_condition(matching: QuerySet) -> tuple[int, HasAllTags | HasAnyTags] | N
     found = [
         (position, child)
         for position, child in top_conditions(matching)
-        if isinstance(child, HasAllTags | HasAnyTags)
-        and target_column(child) == "tags"
-        and child.lhs.target.model is matching.model is Deployment
-        and 0 < len(child.tags()) <= MAX_BRANCHES
+        if matching.model is Deployment and is_tags_lookup(child, HasAllTags | HasAnyTags)
     ]
     found.sort(key=lambda item: not isinstance(item[1], HasAllTags))
     return found[0] if found else None
@@ -181,20 +194,25 @@ OWN_GRAM_COLUMNS = {"name": "name", "id": "deployment_id", "pk": "deployment_id"
 
 def gram_rows_serve(found, columns: list[str]) -> bool:
     """Whether the trigram rows hold the order's columns (they keep the name alone), and
-    a few flows at most stand beside the substring."""
+    a few flows and tags at most stand beside the substring."""
     ordered = columns[0] == "name" and set(columns) <= set(GRAM_ROW_COLUMNS)
-    return ordered and len(found.flow_ids) <= MAX_BRANCHES
+    return ordered and len(found.flow_ids) + len(found.tags) <= MAX_BRANCHES
 
 
 class Substring(NamedTuple):
     """A substring filter on the deployments' names that the trigram rows serve: at
     `position` among the top conditions, its lookup, its pattern's literal pieces, and
-    the flows whose deployments it also takes (`flow_or_deployment_name`)."""
+    what an OR takes beside it: the deployments of some flows
+    (`flow_or_deployment_name`, the admin's search), those with any of some tags, and
+    those that meet other conditions on their own columns (the admin's search of the
+    description and the entrypoint)."""
 
     position: int
     lookup: Lookup
     pieces: list[str]
-    flow_ids: list
+    flow_ids: list = []
+    tags: list = []
+    others: list = []
 
 
 def gram_condition(matching: QuerySet) -> Substring | None:
@@ -205,8 +223,8 @@ def gram_condition(matching: QuerySet) -> Substring | None:
         return None
     for position, child in top_conditions(matching):
         if pieces := substring_pieces(child):
-            return Substring(position, child, pieces, [])
-        either = or_with_flows(child)
+            return Substring(position, child, pieces)
+        either = or_beside_substring(child)
         if either is not None:
             return Substring(position, *either)
     return None
@@ -226,25 +244,41 @@ def substring_pieces(condition) -> list[str]:
     return literal_pieces(condition.rhs, wildcards=isinstance(condition, PrefectLike))
 
 
-def or_with_flows(condition) -> tuple[Lookup, list[str], list] | None:
-    """`name like_ x OR flow_id in (a few ids)` (Prefect's `flow_or_deployment_name`):
-    the substring, its pieces and the flows' ids. An OR with anything else is read the
-    plain way: a branch of it would walk the name index too (the admin's search, in the
-    description, tags and entrypoint as well, is such an OR)."""
+def or_beside_substring(condition) -> tuple | None:
+    """An OR of a substring of the name with flows, tags or other conditions on the
+    deployment's own columns: the substring's lookup and pieces, the flows' ids, the tags
+    and the other conditions (None for another condition, or an OR that nests one)."""
     if not isinstance(condition, WhereNode) or condition.connector != "OR" or condition.negated:
         return None
     substrings = [child for child in condition.children if substring_pieces(child)]
     if len(substrings) != 1:
         return None
-    flow_ids = []
+    flow_ids, tags, others = [], [], []
     for child in condition.children:
         if child is substrings[0]:
             continue
-        ids = flows_named(child)
-        if ids is None:
+        if (ids := flows_named(child)) is not None:
+            flow_ids += ids
+        elif is_tags_lookup(child, HasAnyTags):
+            tags += child.tags()
+        elif is_own_column_lookup(child):
+            others.append(child)
+        else:
             return None
-        flow_ids += ids
-    return substrings[0], substring_pieces(substrings[0]), flow_ids[: MAX_BRANCHES + 1]
+    substring = substrings[0]
+    return substring, substring_pieces(substring), flow_ids, list(dict.fromkeys(tags)), others
+
+
+def is_own_column_lookup(condition) -> bool:
+    """Whether `condition` is a lookup on a column of the deployments' own table (not of
+    a joined one, which a branch without the join could not name)."""
+    column = getattr(condition, "lhs", None)
+    return (
+        isinstance(condition, Lookup)
+        and isinstance(column, Col)
+        and column.alias == Deployment._meta.db_table
+        and column.target.model is Deployment
+    )
 
 
 def flows_named(condition) -> list | None:
@@ -253,7 +287,7 @@ def flows_named(condition) -> list | None:
     if isinstance(condition, In) and isinstance(condition.rhs, list | tuple | set):
         if not condition.rhs:
             return []  # `pk__in=[]`: no flow matched
-        if target_column(condition) == "flow_id" and len(condition.rhs) <= MAX_BRANCHES:
+        if target_column(condition) == "flow_id":
             return list(condition.rhs)
         return None
     if target_column(condition) == "flow_id" and isinstance(condition, Exact):
@@ -265,32 +299,57 @@ def gram_page(matching, found: Substring, order, offset, limit) -> QuerySet:
     """The page read from the trigram rows of the pattern's rarest trigram, in name
     order, each row's name tested against the whole pattern (with the rest of the filter,
     through the deployment, when there is more). A page reads the rows of that trigram
-    up to the page's last match; with flows beside the substring, it is a union with one
-    branch a flow, each the first `offset + limit` rows of the index on
-    `(flow_id, name, id)`."""
+    up to the page's last match. What an OR takes beside the substring adds branches to
+    a union, each the first `offset + limit` rows in name order: a flow's from the index
+    on `(flow_id, name, id)`, a tag's from the tag rows' on `(tag, name, deployment)`,
+    and one of the other conditions, read as PostgreSQL sees fit."""
     rest = without_condition(matching, found.position)
     rows, columns = substring_rows(matching, rest, found)
     by_rows, selected = in_row_columns(order, columns)
     page = rows.order_by(*by_rows).values_list(*selected)
-    flows = flow_branches(rest, found)
-    if not flows:
+    beside = [
+        branch.order_by(*branch_order).values_list(*branch_columns)[: offset + limit]
+        for branch, branch_order, branch_columns in branches_beside(matching, rest, found, order)
+    ]
+    if not beside:
         return page[offset : offset + limit]
-    own = list(dict.fromkeys(["id", *(field.lstrip("-") for field in order)]))
-    flows = [branch.order_by(*order).values_list(*own)[: offset + limit] for branch in flows]
     # UNION, not UNION ALL: a deployment that more than one branch takes is on the page
     # once.
-    union = page[: offset + limit].union(*flows).order_by(*by_rows)
+    union = page[: offset + limit].union(*beside).order_by(*by_rows)
     return union[offset : offset + limit]
 
 
-def flow_branches(rest: QuerySet, found: Substring) -> list[QuerySet]:
-    """The deployments the substring's OR takes besides it: one branch a flow."""
-    return [rest.filter(flow_id=flow_id) for flow_id in found.flow_ids]
+def branches_beside(matching, rest: QuerySet, found: Substring, order: list[str]) -> list:
+    """The deployments the substring's OR takes beside it, as (branch, its order, its
+    columns): one branch a flow, one a tag, and one for the other conditions."""
+    own = list(dict.fromkeys(["id", *(field.lstrip("-") for field in order)]))
+    branches = [rest.filter(flow_id=flow_id) for flow_id in found.flow_ids]
+    if found.others:
+        branches.append(with_any_of(rest, found.others))
+    beside = [(branch, order, own) for branch in branches]
+    if found.tags:
+        tagged, columns = tag_branches(matching.db, rest, found.tags)
+        by_rows, selected = in_row_columns(order, columns)
+        beside += [(branch, by_rows, selected) for branch in tagged]
+    return beside
 
 
-# The tag rows' columns for the order's, read from the tag rows alone.
-OWN_COLUMNS = {"name": "name", "created": "created", "updated": "updated", "id": "deployment_id"}
-OWN_COLUMNS["pk"] = OWN_COLUMNS["id"]
+def with_any_of(rest: QuerySet, conditions: list) -> QuerySet:
+    """`rest` with one more condition: any of `conditions`."""
+    one = rest.all()
+    one.query.where = one.query.where.clone()
+    one.query.where.children.append(WhereNode(conditions, connector="OR"))
+    return one
+
+
+def tag_branches(using: str, rest: QuerySet, tags: list[str]) -> tuple[list, dict]:
+    """A branch a tag of the deployments in `rest` with that tag, and the columns of
+    their order: through the deployment when `rest` filters more, else the tag rows
+    alone."""
+    if rest.query.where.children:
+        return [rest.filter(tag_rows__tag=tag) for tag in tags], TAG_ROW_COLUMNS
+    rows = DeploymentTag.objects.using(using)
+    return [rows.filter(tag=tag) for tag in tags], OWN_COLUMNS
 
 
 def tagged_page(matching, found, order, offset, limit) -> QuerySet:
@@ -305,13 +364,8 @@ def tagged_page(matching, found, order, offset, limit) -> QuerySet:
         tags, required = [rarest_tag(matching.db, condition.tags())], condition.tags()
     else:
         tags, required = condition.tags(), []
-    if rest.query.where.children:
-        columns, owner = TAG_ROW_COLUMNS, "pk"
-        branches = [rest.filter(tag_rows__tag=tag) for tag in tags]
-    else:
-        columns, owner = OWN_COLUMNS, "deployment_id"
-        rows = DeploymentTag.objects.using(matching.db)
-        branches = [rows.filter(tag=tag) for tag in tags]
+    branches, columns = tag_branches(matching.db, rest, tags)
+    owner = "pk" if columns is TAG_ROW_COLUMNS else "deployment_id"
     if required:
         # A scalar subquery, probed a row at a time through the primary key; PostgreSQL
         # would turn an EXISTS into a join, misjudge its rows and sort every match.
@@ -368,14 +422,17 @@ def count_of(matching: QuerySet, most: int | None = None) -> int:
 def substring_count(matching: QuerySet, found: Substring, most: int | None) -> int:
     """The count of a substring filter: of its rarest trigram's rows whose name holds
     it (an index-only count when it is all the filter), or of the union of those and
-    its flows' branches."""
+    the branches beside it, each cut at `most`."""
     rest = without_condition(matching, found.position)
     rows, columns = substring_rows(matching, rest, found)
     ids = rows.order_by().values_list(columns["id"])
-    flows = [branch.order_by().values_list("id") for branch in flow_branches(rest, found)]
-    if not flows:
+    beside = [
+        branch.order_by().values_list(branch_columns[0])[:most]
+        for branch, _, branch_columns in branches_beside(matching, rest, found, ["name"])
+    ]
+    if not beside:
         return ids[:most].count()
-    return ids.union(*flows)[:most].count()
+    return ids[:most].union(*beside)[:most].count()
 
 
 def substring_rows(matching: QuerySet, rest: QuerySet, found: Substring):
