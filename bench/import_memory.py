@@ -1,7 +1,8 @@
 """The importer's memory stays flat whatever the file's size: one file of N deployments.
 
     uv run python bench/import_memory.py [--sizes 10000,100000,300000]
-        [--formats json,jsonl] [--server postgres://postgres@127.0.0.1:5432]
+        [--formats json,jsonl] [--runs first,again,changed]
+        [--server postgres://postgres@127.0.0.1:5432]
 
 For each size and format, N deployments (`bench/scale.py`'s records: 3 schedules, tags,
 labels, 40 flows, 4 work pools) are written as ONE file, a JSON list or JSON Lines, into
@@ -93,13 +94,21 @@ def drop_database(server: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
 
 
-def one_run(size: int, file_format: str, server: str, folder: Path) -> list[dict]:
+# Each run's name on the command line, its label, and whether every record changes.
+RUNS = {
+    "first": ("first import", False),
+    "again": ("re-import", False),
+    "changed": ("all changed", True),
+}
+
+
+def one_run(size: int, file_format: str, server: str, folder: Path, runs: list[str]) -> list[dict]:
     url = fresh_database(server)
     path = folder / f"deployments.{file_format}"
     write_file(path, size, file_format, changed=False)
     megabytes = path.stat().st_size / 1e6
     rows = []
-    for label, changed in (("first import", False), ("re-import", False), ("all changed", True)):
+    for label, changed in (RUNS[run] for run in runs):
         if changed:
             write_file(path, size, file_format, changed=True)
         figures = import_in_child(path, url)
@@ -132,6 +141,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,300000")
     parser.add_argument("--formats", default="json,jsonl")
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument(
+        "--runs",
+        default=",".join(RUNS),
+        help="of first, again (all unchanged), changed (every record changed), in order",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.child:
@@ -147,7 +161,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             for file_format in arguments.formats.split(","):
                 for size in sizes:
-                    rows += one_run(size, file_format, arguments.server, Path(folder))
+                    runs = arguments.runs.split(",")
+                    rows += one_run(size, file_format, arguments.server, Path(folder), runs)
     finally:
         drop_database(arguments.server)
     summarize(rows, sizes)
