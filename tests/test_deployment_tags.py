@@ -12,7 +12,7 @@ from catalog.admin.paginator import EstimatedCountPaginator
 from catalog.importing.run import import_paths
 from catalog.models import Deployment, DeploymentTag, Flow
 from catalog.models.deployment_tags import make_every_tag_row
-from catalog.models.pages import count_of, page_ids, rarest_tag, tag_condition
+from catalog.models.pages import branched_reader, count_of, page_ids, rarest_tag, tag_condition
 from tests.conftest import prefect_file
 from tests.factories import DeploymentFactory, FlowFactory, WorkQueueFactory
 
@@ -271,3 +271,18 @@ def test_a_flow_s_tags_are_not_counted_from_deployment_tag_rows():
     matching = Flow.objects.filter(tags__has_any_tags=["team-1"])
     assert tag_condition(matching) is None
     assert count_of(matching) == 1
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_postgres_merges_the_branches_of_several_tags_in_order(tagged_catalog):
+    """A deployment with two of the tags is dropped as the ordered branches are merged,
+    not by gathering and sorting every row of every branch (as a UNION would)."""
+    matching = Deployment.objects.filter(tags__has_any_tags=["team-1", "team-3"])
+    page = branched_reader(matching, ["name", "id"])(10, 5)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN {page.sql}", page.params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Merge Append" in plan and "Unique" in plan
+    assert "HashAggregate" not in plan and "HashSetOp" not in plan

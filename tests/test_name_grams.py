@@ -15,6 +15,7 @@ from catalog.importing.run import import_paths
 from catalog.models import Deployment, DeploymentNameGram, Flow
 from catalog.models.name_grams import literal_pieces, make_every_gram_row
 from catalog.models.pages import (
+    MergedPage,
     branched_reader,
     count_of,
     gram_condition,
@@ -379,8 +380,10 @@ def test_the_walk_takes_the_trigram_postgres_counts_rarest(named_catalog):
 
 def index_plan(matching) -> str:
     """PostgreSQL's plan of a page of `matching` read by branches, were its tables big."""
-    query = branched_reader(matching, ["name", "id"])(0, 5)
-    sql, params = query.query.sql_with_params()
+    page = branched_reader(matching, ["name", "id"])(0, 5)
+    sql, params = (
+        (page.sql, page.params) if isinstance(page, MergedPage) else page.query.sql_with_params()
+    )
     with connection.cursor() as cursor:
         # A table this small is cheaper read whole (or through a bitmap) and sorted.
         cursor.execute("SET LOCAL enable_seqscan = off")

@@ -29,6 +29,7 @@ is as rare as its rarest trigram. Every other
 filter stays in each branch; the rows and their order are those of the plain query.
 """
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.db import connections
@@ -97,10 +98,52 @@ def page_subquery(matching: QuerySet, order: list[str], offset: int, limit: int)
     if read is None:
         return None
     page = read(offset, limit)
+    if isinstance(page, MergedPage):
+        return RawSQL(f"SELECT page.c0 FROM ({page.sql}) page", page.params)
     sql, params = page.query.sql_with_params()
     # The column of the ids, the first one: a deployment's `id` or a tag row's.
     first = page.query.values_select[0].split("__")[-1]
     return RawSQL(f"SELECT page.{first} FROM ({sql}) page", params)
+
+
+@dataclass(frozen=True)
+class MergedPage:
+    """A page of several branches, each in the page's order: their rows merged in that
+    order and each kept once (see `merged_page`). Iterating it reads its rows."""
+
+    using: str
+    sql: str
+    params: list
+
+    def __iter__(self):
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(self.sql, self.params)
+            return iter(cursor.fetchall())
+
+
+def merged_page(using: str, branches: list, by_rows: list[str], offset: int, limit: int):
+    """The page of `branches` (querysets of the same columns, each in the order
+    `by_rows`), each cut at `offset + limit`, a row that several take kept once: `SELECT
+    DISTINCT` over their `UNION ALL`, which PostgreSQL reads as a merge of the ordered
+    branches, dropping repeats as they pass, and stops at the page's end. (A `UNION`
+    gathers every row of every branch, removes repeats and sorts them all: three times
+    the cost at offset 10,000.)"""
+    selected = list(branches[0].query.values_select)
+    names = ", ".join(f"c{position}" for position in range(len(selected)))
+    order = ", ".join(
+        f"c{selected.index(field.lstrip('-'))}{' DESC' if field.startswith('-') else ''}"
+        for field in by_rows
+    )
+    parts, params = [], []
+    for branch in branches:
+        sql, branch_params = branch[: offset + limit].query.sql_with_params()
+        parts.append(f"({sql})")
+        params += branch_params
+    sql = (
+        f"SELECT DISTINCT {names} FROM ({' UNION ALL '.join(parts)}) AS branches({names}) "
+        f"ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}"
+    )
+    return MergedPage(using, sql, params)
 
 
 def tag_rows_serve(matching: QuerySet, condition, columns: list[str]) -> bool:
@@ -308,15 +351,12 @@ def gram_page(matching, found: Substring, order, offset, limit) -> QuerySet:
     by_rows, selected = in_row_columns(order, columns)
     page = rows.order_by(*by_rows).values_list(*selected)
     beside = [
-        branch.order_by(*branch_order).values_list(*branch_columns)[: offset + limit]
+        branch.order_by(*branch_order).values_list(*branch_columns)
         for branch, branch_order, branch_columns in branches_beside(matching, rest, found, order)
     ]
     if not beside:
         return page[offset : offset + limit]
-    # UNION, not UNION ALL: a deployment that more than one branch takes is on the page
-    # once.
-    union = page[: offset + limit].union(*beside).order_by(*by_rows)
-    return union[offset : offset + limit]
+    return merged_page(matching.db, [page, *beside], by_rows, offset, limit)
 
 
 def branches_beside(matching, rest: QuerySet, found: Substring, order: list[str]) -> list:
@@ -384,10 +424,7 @@ def tagged_page(matching, found, order, offset, limit) -> QuerySet:
     branches = [branch.order_by(*by_rows).values_list(*selected) for branch in branches]
     if len(branches) == 1:
         return branches[0][offset : offset + limit]
-    branches = [branch[: offset + limit] for branch in branches]
-    # UNION, not UNION ALL: a deployment with two of the tags is on the page once.
-    union = branches[0].union(*branches[1:]).order_by(*by_rows)
-    return union[offset : offset + limit]
+    return merged_page(matching.db, branches, by_rows, offset, limit)
 
 
 def in_row_columns(order: list[str], columns: dict) -> tuple[list[str], list[str]]:
