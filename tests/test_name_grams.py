@@ -20,6 +20,7 @@ from catalog.models.pages import (
     count_of,
     gram_condition,
     page_ids,
+    page_subquery,
     rarest_gram,
 )
 from tests.conftest import prefect_file
@@ -408,3 +409,25 @@ def test_a_substring_ored_with_a_joined_table_s_column_is_read_the_plain_way(nam
     )
     assert gram_condition(matching) is None
     assert page_ids(matching, ORDERS[0], 3, 10) == plain_page(matching, ORDERS[0], 3, 10)
+
+
+@on_postgres
+def test_an_or_with_branches_no_row_can_meet_gives_the_plain_page(named_catalog):
+    """Prefect's `operator: or_` of a name, `paused` and queues that do not exist
+    (`work_queue_id IN ()`), and the same with nothing left to match."""
+    either = Q(name__prefect_like="s3x") | Q(paused=True) | Q(work_queue_id__in=[])
+    for matching in [
+        Deployment.objects.filter(either),
+        Deployment.objects.filter(Q(name__prefect_like="s3x") | Q(work_queue_id__in=[])),
+        Deployment.objects.filter(either).filter(id__in=[]),
+        Deployment.objects.filter(name_or_flow_name("flow-a")).filter(id__in=[]),
+    ]:
+        assert gram_condition(matching) is not None
+        for offset, limit in [(0, 5), (3, 10)]:
+            assert page_ids(matching, ORDERS[0], offset, limit) == plain_page(
+                matching, ORDERS[0], offset, limit
+            )
+        assert count_of(matching) == matching.count()
+        ids = page_subquery(matching, ORDERS[0], 0, 5)
+        page = set(matching.filter(pk__in=ids).values_list("id", flat=True))
+        assert page == set(plain_page(matching, ORDERS[0], 0, 5))

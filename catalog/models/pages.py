@@ -32,6 +32,7 @@ filter stays in each branch; the rows and their order are those of the plain que
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import CharField, Count, OuterRef, QuerySet, Subquery
 from django.db.models.expressions import Col, RawSQL
@@ -99,8 +100,13 @@ def page_subquery(matching: QuerySet, order: list[str], offset: int, limit: int)
         return None
     page = read(offset, limit)
     if isinstance(page, MergedPage):
+        if not page.sql:
+            return []
         return RawSQL(f"SELECT page.c0 FROM ({page.sql}) page", page.params)
-    sql, params = page.query.sql_with_params()
+    try:
+        sql, params = page.query.sql_with_params()
+    except EmptyResultSet:
+        return []  # a filter no row can meet (`id IN ()`): no page
     # The column of the ids, the first one: a deployment's `id` or a tag row's.
     first = page.query.values_select[0].split("__")[-1]
     return RawSQL(f"SELECT page.{first} FROM ({sql}) page", params)
@@ -109,13 +115,16 @@ def page_subquery(matching: QuerySet, order: list[str], offset: int, limit: int)
 @dataclass(frozen=True)
 class MergedPage:
     """A page of several branches, each in the page's order: their rows merged in that
-    order and each kept once (see `merged_page`). Iterating it reads its rows."""
+    order and each kept once (see `merged_page`). Iterating it reads its rows. With no
+    SQL, no branch can hold a row."""
 
     using: str
     sql: str
     params: list
 
     def __iter__(self):
+        if not self.sql:
+            return iter(())
         with connections[self.using].cursor() as cursor:
             cursor.execute(self.sql, self.params)
             return iter(cursor.fetchall())
@@ -136,9 +145,14 @@ def merged_page(using: str, branches: list, by_rows: list[str], offset: int, lim
     )
     parts, params = [], []
     for branch in branches:
-        sql, branch_params = branch[: offset + limit].query.sql_with_params()
+        try:
+            sql, branch_params = branch[: offset + limit].query.sql_with_params()
+        except EmptyResultSet:
+            continue  # a branch no row can meet (`work_queue_id IN ()`)
         parts.append(f"({sql})")
         params += branch_params
+    if not parts:
+        return MergedPage(using, "", [])
     sql = (
         f"SELECT DISTINCT {names} FROM ({' UNION ALL '.join(parts)}) AS branches({names}) "
         f"ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}"
