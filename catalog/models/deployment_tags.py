@@ -156,7 +156,7 @@ def tags_holding(word: str, using: str = DEFAULT_DB_ALIAS) -> list[str] | None:
     catalog has more than MOST_TAGS_LISTED distinct tags. The tags are listed by skipping
     from one to the next in the `(tag, name, deployment)` index: a probe a distinct tag,
     whatever the number of deployments."""
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = connections[using].ops.prep_for_like_query(word)
     listed = (
         f"WITH RECURSIVE listed(tag) AS (SELECT (SELECT tag FROM {TABLE} ORDER BY tag LIMIT 1) "
         f"UNION ALL SELECT (SELECT t.tag FROM {TABLE} t WHERE t.tag > listed.tag "

@@ -419,7 +419,7 @@ def tagged_page(matching, found, order, offset, limit) -> QuerySet:
     else:
         tags, required = condition.tags(), []
     branches, columns = tag_branches(matching.db, rest, tags)
-    owner = "pk" if columns is TAG_ROW_COLUMNS else "deployment_id"
+    owner = columns["id"]  # the deployment's id, or its tag row's
     if required:
         # A scalar subquery, probed a row at a time through the primary key; PostgreSQL
         # would turn an EXISTS into a join, misjudge its rows and sort every match.
