@@ -7,8 +7,8 @@ def make_tag_rows(apps, schema_editor):
     that keep them from here on (made again after every `migrate`)."""
     from catalog.models.deployment_tags import install_tag_triggers, make_every_tag_row
 
-    make_every_tag_row(schema_editor.connection)
-    install_tag_triggers(schema_editor.connection.alias)
+    make_every_tag_row(schema_editor.connection, apps)
+    install_tag_triggers(schema_editor.connection.alias, apps)
 
 
 def undo_make_tag_rows(apps, schema_editor):

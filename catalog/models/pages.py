@@ -8,7 +8,8 @@ order, so it either sorted every match or walked the `(name, id)` index testing 
 - A tag filter (`tags.any_` / `tags.all_`, the listing's `?tag=`). Its page is read from
   the tag rows (`catalog.models.deployment_tags`), whose indexes lead with the tag and
   then the order: `any_` is a union of one branch per tag, `all_` walks the tag the
-  fewest deployments have (by PostgreSQL's statistics) and tests the others.
+  fewest deployments have (by PostgreSQL's statistics) and tests the others on the tag
+  row's copy of the deployment's list, which the index carries.
 - A substring of the name (`name.like_`, `flow_or_deployment_name.like_`, the listing's
   `?name_contains=`, the admin's search), on PostgreSQL. Its page is read from the
   trigram rows (`catalog.models.name_grams`) of the pattern's rarest trigram, in name
@@ -34,7 +35,7 @@ from typing import NamedTuple
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import CharField, Count, OuterRef, QuerySet, Subquery
+from django.db.models import CharField, QuerySet
 from django.db.models.expressions import Col, RawSQL
 from django.db.models.lookups import Exact, IContains, In, Lookup
 from django.db.models.sql.where import WhereNode
@@ -396,44 +397,35 @@ def with_any_of(rest: QuerySet, conditions: list) -> QuerySet:
     return one
 
 
-def tag_branches(using: str, rest: QuerySet, tags: list[str]) -> tuple[list, dict]:
-    """A branch a tag of the deployments in `rest` with that tag, and the columns of
-    their order: through the deployment when `rest` filters more, else the tag rows
-    alone."""
+def tag_branches(
+    using: str, rest: QuerySet, tags: list, holding_all: list[str] = ()
+) -> tuple[list, dict]:
+    """A branch a tag of the deployments in `rest` with that tag (and, when given, all
+    the tags `holding_all`), and the columns of their order: through the deployment when
+    `rest` filters more, else the tag rows alone. `holding_all` is tested on the tag
+    row's copy of the list, which the tag's index carries, not on the deployment's:
+    that test would lead PostgreSQL to read every match through the GIN index and sort."""
     if rest.query.where.children:
-        return [rest.filter(tag_rows__tag=tag) for tag in tags], TAG_ROW_COLUMNS
+        held = {"tag_rows__tags__has_all_tags": holding_all} if holding_all else {}
+        return [rest.filter(tag_rows__tag=tag, **held) for tag in tags], TAG_ROW_COLUMNS
     rows = DeploymentTag.objects.using(using)
-    return [rows.filter(tag=tag) for tag in tags], OWN_COLUMNS
+    held = {"tags__has_all_tags": holding_all} if holding_all else {}
+    return [rows.filter(tag=tag, **held) for tag in tags], OWN_COLUMNS
 
 
 def tagged_page(matching, found, order, offset, limit) -> QuerySet:
     """The page read from the tag rows: a branch a tag, each walking the index that leads
-    with its tag in the page's order. The tag filter itself is left out of the branches
-    (a tag row of `any_`'s tags meets it; `all_` counts the tags' rows through the
-    primary key): its JSON test would lead PostgreSQL to read every match through the
-    GIN index and sort them. With no other filter a branch reads the tag rows alone."""
+    with its tag in the page's order. The tag filter itself is left out of the branches:
+    a tag row of `any_`'s tags meets it, and `all_` walks its rarest tag's rows keeping
+    those whose copy of the list holds the others. With no other filter a branch reads
+    the tag rows alone, from the index."""
     position, condition = found
     rest = without_condition(matching, position)
     if isinstance(condition, HasAllTags):
         tags, required = [rarest_tag(matching.db, condition.tags())], condition.tags()
     else:
         tags, required = condition.tags(), []
-    branches, columns = tag_branches(matching.db, rest, tags)
-    owner = columns["id"]  # the deployment's id, or its tag row's
-    if required:
-        # A scalar subquery, probed a row at a time through the primary key; PostgreSQL
-        # would turn an EXISTS into a join, misjudge its rows and sort every match.
-        held = (
-            DeploymentTag.objects.filter(deployment_id=OuterRef(owner), tag__in=required)
-            .order_by()
-            .values("deployment_id")
-            .annotate(held=Count("*"))
-            .values("held")
-        )
-        branches = [
-            branch.alias(tags_held=Subquery(held)).filter(tags_held=len(required))
-            for branch in branches
-        ]
+    branches, columns = tag_branches(matching.db, rest, tags, holding_all=required)
     by_rows, selected = in_row_columns(order, columns)
     branches = [branch.order_by(*by_rows).values_list(*selected) for branch in branches]
     if len(branches) == 1:
