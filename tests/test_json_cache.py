@@ -211,3 +211,22 @@ def test_a_read_carries_an_etag_and_answers_304_while_nothing_changed(api_client
     patch(api_client, path, {"description": "changed"})
     changed = api_client.get(path, HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200 and changed["ETag"] != etag
+
+
+def test_a_page_s_bodies_come_in_the_page_s_order_kept_or_rendered(
+    api_client, deployment, django_assert_num_queries
+):
+    """Kept bodies are read in one query (one array of ids on PostgreSQL); a body not
+    kept yet is rendered; the id of a deployment gone meanwhile is left out."""
+    cold = DeploymentFactory()
+    gone = DeploymentFactory()
+    gone_id = gone.id
+    gone.delete()
+    ids = [cold.id, gone_id, deployment.id]
+    expected = {deployment.id: kept_body(deployment)}
+    with django_assert_num_queries(1):
+        assert json_cache.kept_bodies([cold.id, deployment.id, gone_id]) == expected
+    bodies = [json.loads(body) for body in json_cache.deployment_bodies(ids)]
+    assert [body["id"] for body in bodies] == [str(cold.id), str(deployment.id)]
+    assert bodies == [read(api_client, cold), read(api_client, deployment)]
+    assert json_cache.kept_bodies([]) == {}

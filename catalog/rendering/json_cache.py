@@ -164,16 +164,33 @@ def deployment_body(deployment_id: UUID) -> bytes | None:
 def deployment_bodies(ids: list[UUID]) -> list[bytes]:
     """The JSON of each deployment in `ids`, in that order (ids of deployments that
     are gone meanwhile are left out)."""
-    kept = dict(
-        DeploymentJson.objects.filter(deployment_id__in=ids, body__isnull=False).values_list(
-            "deployment_id", "body"
-        )
-    )
-    bodies = {id: body.encode() for id, body in kept.items()}
+    bodies = {id: body.encode() for id, body in kept_bodies(ids).items()}
     missing = [id for id in ids if id not in bodies]
     if missing:
         bodies.update(rendered_and_kept(missing))
     return [bodies[id] for id in ids if id in bodies]
+
+
+def kept_bodies(ids: list[UUID]) -> dict[UUID, str]:
+    """The kept bodies of those of `ids` that have one. On PostgreSQL the ids go as one
+    array, in SQL written out: the ORM's `IN` of a page's 200 ids cost twice the query
+    (5.0 against 2.9 ms, `bench/README.md`)."""
+    if not ids:
+        return {}
+    connection = connections[router.db_for_read(DeploymentJson)]
+    if connection.vendor != "postgresql":
+        kept = DeploymentJson.objects.using(connection.alias).filter(
+            deployment_id__in=ids, body__isnull=False
+        )
+        return dict(kept.values_list("deployment_id", "body"))
+    prepare = DeploymentJson._meta.pk.get_db_prep_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT deployment_id, body FROM {TABLE} "
+            "WHERE deployment_id = ANY(%s) AND body IS NOT NULL",
+            [[prepare(id, connection) for id in ids]],
+        )
+        return dict(cursor.fetchall())
 
 
 def json_array(bodies: Iterable[bytes]) -> bytes:
