@@ -398,19 +398,19 @@ def with_any_of(rest: QuerySet, conditions: list) -> QuerySet:
 
 
 def tag_branches(
-    using: str, rest: QuerySet, tags: list, holding_all: list[str] = ()
+    using: str, rest: QuerySet, tags: list, holding_all: list[str] | None = None
 ) -> tuple[list, dict]:
     """A branch a tag of the deployments in `rest` with that tag (and, when given, all
     the tags `holding_all`), and the columns of their order: through the deployment when
     `rest` filters more, else the tag rows alone. `holding_all` is tested on the tag
     row's copy of the list, which the tag's index carries, not on the deployment's:
     that test would lead PostgreSQL to read every match through the GIN index and sort."""
-    if rest.query.where.children:
-        held = {"tag_rows__tags__has_all_tags": holding_all} if holding_all else {}
-        return [rest.filter(tag_rows__tag=tag, **held) for tag in tags], TAG_ROW_COLUMNS
-    rows = DeploymentTag.objects.using(using)
-    held = {"tags__has_all_tags": holding_all} if holding_all else {}
-    return [rows.filter(tag=tag, **held) for tag in tags], OWN_COLUMNS
+    joined = bool(rest.query.where.children)
+    through = "tag_rows__" if joined else ""
+    held = {f"{through}tags__has_all_tags": holding_all} if holding_all else {}
+    rows = rest if joined else DeploymentTag.objects.using(using)
+    branches = [rows.filter(**{f"{through}tag": tag}, **held) for tag in tags]
+    return branches, TAG_ROW_COLUMNS if joined else OWN_COLUMNS
 
 
 def tagged_page(matching, found, order, offset, limit) -> QuerySet:
