@@ -220,8 +220,10 @@ def test_the_tag_lookups_are_python_membership(stored, wanted):
         everything = Deployment.objects.filter(flow=flow)
         with_all = set(everything.filter(tags__has_all_tags=wanted).values_list("id", flat=True))
         with_any = set(everything.filter(tags__has_any_tags=wanted).values_list("id", flat=True))
+        with_none = everything.filter(tags__has_none_of_tags=wanted).values_list("id", flat=True)
         assert with_all == {row.id for row in rows if all(tag in row.tags for tag in wanted)}
         assert with_any == {row.id for row in rows if any(tag in row.tags for tag in wanted)}
+        assert set(with_none) == {row.id for row in rows} - with_any
     finally:
         flow.delete()
 

@@ -2,7 +2,8 @@
 
 - `tags__has_all_tags=[…]` / `tags__has_any_tags=[…]`: a JSON array of strings holds all /
   any of the given strings. PostgreSQL uses jsonb's `?&` / `?|`, which the GIN index on
-  `tags` serves; SQLite walks the array with `json_each`.
+  `tags` serves; SQLite walks the array with `json_each`. `tags__has_none_of_tags=[…]`
+  is the negation of `has_any_tags` (it holds none of them).
 - `id__any=[…]`: membership in a long list. PostgreSQL gets one array parameter
   (`= ANY(%s)`) instead of thousands of placeholders, which costs more to build than to run.
 - `name__prefect_like="x"`: Prefect's `like_`, a case-insensitive substring match in which
@@ -68,6 +69,19 @@ class HasAnyTags(TagLookup):
         marks = ", ".join(["%s"] * len(wanted))
         sql = f"EXISTS (SELECT 1 FROM json_each({lhs}) WHERE type = 'text' AND value IN ({marks}))"
         return sql, [*lhs_params, *wanted]
+
+
+@JSONField.register_lookup
+class HasNoneOfTags(HasAnyTags):
+    lookup_name = "has_none_of_tags"
+
+    def as_postgresql(self, compiler, connection):
+        sql, params = super().as_postgresql(compiler, connection)
+        return f"NOT ({sql})", params
+
+    def as_sqlite(self, compiler, connection):
+        sql, params = super().as_sqlite(compiler, connection)
+        return f"NOT ({sql})", params
 
 
 class PrefectLike(Lookup):
