@@ -2,7 +2,7 @@
 
     uv run python bench/scale_pairs.py --small h_api_scale_10k --large h_api_scale_1m
         [--small-size 10000] [--large-size 1000000] [--repeat 9] [--only TEXT ...]
-        [--groups api,admin]
+        [--groups api,admin] [--fresh-connections]
 
 `bench/scale.py` times each size in a process of its own, one after the other; on a
 machine shared with other work a load that comes and goes between the two runs moves
@@ -11,6 +11,12 @@ kept by `scale.py --keep`) and sends each request to the small one, then to the 
 one, `--repeat` times after two warm-ups each, so that both sizes see the same load.
 Prints the median server time (in-process, Django's test client) at each size, the
 ratio and the queries of each read path of `scale.py`'s API group.
+
+Each database keeps one open connection, as a worker keeps its own between requests
+(`DATABASE_CONN_MAX_AGE`, 60 s by default) and as `scale.py` times them.
+`--fresh-connections` opens it anew before each request instead: every request then
+pays a new PostgreSQL backend's first queries (some 2 ms here, at either size), which
+narrows every ratio; before 2026-12-07 (fifth session) the figures were taken that way.
 """
 
 import argparse
@@ -27,13 +33,25 @@ sys.path.insert(0, str(ROOT / "bench"))
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
 
 
-def use_database(name: str) -> None:
-    """Point the default connection at `name` and open it (outside any timing)."""
-    from django.db import connection
+OPEN: dict = {}
 
-    connection.close()
-    connection.settings_dict["NAME"] = name
-    connection.ensure_connection()
+
+def use_database(name: str, fresh: bool) -> None:
+    """Point the default connection at `name` (outside any timing). Each database keeps
+    one open connection, as a server's worker keeps its own between requests
+    (`DATABASE_CONN_MAX_AGE`); with `fresh`, it is opened anew each time instead, as with
+    `DATABASE_CONN_MAX_AGE=0`, so every request pays a new backend's first queries."""
+    from django.db import connections
+    from django.db.utils import load_backend
+
+    if fresh or name not in OPEN:
+        if name in OPEN:
+            OPEN[name].close()
+        settings = {**connections.settings["default"], "NAME": name}
+        wrapper = load_backend(settings["ENGINE"]).DatabaseWrapper(settings, "default")
+        wrapper.ensure_connection()
+        OPEN[name] = wrapper
+    connections["default"] = OPEN[name]
 
 
 def timed(case, index: int) -> float:
@@ -59,6 +77,11 @@ def main() -> None:
         "--groups", default="api", help="the read paths to time: api, admin, or api,admin"
     )
     parser.add_argument("--server", default=DEFAULT_SERVER)
+    parser.add_argument(
+        "--fresh-connections",
+        action="store_true",
+        help="open the connection anew before each request (as DATABASE_CONN_MAX_AGE=0)",
+    )
     arguments = parser.parse_args()
 
     os.environ["DATABASE_URL"] = f"{arguments.server}/{arguments.small}"
@@ -79,7 +102,7 @@ def main() -> None:
     sides = [(arguments.small, arguments.small_size), (arguments.large, arguments.large_size)]
     clients = []
     for name, size in sides:
-        use_database(name)
+        use_database(name, arguments.fresh_connections)
         user, _ = User.objects.get_or_create(username="bench", is_staff=True, is_superuser=True)
         client = Client()
         client.force_login(user)
@@ -94,16 +117,16 @@ def main() -> None:
         times: list[list[float]] = [[], []]
         queries = []
         for side, (name, _) in enumerate(clients):
-            use_database(name)
+            use_database(name, arguments.fresh_connections)
             case = by_label[side][label]
             for warmup in range(arguments.repeat + 2 if case.each_row else 2):
                 timed(case, warmup)
         for index in range(arguments.repeat):
             for side, (name, _) in enumerate(clients):
-                use_database(name)
+                use_database(name, arguments.fresh_connections)
                 times[side].append(timed(by_label[side][label], index))
         for side, (name, _) in enumerate(clients):
-            use_database(name)
+            use_database(name, arguments.fresh_connections)
             with CaptureQueriesContext(connection) as captured:
                 by_label[side][label].send(0)
             queries.append(len(captured))

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from catalog.admin.paginator import EstimatedCountPaginator
 from catalog.importing.run import import_paths
@@ -299,6 +300,24 @@ def test_a_count_of_tags_alone_reads_the_tag_rows_only(tagged_catalog, django_as
     with django_assert_num_queries(1) as captured:
         assert count_of(matching) == expected
     assert 'catalog_deployment"' not in captured.captured_queries[0]["sql"]
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_postgres_counts_several_tags_by_adding_their_branches_with_no_repeat_to_drop(
+    tagged_catalog,
+):
+    matching = Deployment.objects.filter(tags__has_any_tags=["catalog", "team-1", "team-3"])
+    with CaptureQueriesContext(connection) as captured:
+        assert count_of(matching) == matching.count()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE catalog_deploymenttag")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN {captured.captured_queries[0]['sql']}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert plan.count("Scan using catalog_tag_") == 3
+    assert "Unique" not in plan and "Aggregate" in plan and "Hash" not in plan
+    assert "Sort" not in plan and "catalog_deployment " not in plan
 
 
 def test_a_flow_s_tags_are_not_counted_from_deployment_tag_rows():
