@@ -215,6 +215,14 @@ def test_a_tag_filter_beside_a_filter_of_several_queues_gives_the_plain_pages(ta
         assert page_ids(matching, order, 2, 6) == plain_page(matching, order, 2, 6)
 
 
+def test_a_filter_of_none_of_some_tags_is_read_the_plain_way(tagged_catalog):
+    matching = Deployment.objects.filter(tags__has_none_of_tags=["team-1", "catalog"])
+    assert tag_condition(matching) is None
+    assert matching.exists()
+    assert_pages_are_the_plain_query_s(matching, ["name", "id"])
+    assert count_of(matching) == matching.count()
+
+
 def test_a_tag_filter_inside_an_or_is_read_the_plain_way(tagged_catalog):
     from django.db.models import Q
 

@@ -72,15 +72,18 @@ class HasAnyTags(TagLookup):
 
 
 @JSONField.register_lookup
-class HasNoneOfTags(HasAnyTags):
+class HasNoneOfTags(TagLookup):
+    """`has_any_tags` negated. Not a subclass of it: a page reader that finds a
+    `HasAnyTags` reads its page from the tag rows."""
+
     lookup_name = "has_none_of_tags"
 
     def as_postgresql(self, compiler, connection):
-        sql, params = super().as_postgresql(compiler, connection)
+        sql, params = HasAnyTags.as_postgresql(self, compiler, connection)
         return f"NOT ({sql})", params
 
     def as_sqlite(self, compiler, connection):
-        sql, params = super().as_sqlite(compiler, connection)
+        sql, params = HasAnyTags.as_sqlite(self, compiler, connection)
         return f"NOT ({sql})", params
 
 

@@ -7,7 +7,8 @@ order, so it either sorted every match or walked the `(name, id)` index testing 
 
 - A tag filter (`tags.any_` / `tags.all_`, the listing's `?tag=`). Its page is read from
   the tag rows (`catalog.models.deployment_tags`), whose indexes lead with the tag and
-  then the order: `any_` is a union of one branch per tag, `all_` walks the tag the
+  then the order: `any_` is a union of one branch per tag (no deployment in two of
+  them: a branch leaves out the tags before it), `all_` walks the tag the
   fewest deployments have (by PostgreSQL's statistics) and tests the others on the tag
   row's copy of the deployment's list, which the index carries.
 - A substring of the name (`name.like_`, `flow_or_deployment_name.like_`, the listing's
