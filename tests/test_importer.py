@@ -300,6 +300,26 @@ def test_a_deprecated_concurrency_limit_makes_the_deployments_own_limit(tmp_path
     assert (limit.name, limit.limit) == (f"deployment:{minimal['id']}", 4)
 
 
+def test_a_limit_named_for_a_deployment_in_the_import_becomes_its_own():
+    import_paths([prefect_file(FULL)])
+    deployment = Deployment.objects.get()
+    assert deployment.global_concurrency_limit.owner_id == deployment.id
+
+
+def test_a_limit_named_for_a_deployment_nowhere_stays_a_shared_limit(tmp_path):
+    """A record whose limit is named for another deployment's id (copied from another
+    record, say), that deployment in neither the catalog nor the import: the import
+    goes through (it failed at the commit, on the limit's owner) and the limit has no
+    owner."""
+    record = {**prefect_json(FULL), "id": "5f1e0c9a-3d1b-4f7e-9a43-2b6c8d0e1f20"}
+    limit_name = record["global_concurrency_limit"]["name"]
+    assert limit_name == "deployment:" + prefect_json(FULL)["id"]
+    result = import_paths([write_json(tmp_path, "renamed.json", record)])
+    assert result.created == 1
+    limit = Deployment.objects.get().global_concurrency_limit
+    assert (limit.name, limit.owner_id) == (limit_name, None)
+
+
 # All or nothing -------------------------------------------------------------------------
 
 

@@ -208,8 +208,14 @@ class SharedRows:
     # Deployments -------------------------------------------------------------------
 
     def adopt_owned_limits(self) -> None:
+        """Once the deployments are written, each limit named for one of them is its own.
+        A limit named for a deployment neither in the catalog nor in the import stays a
+        shared limit: Prefect ties the two by the name alone."""
+        owners = set(self.pending_owners.values())
+        present = set(Deployment.objects.filter(id__in=owners).values_list("id", flat=True))
         for limit_id, owner_id in self.pending_owners.items():
-            ConcurrencyLimit.objects.filter(id=limit_id).update(owner_id=owner_id)
+            if owner_id in present:
+                ConcurrencyLimit.objects.filter(id=limit_id).update(owner_id=owner_id)
 
 
 def fields_of(model) -> list[str]:
