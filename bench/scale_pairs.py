@@ -2,7 +2,7 @@
 
     uv run python bench/scale_pairs.py --small h_api_scale_10k --large h_api_scale_1m
         [--small-size 10000] [--large-size 1000000] [--repeat 9] [--only TEXT ...]
-        [--groups api,admin] [--fresh-connections]
+        [--groups api,admin] [--fresh-connections] [--run 1]
 
 `bench/scale.py` times each size in a process of its own, one after the other; on a
 machine shared with other work a load that comes and goes between the two runs moves
@@ -11,6 +11,13 @@ kept by `scale.py --keep`) and sends each request to the small one, then to the 
 one, `--repeat` times after two warm-ups each, so that both sizes see the same load.
 Prints the median server time (in-process, Django's test client) at each size, the
 ratio and the queries of each read path of `scale.py`'s API group.
+
+With `--run N` each size takes N requests in a row (the same one), the last of them
+timed, before the other size's turn: a request then follows one just like it on the same
+PostgreSQL backend, its code and data warm in the CPU's caches, as `scale.py`'s
+consecutive requests are. Alternating every request (`--run 1`, the default) makes each
+request switch backends, which adds about a millisecond to each side and so narrows the
+ratios (2026-12-07, sixth session, in `bench/README.md`).
 
 Each database keeps one open connection, as a worker keeps its own between requests
 (`DATABASE_CONN_MAX_AGE`, 60 s by default) and as `scale.py` times them.
@@ -72,6 +79,12 @@ def main() -> None:
     parser.add_argument("--small-size", type=int, default=10_000)
     parser.add_argument("--large-size", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument(
+        "--run",
+        type=int,
+        default=1,
+        help="requests in a row to one size, the last one timed (see the docstring)",
+    )
     parser.add_argument("--only", action="append", help="read paths whose label holds TEXT")
     parser.add_argument(
         "--groups", default="api", help="the read paths to time: api, admin, or api,admin"
@@ -124,6 +137,8 @@ def main() -> None:
         for index in range(arguments.repeat):
             for side, (name, _) in enumerate(clients):
                 use_database(name, arguments.fresh_connections)
+                for _ in range(arguments.run - 1):
+                    timed(by_label[side][label], index)  # the run's first requests, untimed
                 times[side].append(timed(by_label[side][label], index))
         for side, (name, _) in enumerate(clients):
             use_database(name, arguments.fresh_connections)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from rest_framework.test import APIClient
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -41,6 +42,12 @@ def prefect_file(name: str) -> Path:
 
 def prefect_json(name: str):
     return json.loads(prefect_file(name).read_bytes())
+
+
+def page_queries() -> int:
+    """The queries of a page of deployments' kept bodies: on PostgreSQL one, its ids and
+    their bodies together (`json_cache.page_bodies`); on SQLite its ids, then their bodies."""
+    return 1 if connection.vendor == "postgresql" else 2
 
 
 @pytest.fixture(autouse=True)

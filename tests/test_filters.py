@@ -7,6 +7,8 @@ from django.db import connection
 
 from catalog.api.filters import DeploymentFilter, DeploymentsQuery, FlowFilter
 from catalog.models import Deployment
+from catalog.rendering.jsontext import dumps
+from tests.conftest import page_queries
 from tests.factories import (
     DeploymentFactory,
     DeploymentScheduleFactory,
@@ -179,30 +181,30 @@ def filter_200(api_client):
     return api_client.post("/api/deployments/filter", body, content_type="application/json")
 
 
-def test_filtering_200_deployments_takes_six_queries_cold_and_two_once_kept(
+def test_filtering_200_deployments_takes_the_page_cold_and_four_queries_more_once_kept(
     api_client, two_hundred_deployments, django_assert_num_queries
 ):
-    # Ids of the page, kept bodies; then, for those not kept, versions, deployments,
-    # schedules and one batch keeping the new bodies.
-    with django_assert_num_queries(6):
+    # The page (its ids and kept bodies); then, for those not kept, versions,
+    # deployments, schedules and one batch keeping the new bodies.
+    with django_assert_num_queries(page_queries() + 4):
         cold = filter_200(api_client)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(page_queries()):
         warm = filter_200(api_client)
     assert len(cold.json()) == 200
     assert all(len(item["schedules"]) == 3 for item in cold.json())
     assert warm.content == cold.content
 
 
-def test_paginating_200_deployments_takes_three_queries_once_kept(
+def test_paginating_200_deployments_takes_the_count_and_the_page_once_kept(
     api_client, two_hundred_deployments, django_assert_num_queries
 ):
     def paginate():
         body = json.dumps({"page": 1, "limit": 200})
         return api_client.post("/api/deployments/paginate", body, content_type="application/json")
 
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(1 + page_queries() + 4):
         cold = paginate()
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(1 + page_queries()):
         warm = paginate()
     assert cold.json()["count"] == 200
     assert len(cold.json()["results"]) == 200
@@ -212,9 +214,9 @@ def test_paginating_200_deployments_takes_three_queries_once_kept(
 
 def test_the_query_count_does_not_grow_with_the_page(api_client, django_assert_num_queries):
     DeploymentScheduleFactory.create_batch(2)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(page_queries() + 4):
         api_client.post("/api/deployments/filter", "{}", content_type="application/json")
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(page_queries()):
         api_client.post("/api/deployments/filter", "{}", content_type="application/json")
 
 
@@ -289,9 +291,25 @@ def test_a_bad_value_is_400_naming_the_parameter(api_client, query, parameter):
 
 
 def test_the_listing_pages_in_constant_queries(api_client, listed, django_assert_num_queries):
-    # A cold page renders its deployments in bulk (deployments, schedules, queues, limits)
-    # and keeps their bodies; then it is the count, the page and the kept bodies.
-    with django_assert_num_queries(8):
+    # A cold page renders its deployments in bulk (versions, deployments, schedules,
+    # queues, limits) and keeps their bodies; then it is the count and the page.
+    with django_assert_num_queries(1 + page_queries() + 5):
         api_client.get("/api/deployments/?limit=2")
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(1 + page_queries()):
         api_client.get("/api/deployments/?limit=2")
+
+
+@pytest.mark.parametrize("query", ["limit=2", "limit=1&offset=1", "limit=2&offset=2", "tag=zzz"])
+def test_the_listing_is_drf_s_envelope_around_the_kept_bodies_byte_for_byte(
+    api_client, listed, query
+):
+    """The kept bodies go in the envelope as they are kept: the bytes are those DRF's
+    pagination and renderer write of the parsed bodies, keys in their order."""
+    response = api_client.get(f"/api/deployments/?{query}")
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    page = json.loads(response.content)
+    assert list(page) == ["count", "next", "previous", "results"]
+    assert response.content == dumps(page)
+    for item in page["results"]:
+        detail = api_client.get(f"/api/deployments/{item['id']}")
+        assert json.dumps(item).encode() == json.dumps(detail.json()).encode()

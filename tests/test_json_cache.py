@@ -3,10 +3,12 @@ SQLite and PostgreSQL alike, because the database's own triggers clear what a wr
 changes; a body rendered before a write is never kept after it."""
 
 import json
+import uuid
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 
 from catalog.importing.run import import_paths
@@ -20,7 +22,7 @@ from catalog.models import (
     WorkQueue,
 )
 from catalog.rendering import json_cache
-from tests.conftest import prefect_file, prefect_json
+from tests.conftest import page_queries, prefect_file, prefect_json
 from tests.factories import (
     ConcurrencyLimitFactory,
     DeploymentFactory,
@@ -230,3 +232,69 @@ def test_a_page_s_bodies_come_in_the_page_s_order_kept_or_rendered(
     assert [body["id"] for body in bodies] == [str(cold.id), str(deployment.id)]
     assert bodies == [read(api_client, cold), read(api_client, deployment)]
     assert json_cache.kept_bodies([]) == {}
+
+
+PAGE_ORDERS = [["name", "id"], ["-name", "id"], ["-created", "id"], ["-updated", "id"]]
+# The plain query, a tag's rows, and several tags' branches merged.
+PAGE_FILTERS = [{}, {"tags__has_any_tags": ["odd"]}, {"tags__has_any_tags": ["odd", "third"]}]
+
+
+@pytest.mark.parametrize("order", PAGE_ORDERS, ids=[order[0] for order in PAGE_ORDERS])
+@pytest.mark.parametrize("lookup", PAGE_FILTERS, ids=["plain", "one tag", "two tags"])
+def test_a_page_of_bodies_is_the_plain_query_s_page_kept_or_rendered(
+    api_client, order, lookup, django_assert_num_queries
+):
+    """`page_bodies` reads the page's ids and their kept bodies together on PostgreSQL
+    (apart on SQLite): the deployments of the plain query's page, in its order, a body
+    not kept rendered and kept, whatever way the page's ids are read."""
+    for n in range(14):
+        tags = ["odd"] * (n % 2) + ["third"] * (n % 3 == 0)
+        DeploymentFactory(name=f"page-{n % 5}", tags=tags)  # names tie: the id decides
+    for _ in json_cache.warm_bodies():
+        pass
+    matching = Deployment.objects.filter(**lookup)
+    ids = list(matching.order_by(*order).values_list("id", flat=True))[2:7]
+    DeploymentJson.objects.filter(deployment_id__in=ids[1::2]).update(body=None)
+    with django_assert_num_queries(page_queries() + 4):  # versions, rows, schedules, keep
+        cold = json_cache.page_bodies(matching, order, 2, 5)
+    with django_assert_num_queries(page_queries()):
+        warm = json_cache.page_bodies(matching, order, 2, 5)
+    assert warm == cold
+    assert [json.loads(body) for body in cold] == [
+        read(api_client, Deployment(id=id)) for id in ids
+    ]
+    with django_assert_num_queries(1):
+        assert json_cache.page_bodies(matching, order, 50, 5) == []
+    assert json_cache.page_bodies(Deployment.objects.filter(id__in=[]), order, 0, 5) == []
+
+
+def compressions() -> set:
+    """How PostgreSQL compressed each kept body (None: not compressed, too short)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT pg_column_compression(body) FROM catalog_deploymentjson "
+            "WHERE body IS NOT NULL"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_bodies_are_kept_in_lz4_whichever_way_they_are_kept(api_client, tmp_path):
+    """Migration 0025: lz4 for the body column. A body copied from a table that had
+    compressed it keeps that table's compression, so the importer's scratch table leaves
+    its bodies uncompressed."""
+    long = "A description long enough to be compressed. " * 200
+    record = prefect_json(FULL) | {"description": long, "schedules": []}
+    records = [record | {"id": str(uuid.uuid4()), "name": f"lz4-{n}"} for n in range(30)]
+    (tmp_path / "many.json").write_text(json.dumps(records))
+    import_paths([tmp_path / "many.json"])  # kept through the scratch table (COPY)
+    assert DeploymentJson.objects.filter(body__isnull=True).count() == 0
+    assert compressions() == {"lz4"}
+    (tmp_path / "one.json").write_text(json.dumps(records[0] | {"description": long + "!"}))
+    import_paths([tmp_path / "one.json"])  # kept by one statement
+    json_cache.install_triggers()  # as `migrate` does: every body cleared ...
+    assert compressions() == set()
+    for _ in json_cache.warm_bodies():  # ... and kept again, by warming
+        pass
+    assert compressions() == {"lz4"}
+    assert read(api_client, Deployment.objects.get(name="lz4-0"))["description"] == long + "!"

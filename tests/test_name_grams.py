@@ -5,6 +5,8 @@ read from them is the page the plain query gives, in name order either way, at e
 offset, with other filters beside it. On SQLite the table stays empty and the plain
 query is the way."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.db.models import Q
@@ -395,11 +397,45 @@ def index_plan(matching) -> str:
 
 @on_postgres
 def test_postgres_reads_a_substring_page_from_the_trigram_index(named_catalog):
-    plan = index_plan(Deployment.objects.filter(name__prefect_like="s3x"))
+    plan = index_plan(Deployment.objects.filter(name__prefect_like="ingest"))
     assert "catalog_deploymentnamegram_pkey" in plan
     # The only sort is of the pattern's trigrams, choosing the rarest: no match is sorted.
     sorts = [line for line in plan.splitlines() if "Sort Key" in line]
     assert len(sorts) == 1 and "COALESCE" in sorts[0]
+    assert "~~ '%INGEST%'" in plan  # each row of the trigram tested against the whole
+
+
+@on_postgres
+@pytest.mark.parametrize(
+    ("conditions", "gram"),
+    [
+        ({"name__prefect_like": "s3X"}, "S3X"),
+        ({"name__icontains": "3_x"}, "3_X"),
+        ({"name__icontains": "x05", "flow__name": "flow-b"}, "X05"),
+    ],
+)
+def test_a_search_of_one_trigram_walks_its_rows_with_nothing_to_test(
+    named_catalog, conditions, gram
+):
+    """Three ASCII characters are one trigram: its rows are the matches, walked in name
+    order with no trigram to choose and no name to test."""
+    matching = Deployment.objects.filter(**conditions)
+    plan = index_plan(matching)
+    assert "catalog_deploymentnamegram_pkey" in plan
+    assert f"gram = '{gram}'::text" in plan  # folded: UPPER() of a constant
+    assert "~~" not in plan
+    if len(conditions) == 1:  # the rows alone, walked in name order, no sort
+        assert "Sort" not in plan and not re.search(r"on catalog_deployment\b", plan)
+    assert_branched_pages_are_the_plain_query_s(matching, ["name", "id"])
+    assert count_of(matching) == matching.count()
+
+
+@on_postgres
+@pytest.mark.parametrize("text", ["s3x0", "ünï", "3\\_x", "s3x%", "%s3x"])
+def test_a_search_of_more_or_less_than_one_ascii_trigram_tests_each_row(named_catalog, text):
+    matching = Deployment.objects.filter(name__prefect_like=text)
+    assert gram_condition(matching) is not None
+    assert "~~" in index_plan(matching)
 
 
 @on_postgres

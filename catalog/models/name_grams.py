@@ -23,6 +23,7 @@ before it.
 from django.db import DEFAULT_DB_ALIAS, models
 
 from catalog.models.deployments import Deployment
+from catalog.models.lookups import PrefectLike
 from catalog.models.triggers import create_triggers, drop_triggers, postgres_statement_trigger
 from catalog.rules import limits
 
@@ -149,3 +150,14 @@ def literal_pieces(pattern: str, wildcards: bool) -> list[str]:
             piece.append(character)
     pieces.append("".join(piece))
     return [piece for piece in pieces if len(piece) >= GRAM]
+
+
+def whole_gram(lookup) -> str | None:
+    """The text a substring lookup (`like_`, `icontains`) searches when it is one
+    trigram: three ASCII characters, with no wildcard. Then the rows of that trigram are
+    its matches, none to test: it is `UPPER(name) LIKE UPPER('%text%')`, and the rows
+    hold the trigrams of `UPPER(name)`, made by the same function (on ASCII, so that
+    each character stays one whatever the server's locale)."""
+    text = lookup.rhs
+    wildcards = isinstance(lookup, PrefectLike) and any(c in text for c in "%_\\")
+    return text if len(text) == GRAM and text.isascii() and not wildcards else None

@@ -37,7 +37,8 @@ from typing import NamedTuple
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import CharField, QuerySet
-from django.db.models.expressions import Col, RawSQL
+from django.db.models.expressions import Col, RawSQL, Value
+from django.db.models.functions import Upper
 from django.db.models.lookups import Exact, IContains, In, Lookup
 from django.db.models.sql.where import WhereNode
 
@@ -46,7 +47,13 @@ from catalog.models.deployment_tags import DeploymentTag
 from catalog.models.deployments import Deployment
 from catalog.models.lookups import AnyOf, HasAllTags, HasAnyTags, PrefectLike, PrefectStartsWith
 from catalog.models.name_grams import TABLE as GRAM_TABLE
-from catalog.models.name_grams import DeploymentNameGram, gram_at, literal_pieces, positions
+from catalog.models.name_grams import (
+    DeploymentNameGram,
+    gram_at,
+    literal_pieces,
+    positions,
+    whole_gram,
+)
 
 SPREAD_COLUMNS = ("flow_id", "work_queue_id")
 # Past this many ids or tags, one query over all of them (the branches would cost more).
@@ -100,18 +107,33 @@ def page_subquery(matching: QuerySet, order: list[str], offset: int, limit: int)
     read = branched_reader(matching, order)
     if read is None:
         return None
-    page = read(offset, limit)
+    found = query_of_ids(matching, read(offset, limit))
+    return [] if found is None else RawSQL(*found)
+
+
+def page_query(matching: QuerySet, order: list[str], offset: int, limit: int):
+    """The query of the page's ids, in order, read as `page_ids` reads them: its SQL and
+    parameters, to be run inside a larger query; None when no row can be on the page."""
+    read = branched_reader(matching, order)
+    if read is None:
+        page = matching.order_by(*order).values_list("id")[offset : offset + limit]
+    else:
+        page = read(offset, limit)
+    return query_of_ids(matching, page)
+
+
+def query_of_ids(matching: QuerySet, page) -> tuple[str, list] | None:
+    """The SQL and parameters of the ids of `page` (a queryset whose rows lead with the
+    ids, or a `MergedPage`), in its order; None when no row can be on it."""
     if isinstance(page, MergedPage):
-        if not page.sql:
-            return []
-        return RawSQL(f"SELECT page.c0 FROM ({page.sql}) page", page.params)
+        return (f"SELECT page.c0 FROM ({page.sql}) page", page.params) if page.sql else None
     try:
-        sql, params = page.query.sql_with_params()
+        sql, params = page.query.get_compiler(matching.db).as_sql()
     except EmptyResultSet:
-        return []  # a filter no row can meet (`id IN ()`): no page
+        return None  # a filter no row can meet (`id IN ()`): no page
     # The column of the ids, the first one: a deployment's `id` or a tag row's.
     first = page.query.values_select[0].split("__")[-1]
-    return RawSQL(f"SELECT page.{first} FROM ({sql}) page", params)
+    return f"SELECT page.{first} FROM ({sql}) page", list(params)
 
 
 @dataclass(frozen=True)
@@ -509,12 +531,16 @@ def substring_rows(matching: QuerySet, rest: QuerySet, found: Substring):
     """The rows of the pattern's rarest trigram whose name holds the pattern, and their
     columns: the deployments joined to their trigram rows when more of the filter
     (`rest`) must be tested, else the trigram rows alone."""
-    gram = rarest_gram(found.pieces)
-    test = f"name__{found.lookup.lookup_name}"
+    whole = whole_gram(found.lookup)
+    if whole is not None:
+        gram, test = Upper(Value(whole)), {}
+    else:
+        gram = rarest_gram(found.pieces)
+        test = {f"name__{found.lookup.lookup_name}": found.lookup.rhs}
     if not rest.query.where.children:
         rows = DeploymentNameGram.objects.using(matching.db)
-        return rows.filter(gram=gram, **{test: found.lookup.rhs}), OWN_GRAM_COLUMNS
-    joined = {f"name_grams__{test}": found.lookup.rhs}
+        return rows.filter(gram=gram, **test), OWN_GRAM_COLUMNS
+    joined = {f"name_grams__{lookup}": value for lookup, value in test.items()}
     return rest.filter(name_grams__gram=gram, **joined), GRAM_ROW_COLUMNS
 
 
