@@ -23,7 +23,6 @@ before it.
 from django.db import DEFAULT_DB_ALIAS, models
 
 from catalog.models.deployments import Deployment
-from catalog.models.lookups import PrefectLike
 from catalog.models.triggers import create_triggers, drop_triggers, postgres_statement_trigger
 from catalog.rules import limits
 
@@ -152,12 +151,11 @@ def literal_pieces(pattern: str, wildcards: bool) -> list[str]:
     return [piece for piece in pieces if len(piece) >= GRAM]
 
 
-def whole_gram(lookup) -> str | None:
-    """The text a substring lookup (`like_`, `icontains`) searches when it is one
-    trigram: three ASCII characters, with no wildcard. Then the rows of that trigram are
-    its matches, none to test: it is `UPPER(name) LIKE UPPER('%text%')`, and the rows
-    hold the trigrams of `UPPER(name)`, made by the same function (on ASCII, so that
-    each character stays one whatever the server's locale)."""
-    text = lookup.rhs
-    wildcards = isinstance(lookup, PrefectLike) and any(c in text for c in "%_\\")
-    return text if len(text) == GRAM and text.isascii() and not wildcards else None
+def is_whole_gram(text: str, pieces: list[str]) -> bool:
+    """Whether a substring lookup (`like_`, `icontains`) of `text`, whose literal pieces
+    are `pieces` (`literal_pieces`), searches one trigram: its one piece is the whole
+    text (no wildcard, no escape) and three ASCII characters. Then the rows of that
+    trigram are its matches, none to test: it is `UPPER(name) LIKE UPPER('%text%')`, and
+    the rows hold the trigrams of `UPPER(name)`, made by the same function (on ASCII, so
+    that each character stays one whatever the server's locale)."""
+    return pieces == [text] and len(text) == GRAM and text.isascii()

@@ -50,9 +50,9 @@ from catalog.models.name_grams import TABLE as GRAM_TABLE
 from catalog.models.name_grams import (
     DeploymentNameGram,
     gram_at,
+    is_whole_gram,
     literal_pieces,
     positions,
-    whole_gram,
 )
 
 SPREAD_COLUMNS = ("flow_id", "work_queue_id")
@@ -76,10 +76,16 @@ OWN_COLUMNS["pk"] = OWN_COLUMNS["id"]
 def page_ids(matching: QuerySet, order: list[str], offset: int, limit: int) -> list:
     """The ids of `matching` (a filtered queryset of deployments) in `order`, from
     `offset`, at most `limit` of them, in one query."""
+    return [row[0] for row in page_rows(matching, order, offset, limit)]
+
+
+def page_rows(matching: QuerySet, order: list[str], offset: int, limit: int):
+    """The query of the page, its rows leading with the ids: by branches when
+    `branched_reader` has a way, else the plain query."""
     read = branched_reader(matching, order)
-    if read is not None:
-        return [row[0] for row in read(offset, limit)]
-    return list(matching.order_by(*order)[offset : offset + limit].values_list("id", flat=True))
+    if read is None:
+        return matching.order_by(*order).values_list("id")[offset : offset + limit]
+    return read(offset, limit)
 
 
 def branched_reader(matching: QuerySet, order: list[str]):
@@ -114,12 +120,7 @@ def page_subquery(matching: QuerySet, order: list[str], offset: int, limit: int)
 def page_query(matching: QuerySet, order: list[str], offset: int, limit: int):
     """The query of the page's ids, in order, read as `page_ids` reads them: its SQL and
     parameters, to be run inside a larger query; None when no row can be on the page."""
-    read = branched_reader(matching, order)
-    if read is None:
-        page = matching.order_by(*order).values_list("id")[offset : offset + limit]
-    else:
-        page = read(offset, limit)
-    return query_of_ids(matching, page)
+    return query_of_ids(matching, page_rows(matching, order, offset, limit))
 
 
 def query_of_ids(matching: QuerySet, page) -> tuple[str, list] | None:
@@ -531,9 +532,8 @@ def substring_rows(matching: QuerySet, rest: QuerySet, found: Substring):
     """The rows of the pattern's rarest trigram whose name holds the pattern, and their
     columns: the deployments joined to their trigram rows when more of the filter
     (`rest`) must be tested, else the trigram rows alone."""
-    whole = whole_gram(found.lookup)
-    if whole is not None:
-        gram, test = Upper(Value(whole)), {}
+    if is_whole_gram(found.lookup.rhs, found.pieces):
+        gram, test = Upper(Value(found.lookup.rhs)), {}
     else:
         gram = rarest_gram(found.pieces)
         test = {f"name__{found.lookup.lookup_name}": found.lookup.rhs}

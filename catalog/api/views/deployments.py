@@ -41,7 +41,6 @@ from catalog.models import Deployment
 from catalog.models.pages import count_of
 from catalog.rendering import json_cache
 from catalog.rendering.deployment_json import deployment_instance_json
-from catalog.rendering.jsontext import dumps
 from catalog.rendering.serializers import page_of
 from catalog.services import deployments
 
@@ -138,8 +137,8 @@ class DeploymentCollectionView(PrefectAPIView, generics.ListAPIView):
         place of its empty `results`, its last key, not parsed and written again."""
         queryset = self.filter_queryset(self.get_queryset())
         bodies = self.paginate_queryset(queryset)
-        envelope = dumps(self.get_paginated_response([]).data)  # ... ,"results":[]}
-        return json_response(envelope[: -len(b"[]}")] + json_cache.json_array(bodies) + b"}")
+        envelope = self.get_paginated_response([]).data
+        return json_response(json_cache.with_results(envelope, bodies))
 
     @extend_schema(
         summary="Create Deployment",
@@ -301,10 +300,9 @@ class DeploymentPaginateView(FilterRouteView):
     def answer(self, query, limit: int) -> HttpResponse:
         matching = query.apply(Deployment.objects.all())
         start = (query.page - 1) * limit
-        page = deployments_json(matching, query.sort.order_by(), start, limit)
-        envelope = dumps(page_of([], count_of(matching), limit, query.page))
-        # `results` leads Prefect's envelope: the kept bodies go in place of its `[]`.
-        return json_response(b'{"results":' + page + envelope[len(b'{"results":[]') :])
+        bodies = json_cache.page_bodies(matching, query.sort.order_by(), start, limit)
+        envelope = page_of([], count_of(matching), limit, query.page)
+        return json_response(json_cache.with_results(envelope, bodies))
 
 
 @extend_schema_view(
