@@ -1,12 +1,14 @@
 """Prefect's filter grammar and the query-string listing, one behaviour per test."""
 
 import json
+import uuid
 
 import pytest
 from django.db import connection
 
-from catalog.api.filters import DeploymentFilter, DeploymentsQuery, FlowFilter
+from catalog.api.filters import DeploymentFilter, DeploymentSort, DeploymentsQuery, FlowFilter
 from catalog.models import Deployment
+from catalog.models.pages import page_ids, page_query
 from catalog.rendering.jsontext import dumps
 from tests.conftest import page_queries
 from tests.factories import (
@@ -313,3 +315,117 @@ def test_the_listing_is_drf_s_envelope_around_the_kept_bodies_byte_for_byte(
     for item in page["results"]:
         detail = api_client.get(f"/api/deployments/{item['id']}")
         assert json.dumps(item).encode() == json.dumps(detail.json()).encode()
+
+
+@pytest.fixture
+def ties():
+    """Twelve deployments of one name (in four flows) and one moment: every order ties."""
+    flows = [FlowFactory(name=f"tie-flow-{n}") for n in range(4)]
+    queue = WorkQueueFactory(name="tie-queue")
+    made = [
+        DeploymentFactory(name=f"tie-{n % 3}", flow=flows[n % 4], work_queue=queue)
+        for n in range(12)
+    ]
+    Deployment.objects.update(created="2026-01-01T00:00:00Z", updated="2026-01-01T00:00:00Z")
+    return made
+
+
+def by_id(ids, descending: bool) -> list[str]:
+    return sorted(ids, key=lambda id: uuid.UUID(id), reverse=descending)
+
+
+@pytest.mark.parametrize(
+    ("ordering", "names_descending", "ids_descending"),
+    [
+        ("name", False, False),
+        ("-name", True, True),
+        ("created", None, True),
+        ("-created", None, False),
+        ("updated", None, True),
+        ("-updated", None, False),
+    ],
+)
+def test_the_listing_s_pages_break_ties_by_id_and_neither_repeat_nor_skip(
+    api_client, ties, ordering, names_descending, ids_descending
+):
+    """`?ordering=` names one column; deployments that tie on it come in id order
+    (descending where the index on (column, id) is walked that way), so that pages at
+    successive offsets cover every deployment once."""
+    pages = []
+    for offset in range(0, 12, 5):
+        response = api_client.get(f"/api/deployments/?ordering={ordering}&limit=5&offset={offset}")
+        assert response.status_code == 200
+        pages += [(item["name"], item["id"]) for item in response.json()["results"]]
+    assert sorted(id for _, id in pages) == sorted(str(made.id) for made in ties)
+    if names_descending is None:  # one moment: the id alone orders
+        assert [id for _, id in pages] == by_id([id for _, id in pages], ids_descending)
+        return
+    names = sorted({name for name, _ in pages}, reverse=names_descending)
+    expected = [
+        id for name in names for id in by_id([i for n, i in pages if n == name], ids_descending)
+    ]
+    assert [id for _, id in pages] == expected
+
+
+@pytest.mark.parametrize("sort", ["NAME_ASC", "NAME_DESC", "CREATED_DESC", "UPDATED_DESC"])
+def test_a_filter_sort_breaks_ties_by_id_page_after_page(api_client, ties, sort):
+    """Prefect's sorts name one column. NAME_DESC takes the ids descending, the exact
+    reverse of NAME_ASC; the newest and last changed first take them ascending."""
+    pages = []
+    for offset in range(0, 12, 5):
+        body = {"sort": sort, "offset": offset, "limit": 5}
+        response = api_client.post("/api/deployments/filter", body, format="json")
+        assert response.status_code == 200
+        pages += [(item["name"], item["id"]) for item in response.json()]
+    assert len(set(pages)) == 12
+    if sort == "NAME_ASC":
+        assert pages == sorted(pages, key=lambda page: (page[0], uuid.UUID(page[1])))
+    elif sort == "NAME_DESC":
+        ascending = api_client.post(
+            "/api/deployments/filter", {"sort": "NAME_ASC"}, format="json"
+        ).json()
+        assert pages == [(item["name"], item["id"]) for item in reversed(ascending)]
+    else:
+        assert [id for _, id in pages] == by_id([id for _, id in pages], descending=False)
+
+
+def page_plan(matching, order) -> str:
+    """The plan of `matching`'s page at offset 5 in `order`, with every way of reading
+    the rows but through an index, and sorting them, made to cost the most."""
+    sql, params = page_query(matching, order, 5, 5)
+    with connection.cursor() as cursor:
+        for setting in ("seqscan", "bitmapscan", "sort", "incremental_sort"):
+            cursor.execute(f"SET LOCAL enable_{setting} = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.parametrize("sort", ["NAME_ASC", "NAME_DESC", "CREATED_DESC", "UPDATED_DESC"])
+@pytest.mark.parametrize("condition", ["none", "flow", "work queue", "paused", "tag", "name"])
+def test_postgres_reads_each_sort_s_page_in_order_from_an_index_with_no_sort(ties, sort, condition):
+    """Each sort with its tie-break is an order an index holds, walked forward or
+    backward: a deep page walks it up to the page, with no sort of the matches (NAME_DESC
+    took an incremental sort of every match before the page when its ties went by
+    ascending id)."""
+    if condition in ("paused", "tag"):
+        Deployment.objects.filter(pk__in=[made.pk for made in ties[::2]]).update(paused=True)
+        for made in ties[::3]:
+            made.tags = ["picked"]
+            made.save()
+    if condition == "name" and not sort.startswith("NAME"):
+        return  # the trigram rows keep names, not moments: the plain query serves these
+    conditions = {
+        "none": {},
+        "flow": {"flow_id": ties[0].flow_id},
+        "work queue": {"work_queue_id": ties[0].work_queue_id},
+        "paused": {"paused": True},
+        "tag": {"tags__has_any_tags": ["picked"]},
+        "name": {"name__prefect_like": "tie"},
+    }[condition]
+    order = DeploymentSort(sort).order_by()
+    matching = Deployment.objects.filter(**conditions)
+    plan = page_plan(matching, order)
+    assert "Sort" not in plan and "Index" in plan, plan
+    ids = list(matching.order_by(*order).values_list("id", flat=True))
+    assert page_ids(matching, order, 5, 5) == ids[5:10]

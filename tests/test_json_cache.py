@@ -234,12 +234,18 @@ def test_a_page_s_bodies_come_in_the_page_s_order_kept_or_rendered(
     assert json_cache.kept_bodies([]) == {}
 
 
-PAGE_ORDERS = [["name", "id"], ["-name", "id"], ["-created", "id"], ["-updated", "id"]]
+PAGE_ORDERS = [
+    ["name", "id"],
+    ["-name", "-id"],
+    ["-name", "id"],
+    ["-created", "id"],
+    ["-updated", "id"],
+]
 # The plain query, a tag's rows, and several tags' branches merged.
 PAGE_FILTERS = [{}, {"tags__has_any_tags": ["odd"]}, {"tags__has_any_tags": ["odd", "third"]}]
 
 
-@pytest.mark.parametrize("order", PAGE_ORDERS, ids=[order[0] for order in PAGE_ORDERS])
+@pytest.mark.parametrize("order", PAGE_ORDERS, ids=[",".join(order) for order in PAGE_ORDERS])
 @pytest.mark.parametrize("lookup", PAGE_FILTERS, ids=["plain", "one tag", "two tags"])
 def test_a_page_of_bodies_is_the_plain_query_s_page_kept_or_rendered(
     api_client, order, lookup, django_assert_num_queries

@@ -175,7 +175,8 @@ def named_catalog():
     DeploymentFactory(name="ingestion-Ünïcode")
 
 
-ORDERS = [["name", "id"], ["-name", "id"]]
+# The API's two name orders, and `-name` with ties in ascending id (any order pages).
+ORDERS = [["name", "id"], ["-name", "-id"], ["-name", "id"]]
 SUBSTRING_FILTERS = [
     {"name__prefect_like": "x03-"},
     {"name__prefect_like": "S3X"},

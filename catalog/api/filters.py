@@ -28,6 +28,7 @@ from catalog.models import (
     WorkQueue,
 )
 from catalog.models.related_ids import one_of
+from catalog.rules.page_orders import total_order
 
 MATCH_ALL = Q(pk__isnull=False)
 MATCH_NONE = Q(pk__in=[])
@@ -338,7 +339,7 @@ class DeploymentSort(StrEnum):
             "NAME_ASC": "name",
             "NAME_DESC": "-name",
         }[self.value]
-        return [column, "id"]
+        return total_order([column])
 
 
 class FlowSort(StrEnum):

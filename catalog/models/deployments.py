@@ -3,6 +3,7 @@
 from django.apps import apps
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from catalog.models.base import (
     TimestampedModel,
@@ -73,6 +74,9 @@ def schedule_model():
 
 
 class Deployment(TimestampedModel):
+    # Indexed with the id below, in the order of the newest or last changed first.
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    updated = models.DateTimeField(default=timezone.now, editable=False)
     # Prefect's server accepts an empty deployment name, and so does the catalog.
     name = models.CharField(
         max_length=limits.NAME_MAX_LENGTH, blank=True, validators=[validate_name]
@@ -139,9 +143,12 @@ class Deployment(TimestampedModel):
         # list is read in index order instead of sorting the whole table; a filter on a
         # flow or a queue reads the index that leads with it in each order of the API's
         # sorts (name, newest, last changed), one on the paused flag or the status by name.
+        # Each order ends with the id as `catalog.rules.page_orders` breaks ties.
         ordering = ["name", "id"]
         indexes = [
             models.Index(fields=["name", "id"], name="catalog_deployment_name_id"),
+            models.Index(fields=["-created", "id"], name="catalog_deployment_new"),
+            models.Index(fields=["-updated", "id"], name="catalog_deployment_upd"),
             models.Index(fields=["flow", "name", "id"], name="catalog_deployment_flow_name"),
             models.Index(fields=["flow", "-created", "id"], name="catalog_deployment_flow_new"),
             models.Index(fields=["flow", "-updated", "id"], name="catalog_deployment_flow_upd"),

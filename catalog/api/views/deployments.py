@@ -42,6 +42,7 @@ from catalog.models.pages import count_of
 from catalog.rendering import json_cache
 from catalog.rendering.deployment_json import deployment_instance_json
 from catalog.rendering.serializers import page_of
+from catalog.rules.page_orders import total_order
 from catalog.services import deployments
 
 DEPLOYMENT_NOT_FOUND_MESSAGE = deployments.DEPLOYMENT_NOT_FOUND
@@ -81,7 +82,8 @@ class DeploymentListPagination(StrictLimitOffsetPagination):
         self.display_page_controls = self.count > self.limit and self.template is not None
         if self.count == 0 or self.offset > self.count:
             return []
-        order = list(queryset.query.order_by)
+        # `?ordering=` names a column alone: the id breaks its ties.
+        order = total_order(queryset.query.order_by)
         return json_cache.page_bodies(queryset, order, self.offset, self.limit)
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
