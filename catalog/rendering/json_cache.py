@@ -166,11 +166,21 @@ def deployment_body(deployment_id: UUID) -> bytes | None:
 def deployment_bodies(ids: list[UUID]) -> list[bytes]:
     """The JSON of each deployment in `ids`, in that order (ids of deployments that
     are gone meanwhile are left out)."""
-    bodies = {id: body.encode() for id, body in kept_bodies(ids).items()}
-    missing = [id for id in ids if id not in bodies]
-    if missing:
-        bodies.update(rendered_and_kept(missing))
-    return [bodies[id] for id in ids if id in bodies]
+    kept = kept_bodies(ids)
+    return bodies_in_order([(id, kept.get(id)) for id in ids])
+
+
+def bodies_in_order(rows: list[tuple[UUID | None, str | None]]) -> list[bytes]:
+    """The bodies of `rows` (a deployment's id and its kept body, or None when it has
+    none yet: the id is read only then), in their order, each one not kept rendered and
+    kept. A deployment gone since its id was read is left out."""
+    missing = [id for id, body in rows if body is None]
+    rendered = rendered_and_kept(missing) if missing else {}
+    return [
+        rendered[id] if body is None else body.encode()
+        for id, body in rows
+        if body is not None or id in rendered
+    ]
 
 
 def page_bodies(matching: QuerySet, order: list[str], offset: int, limit: int) -> list[bytes]:
@@ -196,14 +206,7 @@ def page_bodies(matching: QuerySet, order: list[str], offset: int, limit: int) -
             params,
         )
         rows = cursor.fetchall()
-    missing = [id for id, body in rows if body is None]
-    rendered = rendered_and_kept(missing) if missing else {}
-    # A deployment gone since the page was read is left out, as `deployment_bodies` does.
-    return [
-        rendered[id] if body is None else body.encode()
-        for id, body in rows
-        if body is not None or id in rendered
-    ]
+    return bodies_in_order(rows)
 
 
 def kept_bodies(ids: list[UUID]) -> dict[UUID, str]:
