@@ -197,6 +197,9 @@ DATABASE_ROUTERS = ["catalog.routers.ReadReplicaRouter"]
 CATALOG_REPLICA_PIN_SECONDS = env_int("CATALOG_REPLICA_PIN_SECONDS", 10)
 # How long a replica that could not be reached is left out before it is tried again.
 CATALOG_REPLICA_RETRY_SECONDS = env_int("CATALOG_REPLICA_RETRY_SECONDS", 5)
+# Deployment bodies each worker process holds in memory for the pages it serves again
+# (`catalog.rendering.body_memory`), in MB; 0 turns it off. PostgreSQL only.
+CATALOG_BODY_MEMORY_MB = env_int("CATALOG_BODY_MEMORY_MB", 32)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE) are PostgreSQL's; SQLite makes the index without the
 # included columns and reads them from the row, which is all the warning says.

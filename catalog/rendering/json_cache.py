@@ -22,6 +22,7 @@ from django.db.models import QuerySet
 from catalog.models import DeploymentJson
 from catalog.models.pages import page_ids, page_query
 from catalog.models.triggers import postgres_statement_trigger, sqlite_row_trigger
+from catalog.rendering.body_memory import MEMORIES
 from catalog.rendering.deployment_json import rendered_deployments
 from catalog.rendering.jsontext import dumps
 
@@ -72,7 +73,14 @@ CHANGES = [
         "SELECT id FROM catalog_deployment WHERE global_concurrency_limit_id = NEW.id",
     ),
 ]
-FORGET = f"UPDATE {TABLE} SET body = NULL, version = version + 1 WHERE deployment_id IN"
+# On PostgreSQL every version comes from one sequence (migration 0027): a version then
+# names one body for the database's life, which lets a worker hold bodies in memory by
+# version (`body_memory`). SQLite counts each deployment's versions.
+NEXT_VERSION = "nextval('catalog_deploymentjson_version')"
+POSTGRES_FORGET_ALL = f"UPDATE {TABLE} SET body = NULL, version = {NEXT_VERSION}"
+SQLITE_FORGET_ALL = f"UPDATE {TABLE} SET body = NULL, version = version + 1"
+POSTGRES_FORGET = f"{POSTGRES_FORGET_ALL} WHERE deployment_id IN"
+SQLITE_FORGET = f"{SQLITE_FORGET_ALL} WHERE deployment_id IN"
 
 
 # Triggers -------------------------------------------------------------------------------
@@ -84,17 +92,19 @@ def install_triggers(using: str = DEFAULT_DB_ALIAS, **_) -> None:
     if not router.allow_migrate_model(using, DeploymentJson):
         return
     connection = connections[using]
-    statements = postgres_triggers() if connection.vendor == "postgresql" else sqlite_triggers()
+    postgres = connection.vendor == "postgresql"
+    statements = postgres_triggers() if postgres else sqlite_triggers()
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
         # NOT EXISTS, not NOT IN: past ~150,000 deployments PostgreSQL no longer hashes a
         # NOT IN list within its default work_mem and scans it once a row.
         cursor.execute(
-            f"INSERT INTO {TABLE} (deployment_id, version) SELECT id, 0 FROM catalog_deployment d "
+            f"INSERT INTO {TABLE} (deployment_id, version) "
+            f"SELECT id, {NEXT_VERSION if postgres else 0} FROM catalog_deployment d "
             f"WHERE NOT EXISTS (SELECT 1 FROM {TABLE} kept WHERE kept.deployment_id = d.id)"
         )
-        cursor.execute(f"UPDATE {TABLE} SET body = NULL, version = version + 1")
+        cursor.execute(POSTGRES_FORGET_ALL if postgres else SQLITE_FORGET_ALL)
 
 
 def trigger_name(table: str, event: str) -> str:
@@ -106,9 +116,9 @@ def postgres_triggers() -> list[str]:
         postgres_trigger(
             "catalog_deployment",
             "INSERT",
-            f"INSERT INTO {TABLE} (deployment_id, version) SELECT id, 0 FROM written "
-            f"ON CONFLICT (deployment_id) DO UPDATE SET body = NULL, "
-            f"version = {TABLE}.version + 1",
+            f"INSERT INTO {TABLE} (deployment_id, version) SELECT id, {NEXT_VERSION} "
+            f"FROM written ON CONFLICT (deployment_id) DO UPDATE SET body = NULL, "
+            f"version = {NEXT_VERSION}",
         ),
         postgres_trigger(
             "catalog_deployment",
@@ -117,7 +127,7 @@ def postgres_triggers() -> list[str]:
         ),
     ]
     for table, event, touched, _ in CHANGES:
-        statements.append(postgres_trigger(table, event, f"{FORGET} ({touched})"))
+        statements.append(postgres_trigger(table, event, f"{POSTGRES_FORGET} ({touched})"))
     return statements
 
 
@@ -138,7 +148,7 @@ def sqlite_triggers() -> list[str]:
         ),
     ]
     for table, event, _, touched in CHANGES:
-        statements.extend(sqlite_trigger(table, event, f"{FORGET} ({touched})"))
+        statements.extend(sqlite_trigger(table, event, f"{SQLITE_FORGET} ({touched})"))
     return statements
 
 
@@ -167,17 +177,17 @@ def deployment_bodies(ids: list[UUID]) -> list[bytes]:
     """The JSON of each deployment in `ids`, in that order (ids of deployments that
     are gone meanwhile are left out)."""
     kept = kept_bodies(ids)
-    return bodies_in_order([(id, kept.get(id)) for id in ids])
+    return bodies_in_order([(id, kept[id].encode() if id in kept else None) for id in ids])
 
 
-def bodies_in_order(rows: list[tuple[UUID | None, str | None]]) -> list[bytes]:
+def bodies_in_order(rows: list[tuple[UUID | None, bytes | None]]) -> list[bytes]:
     """The bodies of `rows` (a deployment's id and its kept body, or None when it has
     none yet: the id is read only then), in their order, each one not kept rendered and
     kept. A deployment gone since its id was read is left out."""
     missing = [id for id, body in rows if body is None]
     rendered = rendered_and_kept(missing) if missing else {}
     return [
-        rendered[id] if body is None else body.encode()
+        rendered[id] if body is None else body
         for id, body in rows
         if body is not None or id in rendered
     ]
@@ -187,7 +197,8 @@ def page_bodies(matching: QuerySet, order: list[str], offset: int, limit: int) -
     """The JSON of a page of `matching` (deployments) in `order`, as `page_ids` reads
     it. On PostgreSQL the page's ids and their kept bodies come in one query: a second
     query, passing the ids back, cost 0.6-0.7 ms more a page of 200 at a million
-    (`bench/README.md`)."""
+    (`bench/README.md`). The database sends no body that this worker holds in memory
+    from the page's last reading (`body_memory`)."""
     connection = connections[matching.db]
     if connection.vendor != "postgresql":
         return deployment_bodies(page_ids(matching, order, offset, limit))
@@ -195,18 +206,38 @@ def page_bodies(matching: QuerySet, order: list[str], offset: int, limit: int) -
     if page is None:
         return []
     sql, params = page
+    memory = MEMORIES.of(database_of(connection))
+    remembered = hash((sql, repr(params)))
+    held = memory.held_for(remembered)
     with connection.cursor() as cursor:
-        # The ids keep the page's order through the array; a body still to render comes
-        # with its id, a kept one alone (its id would cost a UUID to make, for nothing).
+        # The ids keep the page's order through the array. A body still to render comes
+        # with its id; a kept one alone (its id would cost a UUID to make, for nothing),
+        # and only if this worker does not hold its version. The held versions go as one
+        # text: psycopg writes a list into the SQL an element at a time, at 1-2 us each.
         cursor.execute(
-            "SELECT CASE WHEN kept.body IS NULL THEN page.id END, kept.body "
+            "SELECT kept.version, CASE WHEN kept.body IS NULL THEN page.id END, "
+            "CASE WHEN kept.version = ANY(%s::bigint[]) THEN NULL ELSE kept.body END "
             f"FROM unnest(ARRAY({sql})) WITH ORDINALITY AS page(id, position) "
             f"LEFT JOIN {TABLE} AS kept ON kept.deployment_id = page.id "
             "ORDER BY page.position",
-            params,
+            ["{" + ",".join(map(str, held)) + "}", *params],
         )
         rows = cursor.fetchall()
-    return bodies_in_order(rows)
+    sent = [(version, body.encode()) for version, _, body in rows if body is not None]
+    memory.remember(remembered, [row[0] for row in rows], sent)
+    bodies = dict(sent)
+    return bodies_in_order(
+        [
+            (id, None if id is not None else bodies.get(version) or held[version])
+            for version, id, _ in rows
+        ]
+    )
+
+
+def database_of(connection) -> tuple:
+    """Which database a connection reads (the memory's bodies are that database's)."""
+    settings = connection.settings_dict
+    return (settings["HOST"], settings["PORT"], settings["NAME"])
 
 
 def kept_bodies(ids: list[UUID]) -> dict[UUID, str]:
