@@ -12,11 +12,13 @@
   use them); SQLite `lower()` of both sides.
 
 `JsonArrayLength("tags")` counts a JSON array's items on both (for check constraints).
+`PrefectLikeEachRow` and `IContainsEachRow` are those two substring tests for rows read
+one by one from an index (`models/pages.py`), cheaper on PostgreSQL for ASCII names.
 """
 
 from django.db.models import CharField, Field, Func, IntegerField, JSONField, Lookup, TextField
 from django.db.models.fields.related import ForeignObject
-from django.db.models.lookups import In
+from django.db.models.lookups import IContains, In
 
 
 class TagLookup(Lookup):
@@ -116,6 +118,60 @@ for field in (CharField, TextField):
     field.register_lookup(PrefectStartsWith)
 
 
+# UPPER under the database's locale (C.UTF-8 here) costs PostgreSQL about 0.4 us a name
+# of 30 characters, the most of a trigram walk's test of each row (`bench/README.md`).
+# Two shortcuts give the same answer for less while the locale upper-cases each character
+# to one and a-z to A-Z, as every libc locale but Turkish and Azeri does (ICU makes ß SS):
+# - a name that holds the pattern as written holds it upper-cased, with no UPPER at all;
+# - a name of ASCII characters alone (as many bytes as characters) upper-cases as under
+#   the "C" collation, which maps a-z alone, for a third of the cost.
+# SIMPLE_UPPER checks the locale once, when PostgreSQL plans the query.
+SIMPLE_UPPER = "UPPER('abcdefghijklmnopqrstuvwxyz\u00df') = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ\u00df'"
+
+
+def upper_like_each_row(lhs: str) -> str:
+    """`UPPER(lhs::text) LIKE UPPER(%s)` for rows tested one by one, with the shortcuts
+    above. No index is made on this expression: the trigram indexes on
+    `UPPER(column::text)` cannot serve it. The pattern's parameter comes four times."""
+    text = f"{lhs}::text"
+    whole = f"UPPER({text}) LIKE UPPER(%s)"
+    ascii_name = f"octet_length({text}) = char_length({text})"
+    shortcuts = (
+        f"({text} LIKE %s OR CASE WHEN {ascii_name} "
+        f'THEN UPPER({text} COLLATE "C") LIKE UPPER(%s) ELSE {whole} END)'
+    )
+    return f"CASE WHEN {SIMPLE_UPPER} THEN {shortcuts} ELSE {whole} END"
+
+
+class PrefectLikeEachRow(PrefectLike):
+    """`PrefectLike`, for rows read one by one (a trigram's rows)."""
+
+    lookup_name = "prefect_like_each_row"
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        if lhs_params:
+            return super().as_postgresql(compiler, connection)
+        return upper_like_each_row(lhs), [self.pattern()] * 4
+
+
+class IContainsEachRow(IContains):
+    """Django's `icontains`, for rows read one by one (a trigram's rows)."""
+
+    lookup_name = "icontains_each_row"
+
+    def as_sql(self, compiler, connection):
+        return IContains(self.lhs, self.rhs).as_sql(compiler, connection)
+
+    def as_postgresql(self, compiler, connection):
+        # The column itself: `icontains`'s own process_lhs wraps it in UPPER(…::text).
+        lhs, lhs_params = Lookup.process_lhs(self, compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        if lhs_params or rhs != "%s":
+            return self.as_sql(compiler, connection)
+        return upper_like_each_row(lhs), rhs_params * 4
+
+
 @Field.register_lookup
 class AnyOf(In):
     lookup_name = "any"
@@ -140,3 +196,15 @@ class JsonArrayLength(Func):
 
     def as_sqlite(self, compiler, connection, **extra):
         return self.as_sql(compiler, connection, function="json_array_length", **extra)
+
+
+def each_row_test(lookup: Lookup, column: str) -> dict:
+    """The substring test of `lookup` (`like_` or `icontains`) on `column`, for rows
+    read one by one from a trigram's index, as `filter()`'s keyword."""
+    tested = PrefectLikeEachRow if isinstance(lookup, PrefectLike) else IContainsEachRow
+    return {f"{column}__{tested.lookup_name}": lookup.rhs}
+
+
+for field in (CharField, TextField):
+    field.register_lookup(PrefectLikeEachRow)
+    field.register_lookup(IContainsEachRow)

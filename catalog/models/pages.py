@@ -45,7 +45,14 @@ from django.db.models.sql.where import WhereNode
 from catalog.models.deployment_tags import TABLE as TAG_TABLE
 from catalog.models.deployment_tags import DeploymentTag
 from catalog.models.deployments import Deployment
-from catalog.models.lookups import AnyOf, HasAllTags, HasAnyTags, PrefectLike, PrefectStartsWith
+from catalog.models.lookups import (
+    AnyOf,
+    HasAllTags,
+    HasAnyTags,
+    PrefectLike,
+    PrefectStartsWith,
+    each_row_test,
+)
 from catalog.models.name_grams import TABLE as GRAM_TABLE
 from catalog.models.name_grams import (
     DeploymentNameGram,
@@ -532,16 +539,15 @@ def substring_rows(matching: QuerySet, rest: QuerySet, found: Substring):
     """The rows of the pattern's rarest trigram whose name holds the pattern, and their
     columns: the deployments joined to their trigram rows when more of the filter
     (`rest`) must be tested, else the trigram rows alone."""
-    if is_whole_gram(found.lookup.rhs, found.pieces):
-        gram, test = Upper(Value(found.lookup.rhs)), {}
-    else:
-        gram = rarest_gram(found.pieces)
-        test = {f"name__{found.lookup.lookup_name}": found.lookup.rhs}
-    if not rest.query.where.children:
+    whole = is_whole_gram(found.lookup.rhs, found.pieces)
+    gram = Upper(Value(found.lookup.rhs)) if whole else rarest_gram(found.pieces)
+    own = not rest.query.where.children
+    # In the same filter() as the trigram: on the deployments, another would join again.
+    test = {} if whole else each_row_test(found.lookup, "name" if own else "name_grams__name")
+    if own:
         rows = DeploymentNameGram.objects.using(matching.db)
         return rows.filter(gram=gram, **test), OWN_GRAM_COLUMNS
-    joined = {f"name_grams__{lookup}": value for lookup, value in test.items()}
-    return rest.filter(name_grams__gram=gram, **joined), GRAM_ROW_COLUMNS
+    return rest.filter(name_grams__gram=gram, **test), GRAM_ROW_COLUMNS
 
 
 def without_condition(matching: QuerySet, position: int) -> QuerySet:
