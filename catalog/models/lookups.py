@@ -118,13 +118,13 @@ for field in (CharField, TextField):
     field.register_lookup(PrefectStartsWith)
 
 
-# UPPER under the database's locale (C.UTF-8 here) costs PostgreSQL about 0.4 us a name
-# of 30 characters, the most of a trigram walk's test of each row (`bench/README.md`).
+# UPPER under the database's locale (C.UTF-8 here) costs PostgreSQL 0.3-0.5 us a name of
+# 30 characters, the most of a trigram walk's test of each row (`bench/README.md`).
 # Two shortcuts give the same answer for less while the locale upper-cases each character
 # to one and a-z to A-Z, as every libc locale but Turkish and Azeri does (ICU makes ß SS):
 # - a name that holds the pattern as written holds it upper-cased, with no UPPER at all;
 # - a name of ASCII characters alone (as many bytes as characters) upper-cases as under
-#   the "C" collation, which maps a-z alone, for a third of the cost.
+#   the "C" collation, which maps a-z alone, for half the cost.
 # SIMPLE_UPPER checks the locale once, when PostgreSQL plans the query.
 SIMPLE_UPPER = "UPPER('abcdefghijklmnopqrstuvwxyz\u00df') = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ\u00df'"
 

@@ -207,6 +207,8 @@ def page_bodies(matching: QuerySet, order: list[str], offset: int, limit: int) -
         return []
     sql, params = page
     memory = MEMORIES.of(database_of(connection))
+    # The key only chooses which versions to offer: a held body stands in only for a row
+    # of its very version, so two pages on one key (a hash collision) get bodies sent.
     remembered = hash((sql, repr(params)))
     held = memory.held_for(remembered)
     with connection.cursor() as cursor:
