@@ -113,11 +113,6 @@ class PrefectStartsWith(PrefectLike):
         return f"{self.rhs}%"
 
 
-for field in (CharField, TextField):
-    field.register_lookup(PrefectLike)
-    field.register_lookup(PrefectStartsWith)
-
-
 # UPPER under the database's locale (C.UTF-8 here) costs PostgreSQL 0.3-0.5 us a name of
 # 30 characters, the most of a trigram walk's test of each row (`bench/README.md`).
 # Two shortcuts give the same answer for less while the locale upper-cases each character
@@ -172,6 +167,18 @@ class IContainsEachRow(IContains):
         return upper_like_each_row(lhs), rhs_params * 4
 
 
+def each_row_test(lookup: Lookup, column: str) -> dict:
+    """The substring test of `lookup` (`like_` or `icontains`) on `column`, for rows
+    read one by one from a trigram's index, as `filter()`'s keyword."""
+    tested = PrefectLikeEachRow if isinstance(lookup, PrefectLike) else IContainsEachRow
+    return {f"{column}__{tested.lookup_name}": lookup.rhs}
+
+
+for field in (CharField, TextField):
+    for substring_lookup in (PrefectLike, PrefectStartsWith, PrefectLikeEachRow, IContainsEachRow):
+        field.register_lookup(substring_lookup)
+
+
 @Field.register_lookup
 class AnyOf(In):
     lookup_name = "any"
@@ -196,15 +203,3 @@ class JsonArrayLength(Func):
 
     def as_sqlite(self, compiler, connection, **extra):
         return self.as_sql(compiler, connection, function="json_array_length", **extra)
-
-
-def each_row_test(lookup: Lookup, column: str) -> dict:
-    """The substring test of `lookup` (`like_` or `icontains`) on `column`, for rows
-    read one by one from a trigram's index, as `filter()`'s keyword."""
-    tested = PrefectLikeEachRow if isinstance(lookup, PrefectLike) else IContainsEachRow
-    return {f"{column}__{tested.lookup_name}": lookup.rhs}
-
-
-for field in (CharField, TextField):
-    field.register_lookup(PrefectLikeEachRow)
-    field.register_lookup(IContainsEachRow)
