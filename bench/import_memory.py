@@ -23,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scale import ROOT, child_environment, child_figures, flow_records, peak_rss_mb, scale_record
+from scale_data import ROOT, flow_records, scale_record
+from scale_load import child_environment, child_figures, peak_rss_mb
 
 DATABASE = "catalog_bench_import_memory"
 

@@ -25,13 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from scale import (  # noqa: E402
-    DEFAULT_SERVER,
-    child_figures,
-    flow_records,
-    peak_rss_mb,
-    scale_record,
-)
+from scale import DEFAULT_SERVER  # noqa: E402
+from scale_data import flow_records, scale_record  # noqa: E402
+from scale_load import child_figures, peak_rss_mb  # noqa: E402
 
 # New deployments are numbered from here, past every size the scale bench loads.
 FRESH_FROM = 50_000_000

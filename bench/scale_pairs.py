@@ -4,13 +4,12 @@
         [--small-size 10000] [--large-size 1000000] [--repeat 9] [--only TEXT ...]
         [--groups api,admin] [--fresh-connections] [--run 1]
 
-`bench/scale.py` times each size in a process of its own, one after the other; on a
-machine shared with other work a load that comes and goes between the two runs moves
-the ratio more than the catalog does. Here one process holds both databases (loaded and
-kept by `scale.py --keep`) and sends each request to the small one, then to the large
-one, `--repeat` times after two warm-ups each, so that both sizes see the same load.
-Prints the median server time (in-process, Django's test client) at each size, the
-ratio and the queries of each read path of `scale.py`'s API group.
+Any two loaded databases (kept by `scale.py --keep`, or copies of them): one process
+holds both and sends each request to the small one, then to the large one, `--repeat`
+times after two warm-ups each, so that both sizes see the same load. `bench/scale.py`
+times its own sizes in turn the same way (with `--run 4` by default). Prints the median
+server time (in-process, Django's test client) at each size, the ratio and the queries
+of each read path of `scale.py`'s API group.
 
 With `--run N` each size takes N requests in a row (the same one), the last of them
 timed, before the other size's turn: a request then follows one just like it on the same
@@ -30,7 +29,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,38 +36,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
-
-
-OPEN: dict = {}
-
-
-def use_database(name: str, fresh: bool) -> None:
-    """Point the default connection at `name` (outside any timing). Each database keeps
-    one open connection, as a server's worker keeps its own between requests
-    (`DATABASE_CONN_MAX_AGE`); with `fresh`, it is opened anew each time instead, as with
-    `DATABASE_CONN_MAX_AGE=0`, so every request pays a new backend's first queries."""
-    from django.db import connections
-    from django.db.utils import load_backend
-
-    if fresh or name not in OPEN:
-        if name in OPEN:
-            OPEN[name].close()
-        settings = {**connections.settings["default"], "NAME": name}
-        wrapper = load_backend(settings["ENGINE"]).DatabaseWrapper(settings, "default")
-        wrapper.ensure_connection()
-        OPEN[name] = wrapper
-    connections["default"] = OPEN[name]
-
-
-def timed(case, index: int) -> float:
-    if case.before is not None:
-        case.before(index)  # a write before a read right after a change, not timed
-    started = time.perf_counter()
-    response = case.send(index)
-    elapsed = (time.perf_counter() - started) * 1000
-    if response.status_code != 200:
-        raise SystemExit(f"{case.label}: HTTP {response.status_code}")
-    return elapsed
 
 
 def main() -> None:
@@ -107,7 +73,8 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-    from scale import admin_cases, api_cases
+    from scale import timed, use_database
+    from scale_cases import admin_cases, api_cases
 
     groups = {"api": api_cases, "admin": admin_cases}
     chosen = [groups[group] for group in arguments.groups.split(",")]
