@@ -13,12 +13,10 @@ one, each import in a process of its own; then the first deployments of the cata
 """
 
 import argparse
-import json
 import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,35 +24,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from scale import DEFAULT_SERVER  # noqa: E402
-from scale_data import flow_records, scale_record  # noqa: E402
-from scale_load import child_figures, peak_rss_mb  # noqa: E402
-
-# New deployments are numbered from here, past every size the scale bench loads.
-FRESH_FROM = 50_000_000
-
-
-def import_in_child(path: Path, url: str, dry_run: bool) -> dict:
-    arguments = ["--child", str(path)] + (["--dry-run"] if dry_run else [])
-    return child_figures(__file__, arguments, url, f"{path} into {url}")
-
-
-def child(path: str, dry_run: bool) -> None:
-    import django
-
-    django.setup()
-    from catalog.importing.run import import_paths
-
-    started = time.perf_counter()
-    result = import_paths([Path(path)], dry_run=dry_run)
-    seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_rss_mb(), "summary": result.summary()}))
-
-
-def write_file(folder: Path, name: str, numbers: range) -> Path:
-    path = folder / name
-    bundle = {"flows": flow_records(), "deployments": [scale_record(n) for n in numbers]}
-    path.write_text(json.dumps(bundle))
-    return path
+from scale_data import FRESH_FROM  # noqa: E402
+from scale_load import import_in_child, write_chunk  # noqa: E402
 
 
 def main() -> None:
@@ -64,21 +35,16 @@ def main() -> None:
     parser.add_argument("--deployments", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--server", default=os.environ.get("BENCH_POSTGRES_SERVER", DEFAULT_SERVER))
-    parser.add_argument("--child")
-    parser.add_argument("--dry-run", action="store_true")
     arguments = parser.parse_args()
-    if arguments.child:
-        child(arguments.child, arguments.dry_run)
-        return
     databases = {"small": arguments.small, "large": arguments.large}
     rates = {(kind, size): [] for kind in ("new", "again") for size in databases}
     peaks = {kind: [] for kind in ("new", "again")}
     with tempfile.TemporaryDirectory() as folder:
-        again = write_file(Path(folder), "again.json", range(arguments.deployments))
+        again = write_chunk(Path(folder), range(arguments.deployments), "again.json")
         for round_number in range(arguments.rounds):
             first = FRESH_FROM + round_number * arguments.deployments
-            fresh = write_file(
-                Path(folder), "fresh.json", range(first, first + arguments.deployments)
+            fresh = write_chunk(
+                Path(folder), range(first, first + arguments.deployments), "fresh.json"
             )
             for size, name in databases.items():
                 url = f"{arguments.server}/{name}"

@@ -49,7 +49,7 @@ import warnings
 
 from scale_cases import Case, admin_cases, api_cases, check, short_answer
 from scale_data import DATABASE_PREFIX, ROOT, database_name
-from scale_load import database_figures, kept_load, load
+from scale_load import database_figures, kept_load, load, new_deployment_rates
 
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
 DEFAULT_SIZES = "10000,100000,1000000"
@@ -409,14 +409,33 @@ def report_loads(results: list[dict]) -> None:
         ratio = loads[-1]["rate"] / loads[0]["rate"]
         verdict = "met" if ratio >= RATE_TARGET else "MISSED"
         print(
-            f"import rate, largest / smallest: {ratio:.2f}x (target >= {RATE_TARGET}x: {verdict})"
+            f"import rate while loading, largest / smallest: {ratio:.2f}x "
+            f"(target >= {RATE_TARGET}x: {verdict})"
         )
+    report_rates_in_turn(results)
     peaks = [max(load["peak_mb"], load["again_peak_mb"]) for load in loads]
+    peaks += [result["in_turn"]["peak_mb"] for result in results if "in_turn" in result]
     if peaks:
         verdict = "met" if max(peaks) < MEMORY_TARGET_MB else "MISSED"
         print(
             f"peak memory, first import and re-import: {max(peaks):.0f} MB "
             f"(target < 1 GB: {verdict})"
+        )
+
+
+def report_rates_in_turn(results: list[dict]) -> None:
+    """The rates of new deployments imported at each size in turn, after the load."""
+    rates = [(item["size"], item["in_turn"]["rate"]) for item in results if "in_turn" in item]
+    if not rates:
+        return
+    each = ", ".join(f"{size:,}: {rate:.0f}/s" for size, rate in rates)
+    print(f"new deployments imported at each size in turn, after the load (dry runs): {each}")
+    if len(rates) > 1:
+        ratio = rates[-1][1] / rates[0][1]
+        verdict = "met" if ratio >= RATE_TARGET else "MISSED"
+        print(
+            f"import rate in turn, largest / smallest: {ratio:.2f}x "
+            f"(target >= {RATE_TARGET}x: {verdict})"
         )
 
 
@@ -515,6 +534,15 @@ def parse_arguments() -> argparse.Namespace:
         action="store_true",
         help="time each size in its own process, after its load, instead of the sizes in turn",
     )
+    parser.add_argument(
+        "--import-rounds",
+        type=int,
+        default=3,
+        help="rounds of new deployments imported at each size in turn after the load (0: none)",
+    )
+    parser.add_argument(
+        "--import-deployments", type=int, default=5000, help="deployments a round's file"
+    )
     parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--reads-in-turn", help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -528,6 +556,12 @@ def main() -> None:
         return reads_in_turn([int(size) for size in arguments.reads_in_turn.split(",")], arguments)
     sizes = sorted(int(size) for size in arguments.sizes.split(","))
     results = [run_size(size, arguments) for size in sizes]
+    if arguments.import_rounds and not arguments.explain:
+        names = {size: database_name(size, arguments.database_prefix) for size in sizes}
+        urls = {size: f"{arguments.server}/{name}" for size, name in names.items()}
+        rates = new_deployment_rates(urls, arguments.import_deployments, arguments.import_rounds)
+        for result in results:
+            result["in_turn"] = rates[result["size"]]
     if not (arguments.load_only or arguments.sequential or arguments.explain):
         reads = run_reads_in_turn(sizes, arguments)
         for result in results:

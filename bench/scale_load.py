@@ -4,31 +4,65 @@ that its peak memory (VmHWM) is its alone; then one chunk again (every deploymen
 unchanged). The figures of the load that filled a database are stored in it (table
 `bench_scale_load`). Also used by `bench/import_memory.py` and `bench/import_pairs.py`.
 
-    python bench/scale_load.py --import-chunk FILE   (the child: prints its figures)
+    python bench/scale_load.py --import-chunk FILE [--dry-run]   (the child: prints its figures)
 """
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from scale_data import ROOT, database_name, flow_records, scale_record
+from scale_data import FRESH_FROM, ROOT, database_name, flow_records, scale_record
 
 
-def import_chunk(path: str) -> None:
-    """In a process of its own: import one file, print what it took as JSON."""
+def import_chunk(path: str, dry_run: bool = False) -> None:
+    """In a process of its own: import one file (with `dry_run`, the whole write path and
+    then a rollback), print what it took as JSON."""
     import django
 
     django.setup()
     from catalog.importing.run import import_paths
 
     started = time.perf_counter()
-    result = import_paths([Path(path)])
+    result = import_paths([Path(path)], dry_run=dry_run)
     seconds = time.perf_counter() - started
     print(json.dumps({"seconds": seconds, "peak_mb": peak_rss_mb(), "summary": result.summary()}))
+
+
+def import_in_child(path: Path, url: str, dry_run: bool = False) -> dict:
+    arguments = ["--import-chunk", str(path)] + (["--dry-run"] if dry_run else [])
+    return child_figures(__file__, arguments, url, f"{path.name} into {url}")
+
+
+def write_chunk(folder: Path, numbers: range, name: str | None = None) -> Path:
+    path = folder / (name or f"chunk-{numbers.start}.json")
+    bundle = {"flows": flow_records(), "deployments": [scale_record(n) for n in numbers]}
+    path.write_text(json.dumps(bundle))
+    return path
+
+
+def new_deployment_rates(urls: dict, deployments: int, rounds: int) -> dict:
+    """The import rate of new deployments at each size (`urls`: size -> database), taken
+    in turn so that a shared machine's load hits every size alike: each round imports a
+    file of `deployments` not yet in any catalog into each database, in a dry run (rolled
+    back, so the databases keep their size), each import in a process of its own."""
+    rates = {size: [] for size in urls}
+    peaks = []
+    with tempfile.TemporaryDirectory() as folder:
+        for round_number in range(rounds):
+            first = FRESH_FROM + round_number * deployments
+            path = write_chunk(Path(folder), range(first, first + deployments), "fresh.json")
+            # Each size goes first in every other round: a round's first import is slower.
+            order = list(urls) if round_number % 2 == 0 else list(reversed(urls))
+            for size in order:
+                figures = import_in_child(path, urls[size], dry_run=True)
+                rates[size].append(deployments / figures["seconds"])
+                peaks.append(figures["peak_mb"])
+    return {size: {"rate": statistics.median(rates[size]), "peak_mb": max(peaks)} for size in urls}
 
 
 def peak_rss_mb() -> float:
@@ -41,10 +75,8 @@ def peak_rss_mb() -> float:
 
 
 def chunk_in_child(folder: Path, first: int, last: int, url: str) -> dict:
-    path = folder / f"chunk-{first}.json"
-    bundle = {"flows": flow_records(), "deployments": [scale_record(n) for n in range(first, last)]}
-    path.write_text(json.dumps(bundle))
-    figures = child_figures(__file__, ["--import-chunk", str(path)], url, f"{first}..{last}")
+    path = write_chunk(folder, range(first, last))
+    figures = import_in_child(path, url)
     path.unlink()
     return {**figures, "deployments": last - first}
 
@@ -164,6 +196,6 @@ def database_figures() -> dict:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] != ["--import-chunk"] or len(sys.argv) != 3:
+    if sys.argv[1:2] != ["--import-chunk"] or len(sys.argv) not in (3, 4):
         raise SystemExit(__doc__)
-    import_chunk(sys.argv[2])
+    import_chunk(sys.argv[2], dry_run=sys.argv[3:] == ["--dry-run"])

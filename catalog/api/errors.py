@@ -63,12 +63,19 @@ def service_unavailable_response() -> HttpResponse:
     return json_response({"exception_message": SERVICE_UNAVAILABLE}, 503)
 
 
-def deadline_response(request: HttpRequest) -> HttpResponse:
-    """The answer to a request that ran past its deadline: Prefect's 503 in the API, a
-    plain page elsewhere."""
+def deadline_response(request: HttpRequest, exception: BaseException) -> HttpResponse:
+    """The answer to a request that ran past its deadline, logged: Prefect's 503 in the
+    API, a plain page elsewhere."""
+    seconds = settings.CATALOG_REQUEST_DEADLINE_SECONDS
+    logger.warning(
+        "Request deadline of %s s passed on %s %s: %s",
+        seconds,
+        request.method,
+        request.path,
+        exception,
+    )
     if is_api_request(request):
         return service_unavailable_response()
-    seconds = settings.CATALOG_REQUEST_DEADLINE_SECONDS
     page = (
         f"<!doctype html><title>{SERVICE_UNAVAILABLE}</title><h1>{SERVICE_UNAVAILABLE}</h1>"
         f"<p>This page took longer than the {seconds} seconds the server gives a request. "
@@ -239,10 +246,11 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """Django's handler500, for errors no middleware answered (one raised outside a view).
-    A deadline that passed there still gets its 503."""
+    A deadline that passed there still gets its 503: the timer's alarm can land after a
+    statement it cancelled and before the middleware's hook stops the timer."""
     error = sys.exc_info()[1]
     if error is not None and ran_past_its_deadline(error):
-        return deadline_response(request)
+        return deadline_response(request, error)
     if is_api_request(request):
         return server_error_response()
     return defaults.server_error(request)

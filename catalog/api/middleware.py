@@ -375,14 +375,7 @@ class RequestDeadlineMiddleware:
         deadline = stop_the_timer()
         if deadline is None or not ran_past_its_deadline(exception):
             return None
-        logger.warning(
-            "Request deadline of %s s passed on %s %s: %s",
-            deadline.seconds,
-            request.method,
-            request.path,
-            exception,
-        )
-        return deadline_response(request)
+        return deadline_response(request, exception)
 
 
 # The admin's messages ------------------------------------------------------------------
