@@ -4,6 +4,8 @@ JSON; with more distinct tags than can be listed the search finds the same deplo
 The pages read from the trigram and tag rows are in tests/test_name_grams.py."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from catalog.admin.deployments import text_matches
 from catalog.models import Deployment
@@ -81,3 +83,41 @@ def test_the_list_finds_a_tag_s_deployments_by_a_word(tagged, admin_client):
     assert "prod-team" in page and "upper-team" in page and "described" in page
     assert "untagged" not in page and "accented" not in page
     assert "3 deployments" in page
+
+
+# The list that fits on one page is read as a page ----------------------------------------
+
+
+def listed(response) -> list[str]:
+    return [deployment.name for deployment in response.context["cl"].result_list]
+
+
+@pytest.mark.parametrize(("word", "names"), WORDS)
+def test_the_list_shows_what_the_search_finds_in_name_order(tagged, admin_client, word, names):
+    assert listed(admin_client.get(LIST, {"q": word})) == names
+
+
+def row_queries(captured) -> list[str]:
+    """The queries that read the deployments' rows (not a count, not an id list)."""
+    return [item["sql"] for item in captured if '"catalog_deployment"."pull_steps"' in item["sql"]]
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the trigram rows are PostgreSQL's")
+def test_a_search_that_fits_on_one_page_reads_its_rows_through_the_name_s_trigram_rows(
+    tagged, admin_client
+):
+    """Django reads a list that fits on one page with its whole query: ORing the trigram
+    indexes of every column searched, whose posting lists grow with the catalog."""
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.get(LIST, {"q": "prod-team"})
+    assert listed(response) == ["prod-team"]
+    [rows] = row_queries(captured)
+    assert "catalog_deploymentnamegram" in rows
+
+
+def test_a_search_that_finds_nothing_reads_no_row(tagged, admin_client):
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.get(LIST, {"q": "nothing-holds-this"})
+    assert listed(response) == []
+    assert "0 deployments" in response.content.decode()
+    assert row_queries(captured) == []

@@ -20,7 +20,7 @@ from catalog.admin.audit import admin_context
 from catalog.admin.audit_log import RowsOnly
 from catalog.admin.forms import DeploymentForm, ScheduleInlineForm
 from catalog.admin.guarded import GuardedAdmin, search_words
-from catalog.admin.paginator import EstimatedCountPaginator
+from catalog.admin.paginator import EstimatedCountPaginator, PagedChangeList
 from catalog.admin.schedule_preview import (
     NEXT_RUNS_SHOWN,
     not_running_note,
@@ -431,7 +431,7 @@ class DeploymentAdmin(GuardedAdmin):
     def get_changelist(self, request, **kwargs):
         if getattr(request, "exporting", False):
             return RowsOnly
-        return super().get_changelist(request, **kwargs)
+        return PagedChangeList
 
 
 def text_matches(word: str) -> Q:

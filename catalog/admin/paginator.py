@@ -3,6 +3,7 @@
 import json
 from functools import cached_property
 
+from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
 
@@ -57,6 +58,22 @@ class EstimatedCountPaginator(Paginator):
         if ids is None:
             return super().page(number)
         return self._get_page(rows.filter(pk__in=ids), number, self)
+
+
+class PagedChangeList(ChangeList):
+    """Django's list, whose rows are always read as a page: Django reads a list that fits
+    on one page with its whole query, which for a search ORs the trigram indexes of each
+    column searched (their posting lists grow with the catalog), where the paginator's
+    page walks the name's rarest trigram. A list with no match reads no row."""
+
+    def get_results(self, request) -> None:
+        super().get_results(request)
+        if self.multi_page or (self.show_all and self.can_show_all):
+            return
+        if self.result_count == 0:
+            self.result_list = self.queryset.none()
+        else:
+            self.result_list = self.paginator.page(1).object_list
 
 
 def table_estimate(queryset) -> int:
