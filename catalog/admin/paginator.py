@@ -54,7 +54,10 @@ class EstimatedCountPaginator(Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        ids = page_subquery(rows, list(rows.query.order_by), bottom, top - bottom)
+        # Never less than a page: asked for one row, PostgreSQL judges walking the name's
+        # index for it cheap, and walks the whole index when a branch matches nothing.
+        limit = max(top - bottom, self.per_page)
+        ids = page_subquery(rows, list(rows.query.order_by), bottom, limit)
         if ids is None:
             return super().page(number)
         return self._get_page(rows.filter(pk__in=ids), number, self)
