@@ -118,10 +118,12 @@ def measure_in_turn(sides: list[tuple[str, Case]], arguments: argparse.Namespace
     """One read path at each size (`sides`: its database and its case) in turn: each
     round sends `--run` requests in a row to each size and times the last, so that each
     timed request follows one just like it on the same PostgreSQL backend, as in a
-    sequential run. The budget, as `measure`'s, is for each size."""
+    sequential run. The budget, as `measure`'s, is for each size. With
+    `fresh_connections` (bench/scale_pairs.py) each turn opens its connection anew."""
     repeat, run = arguments.repeat, arguments.run
+    fresh = getattr(arguments, "fresh_connections", False)
     for name, case in sides:
-        use_database(name)
+        use_database(name, fresh)
         warm_up(case, repeat)
     times: list[list[float]] = [[] for _ in sides]
     began = time.perf_counter()
@@ -130,13 +132,13 @@ def measure_in_turn(sides: list[tuple[str, Case]], arguments: argparse.Namespace
         if index >= MIN_SAMPLES and spent > arguments.case_seconds * len(sides):
             break
         for side, (name, case) in enumerate(sides):
-            use_database(name)
+            use_database(name, fresh)
             for _ in range(run - 1):
                 timed(case, index)
             times[side].append(timed(case, index))
     figures = []
     for side, (name, case) in enumerate(sides):
-        use_database(name)
+        use_database(name, fresh)
         figures.append(figures_of(case, times[side], repeat))
     return figures
 

@@ -26,8 +26,6 @@ narrows every ratio; before 2026-12-07 (fifth session) the figures were taken th
 """
 
 import argparse
-import os
-import statistics
 import sys
 from pathlib import Path
 
@@ -61,62 +59,31 @@ def main() -> None:
         action="store_true",
         help="open the connection anew before each request (as DATABASE_CONN_MAX_AGE=0)",
     )
+    parser.add_argument(
+        "--case-seconds", type=float, default=60.0, help="time a read path at most this long"
+    )
     arguments = parser.parse_args()
 
-    os.environ["DATABASE_URL"] = f"{arguments.server}/{arguments.small}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("CATALOG_REQUEST_LOG_LEVEL", "WARNING")
-    import django
+    from scale import chosen, logged_in_cases, measure_in_turn, set_up_django, use_database
 
-    django.setup()
-    from django.contrib.auth.models import User
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-    from scale import timed, use_database
-    from scale_cases import admin_cases, api_cases
-
-    groups = {"api": api_cases, "admin": admin_cases}
-    chosen = [groups[group] for group in arguments.groups.split(",")]
-
+    set_up_django(f"{arguments.server}/{arguments.small}")
     sides = [(arguments.small, arguments.small_size), (arguments.large, arguments.large_size)]
-    clients = []
+    by_side = []
     for name, size in sides:
         use_database(name, arguments.fresh_connections)
-        user, _ = User.objects.get_or_create(username="bench", is_staff=True, is_superuser=True)
-        client = Client()
-        client.force_login(user)
-        client.get("/api/health")
-        clients.append((name, [case for cases in chosen for case in cases(client, size)]))
-    labels = [case.label for case in clients[0][1]]
-    if arguments.only:
-        labels = [label for label in labels if any(text in label for text in arguments.only)]
-    by_label = [{case.label: case for case in cases} for _, cases in clients]
+        by_side.append({case.label: case for case in logged_in_cases(size, arguments.groups)})
+    labels = [case.label for case in chosen(list(by_side[0].values()), arguments.only)]
     print(f"{'read path':48} {'small ms':>9} {'large ms':>9} {'ratio':>6} {'q':>5}")
     for label in labels:
-        times: list[list[float]] = [[], []]
-        queries = []
-        for side, (name, _) in enumerate(clients):
-            use_database(name, arguments.fresh_connections)
-            case = by_label[side][label]
-            for warmup in range(arguments.repeat + 2 if case.each_row else 2):
-                timed(case, warmup)
-        for index in range(arguments.repeat):
-            for side, (name, _) in enumerate(clients):
-                use_database(name, arguments.fresh_connections)
-                for _ in range(arguments.run - 1):
-                    timed(by_label[side][label], index)  # the run's first requests, untimed
-                times[side].append(timed(by_label[side][label], index))
-        for side, (name, _) in enumerate(clients):
-            use_database(name, arguments.fresh_connections)
-            with CaptureQueriesContext(connection) as captured:
-                by_label[side][label].send(0)
-            queries.append(len(captured))
-        small, large = (statistics.median(side) for side in times)
-        mark = " !" if large / small > 2 else ""
-        counted = "/".join(str(q) for q in queries) if queries[0] != queries[1] else str(queries[0])
+        turns = [(name, cases[label]) for (name, _), cases in zip(sides, by_side, strict=True)]
+        small, large = measure_in_turn(turns, arguments)
+        ratio = large["median"] / small["median"]
+        mark = " !" if ratio > 2 else ""
+        queries = {small["queries"], large["queries"]}
+        counted = f"{small['queries']}/{large['queries']}" if len(queries) > 1 else str(*queries)
         print(
-            f"{label[:48]:48} {small:9.1f} {large:9.1f} {large / small:5.1f}x{mark:2} {counted:>4}",
+            f"{label[:48]:48} {small['median']:9.1f} {large['median']:9.1f} {ratio:5.1f}x{mark:2} "
+            f"{counted:>4}",
             flush=True,
         )
     print("\ncommand: uv run python bench/scale_pairs.py " + " ".join(sys.argv[1:]))
